@@ -1,0 +1,128 @@
+//! RFC 3464 recipient fields (shared by delivery-status, global-delivery-status and MDN parts).
+
+use crate::reason;
+use crate::report::Recipient;
+use crate::text::{address_in_field, collapse_ws, find_reply_code, find_status, leading_reply_code};
+
+/// Drop an RFC 3464 type prefix (`dns;`, `smtp;`, `X-Postfix;`) from a field value.
+pub fn without_type(v: &str) -> &str {
+    match v.split_once(';') {
+        Some((t, rest)) if !t.trim().is_empty() && t.len() <= 20 && !t.contains(' ') => rest.trim(),
+        _ => v.trim(),
+    }
+}
+
+/// One recipient from the fields of its block. `None` when the block names no recipient.
+pub fn recipient(fields: &[(String, String)]) -> Option<Recipient> {
+    let get = |name: &str| fields.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str());
+    let address = get("final-recipient")
+        .and_then(address_in_field)
+        .or_else(|| get("x-actual-recipient").and_then(address_in_field))
+        .or_else(|| get("original-recipient").and_then(address_in_field));
+    if address.is_none() && get("action").is_none() && get("status").is_none() {
+        return None;
+    }
+    let diagnostic = get("diagnostic-code").map(|d| collapse_ws(without_type(d))).filter(|d| !d.is_empty());
+    let diag = diagnostic.as_deref().unwrap_or("");
+    let mut status = get("status").and_then(find_status);
+    let diag_status = find_status(diag);
+    // A bare X.0.0 says less than the code the remote server gave in its reply.
+    if let (Some(s), Some(d)) = (&status, &diag_status) {
+        if s.ends_with(".0.0") && d.as_bytes()[0] == s.as_bytes()[0] {
+            status = diag_status.clone();
+        }
+    }
+    let status = status.or(diag_status);
+    let reply_code = leading_reply_code(diag).or_else(|| find_reply_code(diag));
+    let action = get("action").map(|a| a.split_whitespace().next().unwrap_or("").to_ascii_lowercase());
+    let reason = if matches!(action.as_deref(), Some("delivered" | "relayed" | "expanded")) {
+        "delivered"
+    } else {
+        reason::classify(status.as_deref(), reply_code.as_deref())
+    };
+    Some(Recipient {
+        hard: reason::is_hard(reason, status.as_deref(), reply_code.as_deref()),
+        reason: reason.to_string(),
+        address,
+        action,
+        status,
+        reply_code,
+        diagnostic,
+        remote_mta: get("remote-mta").map(|v| without_type(v).to_string()).filter(|v| !v.is_empty()),
+        smtp_command: None,
+        original_recipient: get("original-recipient").and_then(address_in_field),
+        last_attempt: get("last-attempt-date").map(str::to_string),
+    })
+}
+
+/// Split a report's field blocks into per-message fields and recipient blocks. Tolerates a
+/// missing blank line between them (a recipient field starts the recipient part) and several
+/// recipients in one block (a repeated Final-Recipient starts the next one).
+pub fn split_blocks(blocks: Vec<Vec<(String, String)>>) -> (Vec<(String, String)>, Vec<Vec<(String, String)>>) {
+    const STARTS: &[&str] = &["final-recipient", "original-recipient"];
+    let mut per_message = Vec::new();
+    let mut recipients: Vec<Vec<(String, String)>> = Vec::new();
+    for block in blocks {
+        let mut current: Vec<(String, String)> = Vec::new();
+        for (name, value) in block {
+            let starts_recipient = STARTS.contains(&name.as_str());
+            // A repeated start field, or a start field after a finished recipient's Action or
+            // Status, begins the next recipient (Final- and Original-Recipient come in any order).
+            let finished = current.iter().any(|(n, _)| n == &name || n == "action" || n == "status");
+            if starts_recipient && finished {
+                recipients.push(std::mem::take(&mut current));
+            }
+            if current.is_empty() && !starts_recipient && !is_recipient_field(&name) {
+                per_message.push((name, value));
+            } else {
+                current.push((name, value));
+            }
+        }
+        if !current.is_empty() {
+            recipients.push(current);
+        }
+    }
+    (per_message, recipients)
+}
+
+fn is_recipient_field(name: &str) -> bool {
+    matches!(
+        name,
+        "final-recipient"
+            | "original-recipient"
+            | "action"
+            | "status"
+            | "remote-mta"
+            | "diagnostic-code"
+            | "last-attempt-date"
+            | "will-retry-until"
+            | "x-actual-recipient"
+            | "final-log-id"
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::text::field_blocks;
+
+    #[test]
+    fn recipients_without_blank_lines() {
+        let text = "Reporting-MTA: dns; mx.example\nFinal-Recipient: rfc822; a@x.example\nAction: failed\nStatus: 5.1.1\nFinal-Recipient: rfc822; b@x.example\nAction: delayed\nStatus: 4.4.1\n";
+        let (msg, rcpts) = split_blocks(field_blocks(text));
+        assert_eq!(msg.len(), 1);
+        assert_eq!(rcpts.len(), 2);
+        let b = recipient(&rcpts[1]).unwrap();
+        assert_eq!(b.address.as_deref(), Some("b@x.example"));
+        assert_eq!(b.reason, "networkerror");
+    }
+
+    #[test]
+    fn status_from_diagnostic_when_generic() {
+        let f = field_blocks("Final-Recipient: rfc822;x@y.example\nAction: failed\nStatus: 5.0.0\nDiagnostic-Code: smtp; 550 5.1.1 <x@y.example>: Recipient address rejected\n");
+        let r = recipient(&f[0]).unwrap();
+        assert_eq!(r.status.as_deref(), Some("5.1.1"));
+        assert_eq!(r.reply_code.as_deref(), Some("550"));
+        assert!(r.hard);
+    }
+}

@@ -1,0 +1,64 @@
+//! The registry of report formats. Each module answers "is this mine?" cheaply and then extracts
+//! what the report says. `detect` tries them in a fixed order: structured reports first (their
+//! MIME types are unambiguous), then the text formats, then automatic replies.
+
+mod arf;
+mod challenge;
+mod fields;
+mod rfc3464;
+mod rfc3834;
+mod rfc8098;
+
+use crate::mime::Mail;
+use crate::report::{Feedback, Kind, Recipient};
+
+/// What a format detector found.
+#[derive(Debug, Default)]
+pub struct Finding {
+    pub kind: Kind,
+    pub format: &'static str,
+    pub recipients: Vec<Recipient>,
+    pub reporting_mta: Option<String>,
+    pub arrival_date: Option<String>,
+    pub feedback: Option<Feedback>,
+    pub warnings: Vec<String>,
+}
+
+type Detector = fn(&Mail<'_>) -> Option<Finding>;
+
+/// The detectors, in the order they are tried.
+const REGISTRY: &[(&str, Detector)] = &[
+    ("rfc3464", rfc3464::detect),
+    ("arf", arf::detect),
+    ("rfc8098", rfc8098::detect),
+    ("rfc3464-text", rfc3464::detect_in_text),
+    ("rfc3834", rfc3834::detect),
+    ("challenge", challenge::detect),
+];
+
+/// The first detector that claims the message, if any.
+pub fn detect(mail: &Mail<'_>) -> Option<Finding> {
+    REGISTRY.iter().find_map(|(_, d)| d(mail))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_detector_rejects_empty_garbage_and_ordinary_mail() {
+        let samples: &[&[u8]] = &[
+            b"\n",
+            b"\x00\xff\xfe garbage \x01",
+            b"From: Alice <alice@example.com>\nTo: bob@example.org\nSubject: lunch\n\nSee you at noon.\n",
+            b"From: a@example.com\nSubject: Re: out of office policy\nContent-Type: multipart/mixed; boundary=x\n\n--x\nContent-Type: text/plain\n\nhello\n--x--\n",
+        ];
+        for raw in samples {
+            let Some(msg) = crate::mime::parse(raw) else { continue };
+            let mail = crate::mime::view(&msg, 4);
+            for (name, d) in REGISTRY {
+                assert!(d(&mail).is_none(), "{name} claimed {:?}", String::from_utf8_lossy(raw));
+            }
+        }
+    }
+}

@@ -1,0 +1,86 @@
+//! Input bounds applied before parsing, so that hostile input cannot exhaust time, memory or stack.
+
+use std::borrow::Cow;
+
+use crate::config::Limits;
+
+/// Apply the limits and repair line endings; returns the bytes to parse and what was changed.
+pub fn prepare<'a>(raw: &'a [u8], limits: &Limits, warnings: &mut Vec<String>) -> Cow<'a, [u8]> {
+    let mut bytes: Cow<'a, [u8]> = Cow::Borrowed(raw);
+    if bytes.len() > limits.max_message_bytes {
+        warnings.push(format!("message truncated to {} of {} bytes", limits.max_message_bytes, raw.len()));
+        bytes = Cow::Borrowed(&raw[..limits.max_message_bytes]);
+    }
+    if let Some(cut) = nth_embedded_message(&bytes, limits.max_embedded_messages) {
+        warnings.push(format!(
+            "message cut at byte {cut}: more than {} embedded messages",
+            limits.max_embedded_messages
+        ));
+        bytes = match bytes {
+            Cow::Borrowed(b) => Cow::Borrowed(&b[..cut]),
+            Cow::Owned(mut v) => {
+                v.truncate(cut);
+                Cow::Owned(v)
+            }
+        };
+    }
+    if uses_bare_cr(&bytes) {
+        // Old Mac mail ends lines with CR alone; the MIME parser wants LF.
+        bytes = Cow::Owned(bytes.iter().map(|&b| if b == b'\r' { b'\n' } else { b }).collect());
+    }
+    bytes
+}
+
+/// Start of the line holding the `n+1`-th `message/rfc822` or `message/global` type.
+fn nth_embedded_message(b: &[u8], n: usize) -> Option<usize> {
+    let mut seen = 0;
+    let mut i = 0;
+    while i + 14 <= b.len() {
+        if (b[i] == b'm' || b[i] == b'M')
+            && (b[i..i + 14].eq_ignore_ascii_case(b"message/rfc822")
+                || b[i..].len() >= 14 && b[i..i + 14].eq_ignore_ascii_case(b"message/global"))
+        {
+            seen += 1;
+            if seen > n {
+                let line_start = b[..i].iter().rposition(|&c| c == b'\n').map_or(0, |p| p + 1);
+                return Some(line_start);
+            }
+            i += 14;
+        } else {
+            i += 1;
+        }
+    }
+    None
+}
+
+/// True when lines end in CR alone: a CR in the first 64 KiB and no LF there.
+fn uses_bare_cr(b: &[u8]) -> bool {
+    let head = &b[..b.len().min(64 << 10)];
+    head.contains(&b'\r') && !head.contains(&b'\n')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bare_cr_becomes_lf() {
+        let mut w = Vec::new();
+        let out = prepare(b"Subject: x\r\rbody\r", &Limits::default(), &mut w);
+        assert_eq!(&*out, b"Subject: x\n\nbody\n");
+        assert!(w.is_empty());
+    }
+
+    #[test]
+    fn size_and_nesting_are_cut() {
+        let limits = Limits { max_message_bytes: 10, ..Limits::default() };
+        let mut w = Vec::new();
+        assert_eq!(prepare(b"0123456789abcdef", &limits, &mut w).len(), 10);
+        assert_eq!(w.len(), 1);
+        let nested = "Content-Type: message/rfc822\n\n".repeat(100);
+        let mut w = Vec::new();
+        let out = prepare(nested.as_bytes(), &Limits::default(), &mut w);
+        assert_eq!(out.len(), 64 * 30);
+        assert!(w[0].contains("embedded messages"));
+    }
+}

@@ -1,0 +1,153 @@
+//! The one adapter around mail-parser: everything else in the crate sees only these types,
+//! so that a change of parser (mail-parser 1.0 rewrites its API) touches this file alone.
+
+use std::borrow::Cow;
+
+use mail_parser::{Address, HeaderValue, Host, MessageParser, MessagePart, MimeHeaders, PartType};
+
+/// A parsed message: decoded headers and its MIME leaves in document order.
+pub struct Mail<'m> {
+    /// Header names in lower case, values unfolded and decoded (RFC 2047), in order.
+    pub headers: Vec<(String, String)>,
+    pub received: Vec<crate::report::ReceivedHop>,
+    pub leaves: Vec<Leaf<'m>>,
+    /// Multipart containers seen: `(content type, report-type parameter)`.
+    pub containers: Vec<(String, Option<String>)>,
+}
+
+/// One non-multipart MIME part.
+pub struct Leaf<'m> {
+    /// `type/subtype` in lower case (`text/plain` when absent).
+    pub content_type: String,
+    /// The decoded text for text parts (charset converted to UTF-8).
+    pub text: Option<Cow<'m, str>>,
+    /// The decoded bytes of the part (for text parts, the UTF-8 text).
+    pub bytes: &'m [u8],
+    /// A nested message (`message/rfc822`, `message/global`), parsed.
+    pub message: Option<Box<Mail<'m>>>,
+    /// Set when the nested message was not parsed because the depth limit was reached.
+    pub nested_skipped: bool,
+}
+
+impl<'m> Mail<'m> {
+    /// The first value of a header (name in lower case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+    }
+
+    /// The text of every `text/plain` leaf (and HTML as a last resort), joined.
+    pub fn text_parts(&self) -> impl Iterator<Item = &Leaf<'m>> {
+        self.leaves.iter().filter(|l| l.content_type.starts_with("text/") && l.text.is_some())
+    }
+}
+
+/// Parse a message; `None` for empty input.
+pub fn parse(raw: &[u8]) -> Option<mail_parser::Message<'_>> {
+    if raw.is_empty() {
+        return None;
+    }
+    MessageParser::default().parse(raw)
+}
+
+/// Build our view of a parsed message.
+pub fn view<'m>(msg: &'m mail_parser::Message<'m>, max_depth: usize) -> Mail<'m> {
+    let root = msg.root_part();
+    let headers = root.headers().iter().map(|h| (h.name().to_ascii_lowercase(), value_text(h.value()))).collect();
+    let received = msg.received_all().map(received_hop).collect();
+    let mut mail = Mail { headers, received, leaves: Vec::new(), containers: Vec::new() };
+    for part in &msg.parts {
+        add_part(&mut mail, part, max_depth);
+    }
+    if mail.leaves.is_empty() {
+        // A multipart whose boundary never occurs: its body is plain text to the reader.
+        let body = msg.raw_message.get(root.offset_body as usize..root.offset_end as usize).unwrap_or_default();
+        mail.leaves.push(Leaf {
+            content_type: "text/plain".into(),
+            text: Some(String::from_utf8_lossy(body)),
+            bytes: body,
+            message: None,
+            nested_skipped: false,
+        });
+    }
+    mail
+}
+
+fn add_part<'m>(mail: &mut Mail<'m>, part: &'m MessagePart<'m>, max_depth: usize) {
+    let content_type = part
+        .content_type()
+        .map(|ct| match ct.subtype() {
+            Some(sub) => format!("{}/{}", ct.ctype(), sub).to_ascii_lowercase(),
+            None => ct.ctype().to_ascii_lowercase(),
+        })
+        .unwrap_or_else(|| "text/plain".to_string());
+    match &part.body {
+        PartType::Multipart(_) => {
+            let report_type =
+                part.content_type().and_then(|ct| ct.attribute("report-type")).map(|s| s.to_ascii_lowercase());
+            mail.containers.push((content_type, report_type));
+        }
+        PartType::Message(nested) => {
+            let (message, nested_skipped) =
+                if max_depth > 0 { (Some(Box::new(view(nested, max_depth - 1))), false) } else { (None, true) };
+            mail.leaves.push(Leaf { content_type, text: None, bytes: nested.raw_message(), message, nested_skipped });
+        }
+        PartType::Text(t) | PartType::Html(t) => {
+            mail.leaves.push(Leaf {
+                content_type,
+                text: Some(Cow::Borrowed(t.as_ref())),
+                bytes: t.as_bytes(),
+                message: None,
+                nested_skipped: false,
+            });
+        }
+        PartType::Binary(b) | PartType::InlineBinary(b) => {
+            mail.leaves.push(Leaf { content_type, text: None, bytes: b.as_ref(), message: None, nested_skipped: false });
+        }
+    }
+}
+
+/// A header value as one line of text.
+fn value_text(v: &HeaderValue<'_>) -> String {
+    match v {
+        HeaderValue::Text(t) => t.to_string(),
+        HeaderValue::TextList(l) => l.join(", "),
+        HeaderValue::Address(a) => address_list(a).join(", "),
+        HeaderValue::DateTime(d) => d.to_rfc822(),
+        HeaderValue::ContentType(ct) => match ct.subtype() {
+            Some(sub) => format!("{}/{}", ct.ctype(), sub),
+            None => ct.ctype().to_string(),
+        },
+        HeaderValue::Received(r) => {
+            let host = |h: &Option<Host<'_>>| h.as_ref().map(host_text).unwrap_or_default();
+            format!("from {} by {}", host(&r.from), host(&r.by))
+        }
+        HeaderValue::Empty => String::new(),
+    }
+}
+
+/// The bare addresses of an address header.
+pub fn address_list(a: &Address<'_>) -> Vec<String> {
+    match a {
+        Address::List(list) => list.iter().filter_map(|x| x.address.as_ref().map(|s| s.to_string())).collect(),
+        Address::Group(groups) => groups
+            .iter()
+            .flat_map(|g| g.addresses.iter().filter_map(|x| x.address.as_ref().map(|s| s.to_string())))
+            .collect(),
+    }
+}
+
+fn host_text(h: &Host<'_>) -> String {
+    match h {
+        Host::Name(n) => n.to_string(),
+        Host::IpAddr(ip) => ip.to_string(),
+    }
+}
+
+fn received_hop(r: &mail_parser::Received<'_>) -> crate::report::ReceivedHop {
+    let from_host = r.from.as_ref().or(r.helo.as_ref()).map(host_text);
+    crate::report::ReceivedHop {
+        from_host,
+        by_host: r.by.as_ref().map(host_text),
+        ip: r.from_ip.map(|ip| ip.to_string()),
+    }
+}

@@ -1,0 +1,65 @@
+//! Reason classes (sisimai's vocabulary, `shared/reasons.md`) and how a recipient gets one:
+//! from the RFC 3463 status, then the SMTP reply code. The tables are data in `status.rs`.
+
+mod status;
+
+/// Every reason class the filter can report.
+pub const REASONS: &[&str] = &[
+    "authfailure", "badreputation", "blocked", "contenterror", "delivered", "exceedlimit", "expired",
+    "failedstarttls", "feedback", "filtered", "hasmoved", "hostunknown", "mailboxfull", "mailererror",
+    "mesgtoobig", "networkerror", "norelaying", "notaccept", "notcompliantrfc", "onhold",
+    "policyviolation", "rejected", "requireptr", "securityerror", "spamdetected", "speeding",
+    "suppressed", "suspend", "syntaxerror", "systemerror", "systemfull", "toomanyconn", "undefined",
+    "userunknown", "vacation", "virusdetected",
+];
+
+/// The reason for a failed recipient from what the report says about it.
+pub fn classify(status: Option<&str>, reply_code: Option<&str>) -> &'static str {
+    if let Some(r) = status.and_then(status::reason_for_status) {
+        return r;
+    }
+    if let Some(r) = reply_code.and_then(status::reason_for_reply_code) {
+        return r;
+    }
+    "undefined"
+}
+
+/// Whether retrying can never succeed (the rules of `shared/reasons.md`).
+pub fn is_hard(reason: &str, status: Option<&str>, reply_code: Option<&str>) -> bool {
+    match reason {
+        "userunknown" | "hostunknown" | "hasmoved" => true,
+        "notaccept" => {
+            status.is_some_and(|s| s.starts_with('5')) || reply_code.is_some_and(|c| c.starts_with('5'))
+        }
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_first_then_reply_code() {
+        assert_eq!(classify(Some("5.1.1"), Some("550")), "userunknown");
+        assert_eq!(classify(Some("5.2.2"), None), "mailboxfull");
+        assert_eq!(classify(Some("4.4.7"), None), "expired");
+        assert_eq!(classify(Some("5.0.0"), Some("552")), "mailboxfull");
+        assert_eq!(classify(None, None), "undefined");
+    }
+
+    #[test]
+    fn hardness() {
+        assert!(is_hard("userunknown", Some("5.1.1"), None));
+        assert!(is_hard("notaccept", Some("5.1.10"), None));
+        assert!(!is_hard("notaccept", Some("4.3.2"), None));
+        assert!(!is_hard("mailboxfull", Some("5.2.2"), None));
+    }
+
+    #[test]
+    fn every_table_reason_is_known() {
+        for r in status::all_reasons() {
+            assert!(REASONS.contains(&r), "{r} is not a reason class");
+        }
+    }
+}

@@ -1,0 +1,288 @@
+//! Small text scanners shared by the detectors: statuses, reply codes, addresses, field lines.
+//! Hand-written rather than regex: the regex crate would double the module's size.
+
+/// Collapse runs of white space (including CR and LF) into one space and trim.
+pub fn collapse_ws(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for word in s.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    out
+}
+
+/// Header-style fields (`Name: value`, continuation lines folded in) grouped into blocks that
+/// blank lines separate. Lines that are not fields are skipped. Names are lower-cased.
+pub fn field_blocks(s: &str) -> Vec<Vec<(String, String)>> {
+    let mut blocks: Vec<Vec<(String, String)>> = Vec::new();
+    let mut block: Vec<(String, String)> = Vec::new();
+    for line in s.split('\n') {
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        if line.trim().is_empty() {
+            if !block.is_empty() {
+                blocks.push(std::mem::take(&mut block));
+            }
+            continue;
+        }
+        if line.starts_with([' ', '\t']) {
+            if let Some((_, v)) = block.last_mut() {
+                v.push(' ');
+                v.push_str(line.trim());
+            }
+            continue;
+        }
+        if let Some((name, value)) = split_field(line) {
+            block.push((name.to_ascii_lowercase(), value.trim().to_string()));
+        }
+    }
+    if !block.is_empty() {
+        blocks.push(block);
+    }
+    blocks
+}
+
+/// `Name: value` where the name is a header field name (printable, no spaces).
+pub fn split_field(line: &str) -> Option<(&str, &str)> {
+    let colon = line.find(':')?;
+    let name = &line[..colon];
+    if name.is_empty() || name.len() > 64 || !name.bytes().all(|b| b.is_ascii_graphic() && b != b':') {
+        return None;
+    }
+    Some((name, &line[colon + 1..]))
+}
+
+fn is_digit_at(b: &[u8], i: usize) -> bool {
+    b.get(i).is_some_and(|c| c.is_ascii_digit())
+}
+
+/// The first RFC 3463 enhanced status code (`5.1.1`, `4.7.26`) in a text.
+pub fn find_status(s: &str) -> Option<String> {
+    find_status_from(s, b"245")
+}
+
+/// The first enhanced status code whose class is one of `classes`.
+pub fn find_status_from(s: &str, classes: &[u8]) -> Option<String> {
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i + 4 < b.len() {
+        if classes.contains(&b[i]) && b[i + 1] == b'.' && (i == 0 || !(b[i - 1].is_ascii_digit() || b[i - 1] == b'.')) {
+            let mut j = i + 2;
+            let s1 = j;
+            while is_digit_at(b, j) && j - s1 < 3 {
+                j += 1;
+            }
+            if j > s1 && b.get(j) == Some(&b'.') {
+                let s2 = j + 1;
+                let mut k = s2;
+                while is_digit_at(b, k) && k - s2 < 3 {
+                    k += 1;
+                }
+                let followed_ok = !is_digit_at(b, k) && !(b.get(k) == Some(&b'.') && is_digit_at(b, k + 1));
+                if k > s2 && followed_ok {
+                    return Some(s[i..k].to_string());
+                }
+            }
+        }
+        i += 1;
+    }
+    None
+}
+
+/// An SMTP reply code at the start of a text (`550 ...`, `550-...`, `<550>`), after white space.
+pub fn leading_reply_code(s: &str) -> Option<String> {
+    let t = s.trim_start().trim_start_matches(['<', '(', '#', '[']);
+    let b = t.as_bytes();
+    if b.len() >= 3
+        && is_reply_code(&t[..3])
+        && !is_digit_at(b, 3)
+        && b.get(3).is_none_or(|c| !c.is_ascii_alphabetic() && *c != b'.')
+    {
+        return Some(t[..3].to_string());
+    }
+    None
+}
+
+/// Reply codes that SMTP servers really send (RFC 5321, 3207, 4954, 7504, 8689): other
+/// three-digit numbers in a diagnostic ("426 connection timed out") are not reply codes.
+const REPLY_CODES: &[&str] = &[
+    "211", "214", "220", "221", "235", "250", "251", "252", "334", "354", "421", "422", "430", "432",
+    "450", "451", "452", "453", "454", "455", "458", "459", "500", "501", "502", "503", "504", "521",
+    "523", "524", "525", "530", "534", "535", "538", "550", "551", "552", "553", "554", "555", "556",
+    "557",
+];
+
+pub fn is_reply_code(code: &str) -> bool {
+    REPLY_CODES.contains(&code)
+}
+
+/// The first SMTP reply code anywhere in a text: three digits 2xx/4xx/5xx standing alone and
+/// followed by a space, a hyphen or the end, not part of a status code or a number.
+pub fn find_reply_code(s: &str) -> Option<String> {
+    let b = s.as_bytes();
+    for i in 0..b.len().saturating_sub(2) {
+        if matches!(b[i], b'4' | b'5')
+            && b[i + 1].is_ascii_digit()
+            && b[i + 2].is_ascii_digit()
+            && (i == 0 || !(b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'.' || b[i - 1] == b'-'))
+            && matches!(b.get(i + 3), None | Some(b' ' | b'-' | b'\t' | b'\r' | b'\n' | b')' | b'>'))
+        {
+            let code = &s[i..i + 3];
+            if is_reply_code(code) {
+                return Some(code.to_string());
+            }
+        }
+    }
+    None
+}
+
+fn is_local_char(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || b"!#$%&'*+-/=?^_`{|}~.".contains(&c)
+}
+
+fn is_domain_char(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || c == b'-' || c == b'.' || c == b'_'
+}
+
+/// Every plausible e-mail address in a text, in order, without duplicates (case-insensitive).
+pub fn find_addresses(s: &str) -> Vec<String> {
+    let b = s.as_bytes();
+    let mut out: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'@' {
+            let mut start = i;
+            // A quoted local part: "john doe"@example.com
+            if i > 0 && b[i - 1] == b'"' {
+                if let Some(q) = s[..i - 1].rfind('"') {
+                    start = q;
+                }
+            } else {
+                while start > 0 && is_local_char(b[start - 1]) {
+                    start -= 1;
+                }
+            }
+            let mut end = i + 1;
+            while end < b.len() && is_domain_char(b[end]) {
+                end += 1;
+            }
+            // Trailing dots and hyphens end a sentence, not a domain.
+            while end > i + 1 && matches!(b[end - 1], b'.' | b'-') {
+                end -= 1;
+            }
+            let local = s[start..i].trim_start_matches('.');
+            let domain = &s[i + 1..end];
+            if !local.is_empty() && domain.contains('.') && !domain.starts_with('.') {
+                let addr = format!("{local}@{domain}");
+                if !out.iter().any(|a| a.eq_ignore_ascii_case(&addr)) {
+                    out.push(addr);
+                }
+            }
+            i = end.max(i + 1);
+        } else {
+            i += 1;
+        }
+    }
+    out
+}
+
+/// An address from a field such as `rfc822; <user@example.com>` or `"Name" <user@example.com>`.
+pub fn address_in_field(v: &str) -> Option<String> {
+    let v = v.trim();
+    // Drop an RFC 3464 address type (`rfc822;`, `utf-8;`, `x400;`).
+    let v = match v.split_once(';') {
+        Some((t, rest)) if !t.contains('@') && !t.contains('<') => rest.trim(),
+        _ => v,
+    };
+    let v = decode_utf8_xtext(v);
+    if let (Some(a), Some(b)) = (v.find('<'), v.rfind('>')) {
+        if a < b {
+            let inner = v[a + 1..b].trim();
+            if inner.contains('@') {
+                return Some(inner.trim_matches(['"', '\'']).to_string()).filter(|s| !s.is_empty());
+            }
+        }
+    }
+    let v = v.trim_matches(['<', '>', '"', '\'', ' ', ',', ';']);
+    if v.contains('@') {
+        let token = if v.starts_with('"') { v } else { v.split_whitespace().next().unwrap_or(v) };
+        return Some(token.trim_matches(['<', '>', '\'', ',', ';', '(', ')']).to_string());
+    }
+    find_addresses(v).into_iter().next()
+}
+
+/// RFC 6533 `utf-8` address type: `\x{HHHH}` escapes stand for Unicode scalar values.
+fn decode_utf8_xtext(v: &str) -> std::borrow::Cow<'_, str> {
+    if !v.contains("\\x{") {
+        return v.into();
+    }
+    let mut out = String::with_capacity(v.len());
+    let mut rest = v;
+    while let Some(pos) = rest.find("\\x{") {
+        out.push_str(&rest[..pos]);
+        let after = &rest[pos + 3..];
+        match after.find('}').and_then(|end| {
+            u32::from_str_radix(&after[..end], 16).ok().and_then(char::from_u32).map(|c| (c, end))
+        }) {
+            Some((c, end)) => {
+                out.push(c);
+                rest = &after[end + 1..];
+            }
+            None => {
+                out.push_str("\\x{");
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out.into()
+}
+
+/// ASCII case-insensitive substring test.
+pub fn contains_ci(haystack: &str, needle: &str) -> bool {
+    let (h, n) = (haystack.as_bytes(), needle.as_bytes());
+    if n.is_empty() {
+        return true;
+    }
+    h.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses() {
+        assert_eq!(find_status("smtp; 550 5.1.1 <a@b.c>: no").as_deref(), Some("5.1.1"));
+        assert_eq!(find_status("Status: 4.7.26 (x)").as_deref(), Some("4.7.26"));
+        assert_eq!(find_status("version 1.5.1.2 and 10.5.1.1"), None);
+        assert_eq!(find_status("ip 192.5.1.1"), None);
+        assert_eq!(find_status("ends 5.2.2."), Some("5.2.2".to_string()));
+    }
+
+    #[test]
+    fn reply_codes() {
+        assert_eq!(leading_reply_code("550-5.1.1 The email").as_deref(), Some("550"));
+        assert_eq!(leading_reply_code(" 452 4.2.2 full").as_deref(), Some("452"));
+        assert_eq!(leading_reply_code("5.1.1 user"), None);
+        assert_eq!(find_reply_code("said: 554 5.7.1 rejected").as_deref(), Some("554"));
+        assert_eq!(find_reply_code("port 587 and 5.1.1"), None);
+    }
+
+    #[test]
+    fn addresses() {
+        assert_eq!(find_addresses("to <Kiji.Tora@Example.JP>, and x@y.org."), vec!["Kiji.Tora@Example.JP", "x@y.org"]);
+        assert_eq!(address_in_field("rfc822; <user@example.com>").as_deref(), Some("user@example.com"));
+        assert_eq!(address_in_field("rfc822;user@example.com").as_deref(), Some("user@example.com"));
+        assert_eq!(address_in_field("utf-8; j\\x{00FC}rgen@example.de").as_deref(), Some("jürgen@example.de"));
+        assert_eq!(address_in_field("\"quoted local\"@example.com").as_deref(), Some("\"quoted local\"@example.com"));
+    }
+
+    #[test]
+    fn blocks() {
+        let b = field_blocks("Reporting-MTA: dns; a\r\n\r\nFinal-Recipient: rfc822; x@y.z\r\nDiagnostic-Code: smtp; 550\r\n  no such user\r\n");
+        assert_eq!(b.len(), 2);
+        assert_eq!(b[1][1], ("diagnostic-code".to_string(), "smtp; 550 no such user".to_string()));
+    }
+}
