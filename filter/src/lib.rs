@@ -26,6 +26,7 @@ pub mod reason;
 mod report;
 mod text;
 
+/// The exports of the wasm module (tested through wasmtime in `tests/`: its addresses are 32-bit).
 #[cfg(feature = "abi")]
 pub mod abi;
 
@@ -51,7 +52,10 @@ pub fn classify(raw: &[u8], envelope: Option<&Envelope>, config: &Config, now: u
     report.subject = mail.header("subject").map(str::to_string);
     report.from = mail.header("from").map(str::to_string);
     if mail.leaves.iter().any(|l| l.nested_skipped) {
-        report.warnings.push(format!("nested messages deeper than {} were not read", config.limits.max_nesting));
+        report.warnings.push(format!(
+            "nested messages deeper than {} were not read",
+            config.limits.max_nesting
+        ));
     }
     if let Some(finding) = formats::detect(&mail) {
         report.kind = finding.kind;
@@ -92,5 +96,10 @@ pub fn classify_request(raw: &[u8], request_json: &[u8]) -> Result<Report, Strin
     } else {
         serde_json::from_slice(request_json).map_err(|e| format!("request: {e}"))?
     };
-    Ok(classify(raw, request.envelope.as_ref(), &request.config, request.now))
+    Ok(classify(
+        raw,
+        request.envelope.as_ref(),
+        &request.config,
+        request.now,
+    ))
 }

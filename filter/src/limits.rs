@@ -8,7 +8,11 @@ use crate::config::Limits;
 pub fn prepare<'a>(raw: &'a [u8], limits: &Limits, warnings: &mut Vec<String>) -> Cow<'a, [u8]> {
     let mut bytes: Cow<'a, [u8]> = Cow::Borrowed(raw);
     if bytes.len() > limits.max_message_bytes {
-        warnings.push(format!("message truncated to {} of {} bytes", limits.max_message_bytes, raw.len()));
+        warnings.push(format!(
+            "message truncated to {} of {} bytes",
+            limits.max_message_bytes,
+            raw.len()
+        ));
         bytes = Cow::Borrowed(&raw[..limits.max_message_bytes]);
     }
     if let Some(cut) = nth_embedded_message(&bytes, limits.max_embedded_messages) {
@@ -26,7 +30,12 @@ pub fn prepare<'a>(raw: &'a [u8], limits: &Limits, warnings: &mut Vec<String>) -
     }
     if uses_bare_cr(&bytes) {
         // Old Mac mail ends lines with CR alone; the MIME parser wants LF.
-        bytes = Cow::Owned(bytes.iter().map(|&b| if b == b'\r' { b'\n' } else { b }).collect());
+        bytes = Cow::Owned(
+            bytes
+                .iter()
+                .map(|&b| if b == b'\r' { b'\n' } else { b })
+                .collect(),
+        );
     }
     bytes
 }
@@ -42,7 +51,10 @@ fn nth_embedded_message(b: &[u8], n: usize) -> Option<usize> {
         {
             seen += 1;
             if seen > n {
-                let line_start = b[..i].iter().rposition(|&c| c == b'\n').map_or(0, |p| p + 1);
+                let line_start = b[..i]
+                    .iter()
+                    .rposition(|&c| c == b'\n')
+                    .map_or(0, |p| p + 1);
                 return Some(line_start);
             }
             i += 14;
@@ -73,7 +85,10 @@ mod tests {
 
     #[test]
     fn size_and_nesting_are_cut() {
-        let limits = Limits { max_message_bytes: 10, ..Limits::default() };
+        let limits = Limits {
+            max_message_bytes: 10,
+            ..Limits::default()
+        };
         let mut w = Vec::new();
         assert_eq!(prepare(b"0123456789abcdef", &limits, &mut w).len(), 10);
         assert_eq!(w.len(), 1);

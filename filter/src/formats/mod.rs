@@ -54,10 +54,16 @@ mod tests {
             b"From: a@example.com\nSubject: Re: out of office policy\nContent-Type: multipart/mixed; boundary=x\n\n--x\nContent-Type: text/plain\n\nhello\n--x--\n",
         ];
         for raw in samples {
-            let Some(msg) = crate::mime::parse(raw) else { continue };
+            let Some(msg) = crate::mime::parse(raw) else {
+                continue;
+            };
             let mail = crate::mime::view(&msg, 4);
             for (name, d) in REGISTRY {
-                assert!(d(&mail).is_none(), "{name} claimed {:?}", String::from_utf8_lossy(raw));
+                assert!(
+                    d(&mail).is_none(),
+                    "{name} claimed {:?}",
+                    String::from_utf8_lossy(raw)
+                );
             }
         }
     }

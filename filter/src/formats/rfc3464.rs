@@ -7,7 +7,11 @@ use crate::mime::Mail;
 use crate::report::{Kind, Recipient};
 use crate::text::{contains_ci, field_blocks};
 
-const STATUS_TYPES: &[&str] = &["message/delivery-status", "message/global-delivery-status", "text/delivery-status"];
+const STATUS_TYPES: &[&str] = &[
+    "message/delivery-status",
+    "message/global-delivery-status",
+    "text/delivery-status",
+];
 
 /// A `message/delivery-status` (or global) part anywhere in the message's own MIME tree.
 pub fn detect(mail: &Mail<'_>) -> Option<Finding> {
@@ -22,7 +26,9 @@ pub fn detect(mail: &Mail<'_>) -> Option<Finding> {
     }
     let mut finding = from_status_texts(texts.iter().map(String::as_str));
     if finding.recipients.is_empty() {
-        finding.warnings.push("delivery-status part without recipient fields".into());
+        finding
+            .warnings
+            .push("delivery-status part without recipient fields".into());
     }
     Some(finding)
 }
@@ -31,14 +37,21 @@ pub fn detect(mail: &Mail<'_>) -> Option<Finding> {
 /// (a mangled boundary) or that was forwarded as text. Needs a recipient field and an
 /// `Action:` or `Status:` field on lines of their own.
 pub fn detect_in_text(mail: &Mail<'_>) -> Option<Finding> {
-    let is_report = mail.containers.iter().any(|(_, rt)| rt.as_deref() == Some("delivery-status"));
+    let is_report = mail
+        .containers
+        .iter()
+        .any(|(_, rt)| rt.as_deref() == Some("delivery-status"));
     for leaf in mail.text_parts() {
         let text = leaf.text.as_deref().unwrap_or("");
-        let start = match find_line_start(text, "final-recipient:").or_else(|| find_line_start(text, "original-recipient:")) {
+        let start = match find_line_start(text, "final-recipient:")
+            .or_else(|| find_line_start(text, "original-recipient:"))
+        {
             Some(s) => s,
             None => continue,
         };
-        let head_start = find_line_start(text, "reporting-mta:").filter(|&p| p < start).unwrap_or(start);
+        let head_start = find_line_start(text, "reporting-mta:")
+            .filter(|&p| p < start)
+            .unwrap_or(start);
         let section = &text[head_start..];
         if !(is_report || has_line(section, "action:") || has_line(section, "status:")) {
             continue;
@@ -60,7 +73,9 @@ fn find_line_start(text: &str, prefix: &str) -> Option<usize> {
     let mut offset = 0;
     for line in text.split_inclusive('\n') {
         let t = line.trim_start();
-        if t.len() >= prefix.len() && t.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes()) {
+        if t.len() >= prefix.len()
+            && t.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
+        {
             return Some(offset + (line.len() - t.len()));
         }
         offset += line.len();
@@ -69,7 +84,10 @@ fn find_line_start(text: &str, prefix: &str) -> Option<usize> {
 }
 
 fn from_status_texts<'a>(texts: impl Iterator<Item = &'a str>) -> Finding {
-    let mut finding = Finding { format: "rfc3464", ..Default::default() };
+    let mut finding = Finding {
+        format: "rfc3464",
+        ..Default::default()
+    };
     for text in texts {
         let (per_message, blocks) = split_blocks(field_blocks(text));
         for (name, value) in &per_message {
@@ -77,11 +95,15 @@ fn from_status_texts<'a>(texts: impl Iterator<Item = &'a str>) -> Finding {
                 "reporting-mta" if finding.reporting_mta.is_none() => {
                     finding.reporting_mta = Some(without_type(value).to_string())
                 }
-                "arrival-date" if finding.arrival_date.is_none() => finding.arrival_date = Some(value.clone()),
+                "arrival-date" if finding.arrival_date.is_none() => {
+                    finding.arrival_date = Some(value.clone())
+                }
                 _ => {}
             }
         }
-        finding.recipients.extend(blocks.iter().filter_map(|b| recipient(b)));
+        finding
+            .recipients
+            .extend(blocks.iter().filter_map(|b| recipient(b)));
     }
     finding.kind = kind_of(&finding.recipients);
     finding
@@ -90,17 +112,29 @@ fn from_status_texts<'a>(texts: impl Iterator<Item = &'a str>) -> Finding {
 /// Failed beats delayed beats delivered; without actions the status class decides.
 pub fn kind_of(recipients: &[Recipient]) -> Kind {
     let action = |a: &str| recipients.iter().any(|r| r.action.as_deref() == Some(a));
-    let class = |c: char| recipients.iter().any(|r| r.status.as_deref().is_some_and(|s| s.starts_with(c)));
+    let class = |c: char| {
+        recipients
+            .iter()
+            .any(|r| r.status.as_deref().is_some_and(|s| s.starts_with(c)))
+    };
     if action("failed") {
         Kind::Bounce
     } else if action("delayed") {
         Kind::Delay
     } else if action("delivered") || action("relayed") || action("expanded") {
-        if class('5') { Kind::Bounce } else { Kind::Delivered }
+        if class('5') {
+            Kind::Bounce
+        } else {
+            Kind::Delivered
+        }
     } else if class('5') {
         Kind::Bounce
     } else if class('4') {
-        if recipients.iter().any(|r| r.diagnostic.as_deref().is_some_and(|d| contains_ci(d, "giving up"))) {
+        if recipients.iter().any(|r| {
+            r.diagnostic
+                .as_deref()
+                .is_some_and(|d| contains_ci(d, "giving up"))
+        }) {
             Kind::Bounce
         } else {
             Kind::Delay

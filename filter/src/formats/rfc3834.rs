@@ -9,60 +9,78 @@ use crate::text::address_in_field;
 
 /// Headers whose presence (with the value shown, or any value for "") marks an auto-reply.
 const HEADERS: &[(&str, &str)] = &[
-    ("x-autoreply", "yes"),     // legacy vacation(1), Yahoo
-    ("x-autorespond", ""),      // cPanel and other autoresponders
-    ("x-autoresponder", ""),    // various
+    ("x-autoreply", "yes"),       // legacy vacation(1), Yahoo
+    ("x-autorespond", ""),        // cPanel and other autoresponders
+    ("x-autoresponder", ""),      // various
     ("precedence", "auto_reply"), // Cyrus, Sieve implementations
-    ("x-vacation", ""),         // some webmail vacation modules
+    ("x-vacation", ""),           // some webmail vacation modules
 ];
 
 /// Subject prefixes of automatic replies (compared case-insensitively, at the start).
 const SUBJECT_PREFIXES: &[&str] = &[
-    "automatic reply:",          // Outlook / Exchange
-    "auto:",                     // Sieve vacation (Dovecot, Cyrus)
-    "autoreply:",                // various
+    "automatic reply:", // Outlook / Exchange
+    "auto:",            // Sieve vacation (Dovecot, Cyrus)
+    "autoreply:",       // various
     "auto-reply:",
     "auto reply:",
     "auto response:",
     "autoresponse:",
     "auto-response:",
-    "out of office",             // Outlook, Gmail vacation templates
+    "out of office", // Outlook, Gmail vacation templates
     "out of the office",
     "away from my mail",
     "vacation reply",
     "on vacation",
-    "abwesenheitsnotiz",         // German Outlook
-    "automatische antwort",      // German
-    "réponse automatique",       // French Outlook
-    "respuesta automática",      // Spanish Outlook
-    "risposta automatica",       // Italian Outlook
-    "自動返信",                  // Japanese: automatic reply
-    "自動応答",                  // Japanese: automatic response
-    "不在",                      // Japanese: absent
+    "abwesenheitsnotiz",    // German Outlook
+    "automatische antwort", // German
+    "réponse automatique",  // French Outlook
+    "respuesta automática", // Spanish Outlook
+    "risposta automatica",  // Italian Outlook
+    "自動返信",             // Japanese: automatic reply
+    "自動応答",             // Japanese: automatic response
+    "不在",                 // Japanese: absent
 ];
 
 pub fn detect(mail: &Mail<'_>) -> Option<Finding> {
-    let auto_submitted = mail.header("auto-submitted").map(|v| v.trim().to_ascii_lowercase());
+    let auto_submitted = mail
+        .header("auto-submitted")
+        .map(|v| v.trim().to_ascii_lowercase());
     let subject = mail.header("subject").unwrap_or("").trim();
     let subject_says = SUBJECT_PREFIXES.iter().any(|p| starts_with_ci(subject, p));
     let header_says = HEADERS.iter().any(|(name, value)| {
-        mail.header(name).is_some_and(|v| value.is_empty() || v.trim().eq_ignore_ascii_case(value))
+        mail.header(name)
+            .is_some_and(|v| value.is_empty() || v.trim().eq_ignore_ascii_case(value))
     });
-    let replied = auto_submitted.as_deref().is_some_and(|v| v.starts_with("auto-replied"));
-    let generated = auto_submitted.as_deref().is_some_and(|v| v.starts_with("auto-generated"));
-    let is_reply_chain = starts_with_ci(subject, "re:") || starts_with_ci(subject, "fwd:") || starts_with_ci(subject, "fw:");
-    let yes = replied
-        || header_says
-        || (subject_says && !is_reply_chain)
-        || (generated && subject_says);
+    let replied = auto_submitted
+        .as_deref()
+        .is_some_and(|v| v.starts_with("auto-replied"));
+    let generated = auto_submitted
+        .as_deref()
+        .is_some_and(|v| v.starts_with("auto-generated"));
+    let is_reply_chain = starts_with_ci(subject, "re:")
+        || starts_with_ci(subject, "fwd:")
+        || starts_with_ci(subject, "fw:");
+    let yes =
+        replied || header_says || (subject_says && !is_reply_chain) || (generated && subject_says);
     if !yes {
         return None;
     }
     let address = mail.header("from").and_then(address_in_field);
-    let recipient = Recipient { address, reason: "vacation".into(), ..Default::default() };
-    Some(Finding { kind: Kind::AutoReply, format: "rfc3834", recipients: vec![recipient], ..Default::default() })
+    let recipient = Recipient {
+        address,
+        reason: "vacation".into(),
+        ..Default::default()
+    };
+    Some(Finding {
+        kind: Kind::AutoReply,
+        format: "rfc3834",
+        recipients: vec![recipient],
+        ..Default::default()
+    })
 }
 
 fn starts_with_ci(s: &str, prefix: &str) -> bool {
-    s.len() >= prefix.len() && s.is_char_boundary(prefix.len()) && s[..prefix.len()].to_lowercase() == prefix.to_lowercase()
+    s.len() >= prefix.len()
+        && s.is_char_boundary(prefix.len())
+        && s[..prefix.len()].to_lowercase() == prefix.to_lowercase()
 }

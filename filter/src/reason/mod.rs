@@ -5,12 +5,42 @@ mod status;
 
 /// Every reason class the filter can report.
 pub const REASONS: &[&str] = &[
-    "authfailure", "badreputation", "blocked", "contenterror", "delivered", "exceedlimit", "expired",
-    "failedstarttls", "feedback", "filtered", "hasmoved", "hostunknown", "mailboxfull", "mailererror",
-    "mesgtoobig", "networkerror", "norelaying", "notaccept", "notcompliantrfc", "onhold",
-    "policyviolation", "rejected", "requireptr", "securityerror", "spamdetected", "speeding",
-    "suppressed", "suspend", "syntaxerror", "systemerror", "systemfull", "toomanyconn", "undefined",
-    "userunknown", "vacation", "virusdetected",
+    "authfailure",
+    "badreputation",
+    "blocked",
+    "contenterror",
+    "delivered",
+    "exceedlimit",
+    "expired",
+    "failedstarttls",
+    "feedback",
+    "filtered",
+    "hasmoved",
+    "hostunknown",
+    "mailboxfull",
+    "mailererror",
+    "mesgtoobig",
+    "networkerror",
+    "norelaying",
+    "notaccept",
+    "notcompliantrfc",
+    "onhold",
+    "policyviolation",
+    "rejected",
+    "requireptr",
+    "securityerror",
+    "spamdetected",
+    "speeding",
+    "suppressed",
+    "suspend",
+    "syntaxerror",
+    "systemerror",
+    "systemfull",
+    "toomanyconn",
+    "undefined",
+    "userunknown",
+    "vacation",
+    "virusdetected",
 ];
 
 /// The reason for a failed recipient from what the report says about it.
@@ -29,7 +59,8 @@ pub fn is_hard(reason: &str, status: Option<&str>, reply_code: Option<&str>) -> 
     match reason {
         "userunknown" | "hostunknown" | "hasmoved" => true,
         "notaccept" => {
-            status.is_some_and(|s| s.starts_with('5')) || reply_code.is_some_and(|c| c.starts_with('5'))
+            status.is_some_and(|s| s.starts_with('5'))
+                || reply_code.is_some_and(|c| c.starts_with('5'))
         }
         _ => false,
     }

@@ -1,0 +1,188 @@
+//! The stable ABI of the zero-import wasm module (`docs/ABI.md`, version 1). The only `unsafe`
+//! of the crate lives here. Every export validates its arguments against the live buffers it
+//! handed out, so no argument can make the module read or free memory it does not own.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+
+use crate::{ABI_MAJOR, ABI_MINOR};
+
+/// Status codes returned by the exports. Append-only: a retired code is never reused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(i32)]
+pub enum Status {
+    Ok = 0,
+    BadPointer = 1,
+    BadLength = 2,
+    BadUtf8 = 3,
+    BadJson = 4,
+    UnknownBuffer = 5,
+    OutOfMemory = 6,
+    Internal = 7,
+}
+
+impl Status {
+    pub fn name(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::BadPointer => "bad_pointer",
+            Status::BadLength => "bad_length",
+            Status::BadUtf8 => "bad_utf8",
+            Status::BadJson => "bad_json",
+            Status::UnknownBuffer => "unknown_buffer",
+            Status::OutOfMemory => "out_of_memory",
+            Status::Internal => "internal",
+        }
+    }
+}
+
+/// The largest buffer `ndr_alloc` hands out (1 GiB): lengths are signed 32-bit on the wire.
+const MAX_BUFFER: usize = 1 << 30;
+
+#[derive(Default)]
+struct State {
+    /// Live host buffers: start address → the buffer (kept here so it is not dropped).
+    buffers: BTreeMap<usize, Box<[u8]>>,
+    /// The last result document, owned by the module.
+    result: Vec<u8>,
+}
+
+thread_local! {
+    static STATE: RefCell<State> = RefCell::new(State::default());
+}
+
+/// Marker export: its presence says "this module speaks ABI major version 1".
+#[unsafe(no_mangle)]
+pub extern "C" fn ndr_abi_v1() {}
+
+/// `(major << 16) | minor`.
+#[unsafe(no_mangle)]
+pub extern "C" fn ndr_abi_version() -> i32 {
+    ((ABI_MAJOR << 16) | ABI_MINOR) as i32
+}
+
+/// Allocate a buffer of `len` bytes for the host to write into. Returns its address, or 0 when
+/// `len` is negative or too large or memory is exhausted. `len` 0 gives a valid empty buffer.
+#[unsafe(no_mangle)]
+pub extern "C" fn ndr_alloc(len: i32) -> i32 {
+    let Ok(len) = usize::try_from(len) else {
+        return 0;
+    };
+    if len > MAX_BUFFER {
+        return 0;
+    }
+    let mut v: Vec<u8> = Vec::new();
+    // One byte more than asked, so that every buffer (even an empty one) has its own address.
+    if v.try_reserve_exact(len + 1).is_err() {
+        return 0;
+    }
+    v.resize(len + 1, 0);
+    let buffer = v.into_boxed_slice();
+    let addr = buffer.as_ptr() as usize;
+    STATE.with(|s| s.borrow_mut().buffers.insert(addr, buffer));
+    addr as i32
+}
+
+/// Free a buffer from `ndr_alloc`. `len` must be the length it was allocated with.
+#[unsafe(no_mangle)]
+pub extern "C" fn ndr_free(ptr: i32, len: i32) -> i32 {
+    STATE.with(|s| {
+        let mut s = s.borrow_mut();
+        let addr = ptr as u32 as usize;
+        match s.buffers.get(&addr) {
+            Some(b) if usize::try_from(len).is_ok_and(|l| l + 1 == b.len()) => {
+                s.buffers.remove(&addr);
+                Status::Ok as i32
+            }
+            _ => Status::UnknownBuffer as i32,
+        }
+    })
+}
+
+/// Address of the last result document (JSON, UTF-8).
+#[unsafe(no_mangle)]
+pub extern "C" fn ndr_result_ptr() -> i32 {
+    STATE.with(|s| s.borrow().result.as_ptr() as i32)
+}
+
+/// Length in bytes of the last result document.
+#[unsafe(no_mangle)]
+pub extern "C" fn ndr_result_len() -> i32 {
+    STATE.with(|s| s.borrow().result.len() as i32)
+}
+
+/// Classify the message in `[msg_ptr, msg_ptr + msg_len)` with the JSON request in
+/// `[req_ptr, req_ptr + req_len)` (`req_len` 0: defaults). The result document is the report
+/// on status 0, an error document otherwise.
+#[unsafe(no_mangle)]
+pub extern "C" fn ndr_classify(msg_ptr: i32, msg_len: i32, req_ptr: i32, req_len: i32) -> i32 {
+    let outcome = with_input(msg_ptr, msg_len, |msg| {
+        with_input(req_ptr, req_len, |req| {
+            if std::str::from_utf8(req).is_err() {
+                return Err((Status::BadUtf8, "request is not UTF-8".to_string()));
+            }
+            let report = crate::classify_request(msg, req).map_err(|e| (Status::BadJson, e))?;
+            serde_json::to_vec(&report).map_err(|e| (Status::Internal, e.to_string()))
+        })?
+    })
+    .and_then(|inner| inner);
+    finish(outcome)
+}
+
+/// Information about the module: versions and the reason classes, as JSON.
+#[unsafe(no_mangle)]
+pub extern "C" fn ndr_info() -> i32 {
+    let info = serde_json::json!({
+        "abi_major": ABI_MAJOR,
+        "abi_minor": ABI_MINOR,
+        "version": env!("CARGO_PKG_VERSION"),
+        "reasons": crate::reason::REASONS,
+    });
+    finish(serde_json::to_vec(&info).map_err(|e| (Status::Internal, e.to_string())))
+}
+
+fn finish(outcome: Result<Vec<u8>, (Status, String)>) -> i32 {
+    let (status, document) = match outcome {
+        Ok(doc) => (Status::Ok, doc),
+        Err((status, message)) => {
+            let doc = serde_json::json!({"error": {"code": status as i32, "name": status.name(), "message": message}});
+            (status, doc.to_string().into_bytes())
+        }
+    };
+    STATE.with(|s| s.borrow_mut().result = document);
+    status as i32
+}
+
+/// Run `f` on the bytes of a host buffer range, after checking that the range lies inside one
+/// live buffer from `ndr_alloc`. A zero length needs no buffer.
+fn with_input<T>(ptr: i32, len: i32, f: impl FnOnce(&[u8]) -> T) -> Result<T, (Status, String)> {
+    let len =
+        usize::try_from(len).map_err(|_| (Status::BadLength, format!("negative length {len}")))?;
+    if len == 0 {
+        return Ok(f(&[]));
+    }
+    let addr = ptr as u32 as usize;
+    let buffer_end = STATE.with(|s| {
+        let s = s.borrow();
+        let (start, buffer) = s.buffers.range(..=addr).next_back()?;
+        // The last byte of every buffer is padding, not part of the host's data.
+        Some(start + buffer.len() - 1)
+    });
+    let Some(buffer_end) = buffer_end.filter(|end| addr < *end) else {
+        return Err((
+            Status::BadPointer,
+            format!("address {addr} is not in a buffer from ndr_alloc"),
+        ));
+    };
+    if addr.checked_add(len).is_none_or(|end| end > buffer_end) {
+        return Err((
+            Status::BadLength,
+            format!("range {addr}+{len} runs past its buffer"),
+        ));
+    }
+    // SAFETY: `[addr, addr + len)` lies inside a live boxed buffer owned by STATE. Nothing
+    // frees or writes it while `f` runs: the module is single-threaded and `f` (classification)
+    // never calls the exports.
+    let bytes = unsafe { std::slice::from_raw_parts(addr as *const u8, len) };
+    Ok(f(bytes))
+}
