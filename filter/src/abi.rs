@@ -17,8 +17,7 @@ pub enum Status {
     BadUtf8 = 3,
     BadJson = 4,
     UnknownBuffer = 5,
-    OutOfMemory = 6,
-    Internal = 7,
+    Internal = 6,
 }
 
 impl Status {
@@ -30,7 +29,6 @@ impl Status {
             Status::BadUtf8 => "bad_utf8",
             Status::BadJson => "bad_json",
             Status::UnknownBuffer => "unknown_buffer",
-            Status::OutOfMemory => "out_of_memory",
             Status::Internal => "internal",
         }
     }

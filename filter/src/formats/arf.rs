@@ -1,5 +1,6 @@
 //! RFC 5965 abuse feedback reports (ARF), and Microsoft's JMRP complaints that carry the
-//! complained-about message with an `X-HmXmrOriginalRecipient` header.
+//! complained-about message with an `X-HmXmrOriginalRecipient` header, and Apple Mail's
+//! one-click unsubscribe messages (feedback type `opt-out`).
 
 use super::Finding;
 use crate::mime::Mail;
@@ -31,6 +32,23 @@ pub fn detect(mail: &Mail<'_>) -> Option<Finding> {
             reported_domain: get("reported-domain"),
         };
         return Some(finding(addresses, feedback));
+    }
+    // Apple Mail's unsubscribe: a mail to the List-Unsubscribe address, marked with a header.
+    if mail
+        .header("x-apple-unsubscribe")
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
+    {
+        let feedback = Feedback {
+            feedback_type: Some("opt-out".into()),
+            ..Default::default()
+        };
+        return Some(finding(
+            mail.header("from")
+                .and_then(address_in_field)
+                .into_iter()
+                .collect(),
+            feedback,
+        ));
     }
     // Microsoft JMRP: multipart/mixed with the original attached, "complaint about message from".
     let jmrp_subject = mail

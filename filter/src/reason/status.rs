@@ -22,7 +22,7 @@ const BY_STATUS: &[(&str, &str)] = &[
     ("3.3", "systemerror"),     // system not capable of selected features
     ("3.4", "mesgtoobig"),      // message too big for system
     ("3.5", "systemerror"),     // system incorrectly configured
-    ("4.1", "networkerror"),    // no answer from host
+    ("4.1", "expired"),         // no answer from host (sisimai: retried until it expired)
     ("4.2", "networkerror"),    // bad connection
     ("4.3", "systemerror"),     // directory server failure
     ("4.4", "hostunknown"),     // unable to route

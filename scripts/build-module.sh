@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Build the zero-import ABI module: target/wasm32-unknown-unknown/wasm/ndr_filter.wasm
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+cargo build --quiet --locked -p ndr-filter --features abi --target wasm32-unknown-unknown --profile wasm
+ls -l target/wasm32-unknown-unknown/wasm/ndr_filter.wasm | awk '{print "module: " $NF " (" $5 " bytes)"}' >&2
