@@ -8,43 +8,28 @@ use serde_json::Value;
 
 /// The workspace root.
 pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_default()
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default()
 }
 
 /// `../shared/corpus` beside the project (or `$NDR_CORPUS`).
 pub fn corpus() -> PathBuf {
-    let dir = std::env::var_os("NDR_CORPUS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join("../shared/corpus"));
-    assert!(
-        dir.join("README.md").is_file(),
-        "the shared corpus is not at {} (set NDR_CORPUS)",
-        dir.display()
-    );
+    let dir = std::env::var_os("NDR_CORPUS").map(PathBuf::from).unwrap_or_else(|| root().join("../shared/corpus"));
+    assert!(dir.join("README.md").is_file(), "the shared corpus is not at {} (set NDR_CORPUS)", dir.display());
     dir
 }
 
 /// The ABI module built by `scripts/build-module.sh`.
 pub fn module_path() -> PathBuf {
     let p = root().join("target/wasm32-unknown-unknown/wasm/ndr_filter.wasm");
-    assert!(
-        p.is_file(),
-        "{} is missing: run scripts/build-module.sh first",
-        p.display()
-    );
+    assert!(p.is_file(), "{} is missing: run scripts/build-module.sh first", p.display());
     p
 }
 
 /// The module compiled once per test binary.
 pub fn filter() -> &'static ndr_host::Filter {
     static FILTER: OnceLock<ndr_host::Filter> = OnceLock::new();
-    FILTER.get_or_init(|| {
-        ndr_host::Filter::from_file(&module_path(), ndr_host::Budget::default())
-            .expect("module loads")
-    })
+    FILTER
+        .get_or_init(|| ndr_host::Filter::from_file(&module_path(), ndr_host::Budget::default()).expect("module loads"))
 }
 
 /// Every regular file below a folder, sorted.
@@ -52,10 +37,7 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d)
-            .unwrap_or_else(|e| panic!("{}: {e}", d.display()))
-            .flatten()
-        {
+        for entry in std::fs::read_dir(&d).unwrap_or_else(|e| panic!("{}: {e}", d.display())).flatten() {
             let p = entry.path();
             if p.is_dir() {
                 stack.push(p);
@@ -71,19 +53,12 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
 /// Every message file of the corpus (bounces, ham, backscatter, autoreply, arf).
 pub fn all_corpus_messages() -> Vec<PathBuf> {
     let c = corpus();
-    [
-        "bounces/eml",
-        "ham/eml",
-        "ham/suspect",
-        "backscatter/eml",
-        "autoreply/eml",
-        "arf/eml",
-    ]
-    .iter()
-    .map(|d| c.join(d))
-    .filter(|d| d.is_dir())
-    .flat_map(|d| files_under(&d))
-    .collect()
+    ["bounces/eml", "ham/eml", "ham/suspect", "backscatter/eml", "autoreply/eml", "arf/eml"]
+        .iter()
+        .map(|d| c.join(d))
+        .filter(|d| d.is_dir())
+        .flat_map(|d| files_under(&d))
+        .collect()
 }
 
 /// Lines of a JSON Lines file.
@@ -98,10 +73,7 @@ pub fn jsonl(path: &Path) -> Vec<Value> {
 
 /// The messages of a corpus file: mbox files (first line `From `) hold several.
 pub fn messages_of(path: &Path) -> Vec<Vec<u8>> {
-    ndr_host::source::messages(path)
-        .into_iter()
-        .map(|i| i.bytes.expect("readable corpus file"))
-        .collect()
+    ndr_host::source::messages(path).into_iter().map(|i| i.bytes.expect("readable corpus file")).collect()
 }
 
 /// Classify natively, as JSON.

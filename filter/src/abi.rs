@@ -154,8 +154,7 @@ fn finish(outcome: Result<Vec<u8>, (Status, String)>) -> i32 {
 /// Run `f` on the bytes of a host buffer range, after checking that the range lies inside one
 /// live buffer from `ndr_alloc`. A zero length needs no buffer.
 fn with_input<T>(ptr: i32, len: i32, f: impl FnOnce(&[u8]) -> T) -> Result<T, (Status, String)> {
-    let len =
-        usize::try_from(len).map_err(|_| (Status::BadLength, format!("negative length {len}")))?;
+    let len = usize::try_from(len).map_err(|_| (Status::BadLength, format!("negative length {len}")))?;
     if len == 0 {
         return Ok(f(&[]));
     }
@@ -167,16 +166,10 @@ fn with_input<T>(ptr: i32, len: i32, f: impl FnOnce(&[u8]) -> T) -> Result<T, (S
         Some(start + buffer.len() - 1)
     });
     let Some(buffer_end) = buffer_end.filter(|end| addr < *end) else {
-        return Err((
-            Status::BadPointer,
-            format!("address {addr} is not in a buffer from ndr_alloc"),
-        ));
+        return Err((Status::BadPointer, format!("address {addr} is not in a buffer from ndr_alloc")));
     };
     if addr.checked_add(len).is_none_or(|end| end > buffer_end) {
-        return Err((
-            Status::BadLength,
-            format!("range {addr}+{len} runs past its buffer"),
-        ));
+        return Err((Status::BadLength, format!("range {addr}+{len} runs past its buffer")));
     }
     // SAFETY: `[addr, addr + len)` lies inside a live boxed buffer owned by STATE. Nothing
     // frees or writes it while `f` runs: the module is single-threaded and `f` (classification)

@@ -26,12 +26,7 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits {
-            max_message_bytes: 32 << 20,
-            max_nesting: 8,
-            max_embedded_messages: 64,
-            max_recipients: 1000,
-        }
+        Limits { max_message_bytes: 32 << 20, max_nesting: 8, max_embedded_messages: 64, max_recipients: 1000 }
     }
 }
 

@@ -52,10 +52,7 @@ pub fn classify(raw: &[u8], envelope: Option<&Envelope>, config: &Config, now: u
     report.subject = mail.header("subject").map(str::to_string);
     report.from = mail.header("from").map(str::to_string);
     if mail.leaves.iter().any(|l| l.nested_skipped) {
-        report.warnings.push(format!(
-            "nested messages deeper than {} were not read",
-            config.limits.max_nesting
-        ));
+        report.warnings.push(format!("nested messages deeper than {} were not read", config.limits.max_nesting));
     }
     if let Some(finding) = formats::detect(&mail) {
         report.kind = finding.kind;
@@ -72,6 +69,10 @@ pub fn classify(raw: &[u8], envelope: Option<&Envelope>, config: &Config, now: u
                 config.limits.max_recipients
             ));
             report.recipients.truncate(config.limits.max_recipients);
+        }
+        if report.kind.is_bounce() {
+            let class = if report.kind == Kind::Delay { '4' } else { '5' };
+            report.recipients.iter_mut().for_each(|r| reason::fill_pseudo_status(r, class));
         }
         if report.kind != Kind::Normal {
             report.original = original::find(&mail, report.kind.is_bounce());
@@ -96,10 +97,5 @@ pub fn classify_request(raw: &[u8], request_json: &[u8]) -> Result<Report, Strin
     } else {
         serde_json::from_slice(request_json).map_err(|e| format!("request: {e}"))?
     };
-    Ok(classify(
-        raw,
-        request.envelope.as_ref(),
-        &request.config,
-        request.now,
-    ))
+    Ok(classify(raw, request.envelope.as_ref(), &request.config, request.now))
 }

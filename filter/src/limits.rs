@@ -8,18 +8,12 @@ use crate::config::Limits;
 pub fn prepare<'a>(raw: &'a [u8], limits: &Limits, warnings: &mut Vec<String>) -> Cow<'a, [u8]> {
     let mut bytes: Cow<'a, [u8]> = Cow::Borrowed(raw);
     if bytes.len() > limits.max_message_bytes {
-        warnings.push(format!(
-            "message truncated to {} of {} bytes",
-            limits.max_message_bytes,
-            raw.len()
-        ));
+        warnings.push(format!("message truncated to {} of {} bytes", limits.max_message_bytes, raw.len()));
         bytes = Cow::Borrowed(&raw[..limits.max_message_bytes]);
     }
     if let Some(cut) = nth_embedded_message(&bytes, limits.max_embedded_messages) {
-        warnings.push(format!(
-            "message cut at byte {cut}: more than {} embedded messages",
-            limits.max_embedded_messages
-        ));
+        warnings
+            .push(format!("message cut at byte {cut}: more than {} embedded messages", limits.max_embedded_messages));
         bytes = match bytes {
             Cow::Borrowed(b) => Cow::Borrowed(&b[..cut]),
             Cow::Owned(mut v) => {
@@ -30,12 +24,7 @@ pub fn prepare<'a>(raw: &'a [u8], limits: &Limits, warnings: &mut Vec<String>) -
     }
     if uses_bare_cr(&bytes) {
         // Old Mac mail ends lines with CR alone; the MIME parser wants LF.
-        bytes = Cow::Owned(
-            bytes
-                .iter()
-                .map(|&b| if b == b'\r' { b'\n' } else { b })
-                .collect(),
-        );
+        bytes = Cow::Owned(bytes.iter().map(|&b| if b == b'\r' { b'\n' } else { b }).collect());
     }
     bytes
 }
@@ -51,10 +40,7 @@ fn nth_embedded_message(b: &[u8], n: usize) -> Option<usize> {
         {
             seen += 1;
             if seen > n {
-                let line_start = b[..i]
-                    .iter()
-                    .rposition(|&c| c == b'\n')
-                    .map_or(0, |p| p + 1);
+                let line_start = b[..i].iter().rposition(|&c| c == b'\n').map_or(0, |p| p + 1);
                 return Some(line_start);
             }
             i += 14;
@@ -85,10 +71,7 @@ mod tests {
 
     #[test]
     fn size_and_nesting_are_cut() {
-        let limits = Limits {
-            max_message_bytes: 10,
-            ..Limits::default()
-        };
+        let limits = Limits { max_message_bytes: 10, ..Limits::default() };
         let mut w = Vec::new();
         assert_eq!(prepare(b"0123456789abcdef", &limits, &mut w).len(), 10);
         assert_eq!(w.len(), 1);

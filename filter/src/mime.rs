@@ -32,17 +32,12 @@ pub struct Leaf<'m> {
 impl<'m> Mail<'m> {
     /// The first value of a header (name in lower case).
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
     }
 
     /// The text of every `text/plain` leaf (and HTML as a last resort), joined.
     pub fn text_parts(&self) -> impl Iterator<Item = &Leaf<'m>> {
-        self.leaves
-            .iter()
-            .filter(|l| l.content_type.starts_with("text/") && l.text.is_some())
+        self.leaves.iter().filter(|l| l.content_type.starts_with("text/") && l.text.is_some())
     }
 }
 
@@ -57,27 +52,15 @@ pub fn parse(raw: &[u8]) -> Option<mail_parser::Message<'_>> {
 /// Build our view of a parsed message.
 pub fn view<'m>(msg: &'m mail_parser::Message<'m>, max_depth: usize) -> Mail<'m> {
     let root = msg.root_part();
-    let headers = root
-        .headers()
-        .iter()
-        .map(|h| (h.name().to_ascii_lowercase(), value_text(h.value())))
-        .collect();
+    let headers = root.headers().iter().map(|h| (h.name().to_ascii_lowercase(), value_text(h.value()))).collect();
     let received = msg.received_all().map(received_hop).collect();
-    let mut mail = Mail {
-        headers,
-        received,
-        leaves: Vec::new(),
-        containers: Vec::new(),
-    };
+    let mut mail = Mail { headers, received, leaves: Vec::new(), containers: Vec::new() };
     for part in &msg.parts {
         add_part(&mut mail, part, max_depth);
     }
     if mail.leaves.is_empty() {
         // A multipart whose boundary never occurs: its body is plain text to the reader.
-        let body = msg
-            .raw_message
-            .get(root.offset_body as usize..root.offset_end as usize)
-            .unwrap_or_default();
+        let body = msg.raw_message.get(root.offset_body as usize..root.offset_end as usize).unwrap_or_default();
         mail.leaves.push(Leaf {
             content_type: "text/plain".into(),
             text: Some(String::from_utf8_lossy(body)),
@@ -99,33 +82,19 @@ fn add_part<'m>(mail: &mut Mail<'m>, part: &'m MessagePart<'m>, max_depth: usize
         .unwrap_or_else(|| "text/plain".to_string());
     match &part.body {
         PartType::Multipart(_) => {
-            let report_type = part
-                .content_type()
-                .and_then(|ct| ct.attribute("report-type"))
-                .map(|s| s.to_ascii_lowercase());
+            let report_type =
+                part.content_type().and_then(|ct| ct.attribute("report-type")).map(|s| s.to_ascii_lowercase());
             mail.containers.push((content_type, report_type));
         }
         PartType::Message(nested) => {
-            let (message, nested_skipped) = if max_depth > 0 {
-                (Some(Box::new(view(nested, max_depth - 1))), false)
-            } else {
-                (None, true)
-            };
-            mail.leaves.push(Leaf {
-                content_type,
-                text: None,
-                bytes: nested.raw_message(),
-                message,
-                nested_skipped,
-            });
+            let (message, nested_skipped) =
+                if max_depth > 0 { (Some(Box::new(view(nested, max_depth - 1))), false) } else { (None, true) };
+            mail.leaves.push(Leaf { content_type, text: None, bytes: nested.raw_message(), message, nested_skipped });
         }
         PartType::Text(t) | PartType::Html(t) => {
             // A multipart whose boundary is missing comes back as text: it reads as plain text.
-            let content_type = if content_type.starts_with("multipart/") {
-                "text/plain".to_string()
-            } else {
-                content_type
-            };
+            let content_type =
+                if content_type.starts_with("multipart/") { "text/plain".to_string() } else { content_type };
             mail.leaves.push(Leaf {
                 content_type,
                 text: Some(Cow::Borrowed(t.as_ref())),
@@ -168,17 +137,10 @@ fn value_text(v: &HeaderValue<'_>) -> String {
 /// The bare addresses of an address header.
 pub fn address_list(a: &Address<'_>) -> Vec<String> {
     match a {
-        Address::List(list) => list
-            .iter()
-            .filter_map(|x| x.address.as_ref().map(|s| s.to_string()))
-            .collect(),
+        Address::List(list) => list.iter().filter_map(|x| x.address.as_ref().map(|s| s.to_string())).collect(),
         Address::Group(groups) => groups
             .iter()
-            .flat_map(|g| {
-                g.addresses
-                    .iter()
-                    .filter_map(|x| x.address.as_ref().map(|s| s.to_string()))
-            })
+            .flat_map(|g| g.addresses.iter().filter_map(|x| x.address.as_ref().map(|s| s.to_string())))
             .collect(),
     }
 }

@@ -6,33 +6,17 @@ use crate::report::Original;
 use crate::text::address_in_field;
 
 const ATTACHED: &[&str] = &["message/rfc822", "message/global", "message/partial"];
-const HEADERS_ONLY: &[&str] = &[
-    "text/rfc822-headers",
-    "message/global-headers",
-    "text/rfc822-header",
-];
+const HEADERS_ONLY: &[&str] = &["text/rfc822-headers", "message/global-headers", "text/rfc822-header"];
 
 /// Header names that begin a pasted original in the text of non-MIME bounces.
-const INLINE_STARTS: &[&str] = &[
-    "return-path:",
-    "received:",
-    "message-id:",
-    "from:",
-    "date:",
-    "subject:",
-    "to:",
-    "x-",
-];
+const INLINE_STARTS: &[&str] = &["return-path:", "received:", "message-id:", "from:", "date:", "subject:", "to:", "x-"];
 
 /// Find the original in a report. `inline` allows the search of text parts (for text NDRs).
 pub fn find(mail: &Mail<'_>, inline: bool) -> Option<Original> {
     for leaf in &mail.leaves {
         if ATTACHED.contains(&leaf.content_type.as_str()) {
             if let Some(m) = leaf.message.as_deref() {
-                let headers_only = m
-                    .leaves
-                    .iter()
-                    .all(|l| l.bytes.iter().all(u8::is_ascii_whitespace));
+                let headers_only = m.leaves.iter().all(|l| l.bytes.iter().all(u8::is_ascii_whitespace));
                 return Some(from_mail(m, &leaf.content_type, headers_only));
             }
         }
@@ -66,17 +50,13 @@ fn find_inline(text: &str) -> Option<Original> {
     let mut offset = 0;
     let lines: Vec<&str> = text.split_inclusive('\n').collect();
     for (i, line) in lines.iter().enumerate() {
-        let lower = line
-            .trim_start_matches('>')
-            .trim_start()
-            .to_ascii_lowercase();
+        let lower = line.trim_start_matches('>').trim_start().to_ascii_lowercase();
         if INLINE_STARTS.iter().any(|p| lower.starts_with(p)) && lower.len() > 3 {
             let run = lines[i..]
                 .iter()
                 .take_while(|l| {
                     let t = l.trim_end();
-                    !t.is_empty()
-                        && (t.starts_with([' ', '\t']) || crate::text::split_field(t).is_some())
+                    !t.is_empty() && (t.starts_with([' ', '\t']) || crate::text::split_field(t).is_some())
                 })
                 .count();
             let block: String = lines[i..i + run].concat();
@@ -86,11 +66,7 @@ fn find_inline(text: &str) -> Option<Original> {
                 .any(|k| key.contains(k) || key.starts_with(&k[1..]));
             if run >= 3 && has_key {
                 let body = &text[offset..];
-                return from_header_bytes(
-                    body.as_bytes(),
-                    "inline",
-                    body[block.len()..].trim().is_empty(),
-                );
+                return from_header_bytes(body.as_bytes(), "inline", body[block.len()..].trim().is_empty());
             }
         }
         offset += line.len();
@@ -99,21 +75,13 @@ fn find_inline(text: &str) -> Option<Original> {
 }
 
 fn from_mail(m: &Mail<'_>, source: &str, headers_only: bool) -> Original {
-    let first = |n: &str| {
-        m.header(n)
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
-            .map(str::to_string)
-    };
+    let first = |n: &str| m.header(n).map(str::trim).filter(|v| !v.is_empty()).map(str::to_string);
     Original {
         source: source.to_string(),
         headers_only,
         message_id: first("message-id").map(|v| v.trim_matches(['<', '>']).to_string()),
         from: first("from").and_then(|v| address_in_field(&v)),
-        to: m
-            .header("to")
-            .map(|v| v.split(',').filter_map(address_in_field).collect())
-            .unwrap_or_default(),
+        to: m.header("to").map(|v| v.split(',').filter_map(address_in_field).collect()).unwrap_or_default(),
         subject: first("subject"),
         date: first("date"),
         return_path: first("return-path").map(|v| v.trim_matches(['<', '>', ' ']).to_string()),

@@ -40,6 +40,9 @@ pub struct Recipient {
     pub action: Option<String>,
     /// RFC 3463 enhanced status, e.g. `5.1.1`.
     pub status: Option<String>,
+    /// True when the report gave no status and `status` is sisimai's pseudo status for the
+    /// reason (`5.0.9xx`, only its class digit is meaningful).
+    pub pseudo_status: bool,
     /// SMTP reply code, e.g. `550`.
     pub reply_code: Option<String>,
     pub diagnostic: Option<String>,

@@ -47,10 +47,7 @@ pub fn field_blocks(s: &str) -> Vec<Vec<(String, String)>> {
 pub fn split_field(line: &str) -> Option<(&str, &str)> {
     let colon = line.find(':')?;
     let name = &line[..colon];
-    if name.is_empty()
-        || name.len() > 64
-        || !name.bytes().all(|b| b.is_ascii_graphic() && b != b':')
-    {
+    if name.is_empty() || name.len() > 64 || !name.bytes().all(|b| b.is_ascii_graphic() && b != b':') {
         return None;
     }
     Some((name, &line[colon + 1..]))
@@ -70,10 +67,7 @@ pub fn find_status_from(s: &str, classes: &[u8]) -> Option<String> {
     let b = s.as_bytes();
     let mut i = 0;
     while i + 4 < b.len() {
-        if classes.contains(&b[i])
-            && b[i + 1] == b'.'
-            && (i == 0 || !(b[i - 1].is_ascii_digit() || b[i - 1] == b'.'))
-        {
+        if classes.contains(&b[i]) && b[i + 1] == b'.' && (i == 0 || !(b[i - 1].is_ascii_digit() || b[i - 1] == b'.')) {
             let mut j = i + 2;
             let s1 = j;
             while is_digit_at(b, j) && j - s1 < 3 {
@@ -85,8 +79,7 @@ pub fn find_status_from(s: &str, classes: &[u8]) -> Option<String> {
                 while is_digit_at(b, k) && k - s2 < 3 {
                     k += 1;
                 }
-                let followed_ok =
-                    !is_digit_at(b, k) && !(b.get(k) == Some(&b'.') && is_digit_at(b, k + 1));
+                let followed_ok = !is_digit_at(b, k) && !(b.get(k) == Some(&b'.') && is_digit_at(b, k + 1));
                 if k > s2 && followed_ok {
                     return Some(s[i..k].to_string());
                 }
@@ -104,8 +97,7 @@ pub fn leading_reply_code(s: &str) -> Option<String> {
     if b.len() >= 3
         && is_reply_code(&t[..3])
         && !is_digit_at(b, 3)
-        && b.get(3)
-            .is_none_or(|c| !c.is_ascii_alphabetic() && *c != b'.')
+        && b.get(3).is_none_or(|c| !c.is_ascii_alphabetic() && *c != b'.')
     {
         return Some(t[..3].to_string());
     }
@@ -115,10 +107,9 @@ pub fn leading_reply_code(s: &str) -> Option<String> {
 /// Reply codes that SMTP servers really send (RFC 5321, 3207, 4954, 7504, 8689): other
 /// three-digit numbers in a diagnostic ("426 connection timed out") are not reply codes.
 const REPLY_CODES: &[&str] = &[
-    "211", "214", "220", "221", "235", "250", "251", "252", "334", "354", "421", "422", "430",
-    "432", "450", "451", "452", "453", "454", "455", "458", "459", "500", "501", "502", "503",
-    "504", "521", "523", "524", "525", "530", "534", "535", "538", "550", "551", "552", "553",
-    "554", "555", "556", "557",
+    "211", "214", "220", "221", "235", "250", "251", "252", "334", "354", "421", "422", "430", "432", "450", "451",
+    "452", "453", "454", "455", "458", "459", "500", "501", "502", "503", "504", "521", "523", "524", "525", "530",
+    "534", "535", "538", "550", "551", "552", "553", "554", "555", "556", "557",
 ];
 
 pub fn is_reply_code(code: &str) -> bool {
@@ -133,12 +124,8 @@ pub fn find_reply_code(s: &str) -> Option<String> {
         if matches!(b[i], b'4' | b'5')
             && b[i + 1].is_ascii_digit()
             && b[i + 2].is_ascii_digit()
-            && (i == 0
-                || !(b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'.' || b[i - 1] == b'-'))
-            && matches!(
-                b.get(i + 3),
-                None | Some(b' ' | b'-' | b'\t' | b'\r' | b'\n' | b')' | b'>')
-            )
+            && (i == 0 || !(b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'.' || b[i - 1] == b'-'))
+            && matches!(b.get(i + 3), None | Some(b' ' | b'-' | b'\t' | b'\r' | b'\n' | b')' | b'>'))
         {
             let code = &s[i..i + 3];
             if is_reply_code(code) {
@@ -220,16 +207,8 @@ pub fn address_in_field(v: &str) -> Option<String> {
     if v.contains('@') {
         // A quoted local part keeps its quotes and spaces; otherwise the first word is it.
         let quoted = v.starts_with('"') && v.rfind("\"@").is_some();
-        let token = if quoted {
-            v
-        } else {
-            v.split_whitespace().next().unwrap_or(v).trim_matches('"')
-        };
-        return Some(
-            token
-                .trim_matches(['<', '>', '\'', ',', ';', '(', ')'])
-                .to_string(),
-        );
+        let token = if quoted { v } else { v.split_whitespace().next().unwrap_or(v).trim_matches('"') };
+        return Some(token.trim_matches(['<', '>', '\'', ',', ';', '(', ')']).to_string());
     }
     find_addresses(v).into_iter().next()
 }
@@ -244,12 +223,10 @@ fn decode_utf8_xtext(v: &str) -> std::borrow::Cow<'_, str> {
     while let Some(pos) = rest.find("\\x{") {
         out.push_str(&rest[..pos]);
         let after = &rest[pos + 3..];
-        match after.find('}').and_then(|end| {
-            u32::from_str_radix(&after[..end], 16)
-                .ok()
-                .and_then(char::from_u32)
-                .map(|c| (c, end))
-        }) {
+        match after
+            .find('}')
+            .and_then(|end| u32::from_str_radix(&after[..end], 16).ok().and_then(char::from_u32).map(|c| (c, end)))
+        {
             Some((c, end)) => {
                 out.push(c);
                 rest = &after[end + 1..];
@@ -279,10 +256,7 @@ mod tests {
 
     #[test]
     fn statuses() {
-        assert_eq!(
-            find_status("smtp; 550 5.1.1 <a@b.c>: no").as_deref(),
-            Some("5.1.1")
-        );
+        assert_eq!(find_status("smtp; 550 5.1.1 <a@b.c>: no").as_deref(), Some("5.1.1"));
         assert_eq!(find_status("Status: 4.7.26 (x)").as_deref(), Some("4.7.26"));
         assert_eq!(find_status("version 1.5.1.2 and 10.5.1.1"), None);
         assert_eq!(find_status("ip 192.5.1.1"), None);
@@ -291,44 +265,20 @@ mod tests {
 
     #[test]
     fn reply_codes() {
-        assert_eq!(
-            leading_reply_code("550-5.1.1 The email").as_deref(),
-            Some("550")
-        );
-        assert_eq!(
-            leading_reply_code(" 452 4.2.2 full").as_deref(),
-            Some("452")
-        );
+        assert_eq!(leading_reply_code("550-5.1.1 The email").as_deref(), Some("550"));
+        assert_eq!(leading_reply_code(" 452 4.2.2 full").as_deref(), Some("452"));
         assert_eq!(leading_reply_code("5.1.1 user"), None);
-        assert_eq!(
-            find_reply_code("said: 554 5.7.1 rejected").as_deref(),
-            Some("554")
-        );
+        assert_eq!(find_reply_code("said: 554 5.7.1 rejected").as_deref(), Some("554"));
         assert_eq!(find_reply_code("port 587 and 5.1.1"), None);
     }
 
     #[test]
     fn addresses() {
-        assert_eq!(
-            find_addresses("to <Kiji.Tora@Example.JP>, and x@y.org."),
-            vec!["Kiji.Tora@Example.JP", "x@y.org"]
-        );
-        assert_eq!(
-            address_in_field("rfc822; <user@example.com>").as_deref(),
-            Some("user@example.com")
-        );
-        assert_eq!(
-            address_in_field("rfc822;user@example.com").as_deref(),
-            Some("user@example.com")
-        );
-        assert_eq!(
-            address_in_field("utf-8; j\\x{00FC}rgen@example.de").as_deref(),
-            Some("jürgen@example.de")
-        );
-        assert_eq!(
-            address_in_field("\"quoted local\"@example.com").as_deref(),
-            Some("\"quoted local\"@example.com")
-        );
+        assert_eq!(find_addresses("to <Kiji.Tora@Example.JP>, and x@y.org."), vec!["Kiji.Tora@Example.JP", "x@y.org"]);
+        assert_eq!(address_in_field("rfc822; <user@example.com>").as_deref(), Some("user@example.com"));
+        assert_eq!(address_in_field("rfc822;user@example.com").as_deref(), Some("user@example.com"));
+        assert_eq!(address_in_field("utf-8; j\\x{00FC}rgen@example.de").as_deref(), Some("jürgen@example.de"));
+        assert_eq!(address_in_field("\"quoted local\"@example.com").as_deref(), Some("\"quoted local\"@example.com"));
     }
 
     #[test]
@@ -337,12 +287,6 @@ mod tests {
             "Reporting-MTA: dns; a\r\n\r\nFinal-Recipient: rfc822; x@y.z\r\nDiagnostic-Code: smtp; 550\r\n  no such user\r\n",
         );
         assert_eq!(b.len(), 2);
-        assert_eq!(
-            b[1][1],
-            (
-                "diagnostic-code".to_string(),
-                "smtp; 550 no such user".to_string()
-            )
-        );
+        assert_eq!(b[1][1], ("diagnostic-code".to_string(), "smtp; 550 no such user".to_string()));
     }
 }

@@ -19,8 +19,7 @@ use std::path::Path;
 
 use anyhow::{Context, bail};
 use wasmtime::{
-    Config, Engine, Instance, InstancePre, Linker, Module, Store, StoreLimits, StoreLimitsBuilder,
-    TypedFunc,
+    Config, Engine, Instance, InstancePre, Linker, Module, Store, StoreLimits, StoreLimitsBuilder, TypedFunc,
 };
 
 pub use module_path::find_module;
@@ -41,11 +40,7 @@ pub struct Budget {
 
 impl Default for Budget {
     fn default() -> Self {
-        Budget {
-            fuel_base: 200_000_000,
-            fuel_per_byte: 5_000,
-            memory_bytes: 512 << 20,
-        }
+        Budget { fuel_base: 200_000_000, fuel_per_byte: 5_000, memory_bytes: 512 << 20 }
     }
 }
 
@@ -54,11 +49,7 @@ impl Default for Budget {
 pub enum CallError {
     /// The module refused the call with an ABI status (e.g. 4, `bad_json`).
     #[error("module error {code} ({name}): {message}")]
-    Module {
-        code: i32,
-        name: String,
-        message: String,
-    },
+    Module { code: i32, name: String, message: String },
     /// The call ran out of fuel.
     #[error("CPU budget exhausted")]
     Budget,
@@ -77,8 +68,7 @@ pub struct Filter {
 impl Filter {
     /// Compile the module in a wasm file.
     pub fn from_file(path: &Path, budget: Budget) -> anyhow::Result<Filter> {
-        let bytes = std::fs::read(path)
-            .with_context(|| format!("cannot read module {}", path.display()))?;
+        let bytes = std::fs::read(path).with_context(|| format!("cannot read module {}", path.display()))?;
         Filter::from_bytes(&bytes, budget).with_context(|| format!("bad module {}", path.display()))
     }
 
@@ -93,33 +83,20 @@ impl Filter {
 
     fn from_module(engine: Engine, module: Module, budget: Budget) -> anyhow::Result<Filter> {
         if let Some(import) = module.imports().next() {
-            bail!(
-                "the module imports {}::{}; an ndr module imports nothing",
-                import.module(),
-                import.name()
-            );
+            bail!("the module imports {}::{}; an ndr module imports nothing", import.module(), import.name());
         }
         let marker = format!("ndr_abi_v{ABI_MAJOR}");
         if module.get_export(&marker).is_none() {
-            bail!(
-                "the module does not export {marker}: not an ndr filter module of ABI version {ABI_MAJOR}"
-            );
+            bail!("the module does not export {marker}: not an ndr filter module of ABI version {ABI_MAJOR}");
         }
         let linker = Linker::new(&engine);
         let pre = linker.instantiate_pre(&module)?;
-        Ok(Filter {
-            engine,
-            pre,
-            budget,
-        })
+        Ok(Filter { engine, pre, budget })
     }
 
     /// A new instance. Reuse it for many calls; discard it after a [`CallError::Trap`].
     pub fn instance(&self) -> anyhow::Result<FilterInstance> {
-        let limits = StoreLimitsBuilder::new()
-            .memory_size(self.budget.memory_bytes)
-            .instances(1)
-            .build();
+        let limits = StoreLimitsBuilder::new().memory_size(self.budget.memory_bytes).instances(1).build();
         let mut store = Store::new(&self.engine, limits);
         store.limiter(|l| l);
         store.set_fuel(self.budget.fuel_base)?;
@@ -147,11 +124,7 @@ pub struct FilterInstance {
 }
 
 impl FilterInstance {
-    fn new(
-        mut store: Store<StoreLimits>,
-        instance: Instance,
-        budget: Budget,
-    ) -> anyhow::Result<FilterInstance> {
+    fn new(mut store: Store<StoreLimits>, instance: Instance, budget: Budget) -> anyhow::Result<FilterInstance> {
         let s = &mut store;
         Ok(FilterInstance {
             alloc: instance.get_typed_func(&mut *s, "ndr_alloc")?,
@@ -177,9 +150,7 @@ impl FilterInstance {
         self.guarded(raw.len() + request_json.len(), |this| {
             let msg = this.put(raw)?;
             let req = this.put(request_json)?;
-            let status = this
-                .classify
-                .call(&mut this.store, (msg.0, msg.1, req.0, req.1));
+            let status = this.classify.call(&mut this.store, (msg.0, msg.1, req.0, req.1));
             this.free.call(&mut this.store, msg)?;
             this.free.call(&mut this.store, req)?;
             Ok(status?)
@@ -189,8 +160,7 @@ impl FilterInstance {
     /// The module's `ndr_info` document.
     pub fn info(&mut self) -> Result<String, CallError> {
         self.guarded(0, |this| {
-            let f: TypedFunc<(), i32> =
-                this.instance.get_typed_func(&mut this.store, "ndr_info")?;
+            let f: TypedFunc<(), i32> = this.instance.get_typed_func(&mut this.store, "ndr_info")?;
             Ok(f.call(&mut this.store, ())?)
         })
     }
@@ -198,9 +168,7 @@ impl FilterInstance {
     /// The ABI version the module reports, `(major, minor)`.
     pub fn abi_version(&mut self) -> Result<(u32, u32), CallError> {
         let v = self.guarded_raw(0, |this| {
-            let f: TypedFunc<(), i32> = this
-                .instance
-                .get_typed_func(&mut this.store, "ndr_abi_version")?;
+            let f: TypedFunc<(), i32> = this.instance.get_typed_func(&mut this.store, "ndr_abi_version")?;
             Ok(f.call(&mut this.store, ())?)
         })?;
         Ok(((v as u32) >> 16, (v as u32) & 0xffff))
@@ -209,10 +177,7 @@ impl FilterInstance {
     /// Direct access for conformance tests: call an export with raw i32 arguments.
     pub fn call_raw(&mut self, name: &str, args: &[i32]) -> Result<Vec<i32>, CallError> {
         self.guarded_raw(0, |this| {
-            let func = this
-                .instance
-                .get_func(&mut this.store, name)
-                .context("no such export")?;
+            let func = this.instance.get_func(&mut this.store, name).context("no such export")?;
             let params: Vec<wasmtime::Val> = args.iter().map(|a| wasmtime::Val::I32(*a)).collect();
             let mut results = vec![wasmtime::Val::I32(0); func.ty(&this.store).results().len()];
             func.call(&mut this.store, &params, &mut results)?;
@@ -232,10 +197,7 @@ impl FilterInstance {
         if ptr == 0 {
             bail!("the module could not allocate {len} bytes");
         }
-        let memory = self
-            .instance
-            .get_memory(&mut self.store, "memory")
-            .context("no memory export")?;
+        let memory = self.instance.get_memory(&mut self.store, "memory").context("no memory export")?;
         memory.write(&mut self.store, ptr as u32 as usize, bytes)?;
         Ok((ptr, len))
     }
@@ -243,15 +205,8 @@ impl FilterInstance {
     fn read_result(&mut self) -> anyhow::Result<String> {
         let ptr = self.result_ptr.call(&mut self.store, ())? as u32 as usize;
         let len = self.result_len.call(&mut self.store, ())? as u32 as usize;
-        let memory = self
-            .instance
-            .get_memory(&mut self.store, "memory")
-            .context("no memory export")?;
-        let bytes = memory
-            .data(&self.store)
-            .get(ptr..ptr + len)
-            .context("result outside memory")?
-            .to_vec();
+        let memory = self.instance.get_memory(&mut self.store, "memory").context("no memory export")?;
+        let bytes = memory.data(&self.store).get(ptr..ptr + len).context("result outside memory")?.to_vec();
         String::from_utf8(bytes).context("result is not UTF-8")
     }
 
@@ -268,11 +223,7 @@ impl FilterInstance {
         }
         let v: serde_json::Value = serde_json::from_str(&doc).unwrap_or_default();
         let text = |k: &str| v["error"][k].as_str().unwrap_or("").to_string();
-        Err(CallError::Module {
-            code: status,
-            name: text("name"),
-            message: text("message"),
-        })
+        Err(CallError::Module { code: status, name: text("name"), message: text("message") })
     }
 
     /// Refuel, run, and turn every failure into a `CallError`.
@@ -282,17 +233,10 @@ impl FilterInstance {
         f: impl FnOnce(&mut Self) -> anyhow::Result<T>,
     ) -> Result<T, CallError> {
         if self.poisoned {
-            return Err(CallError::Trap(
-                "instance was poisoned by an earlier failure".into(),
-            ));
+            return Err(CallError::Trap("instance was poisoned by an earlier failure".into()));
         }
-        let fuel = self
-            .budget
-            .fuel_base
-            .saturating_add(self.budget.fuel_per_byte.saturating_mul(input_len as u64));
-        self.store
-            .set_fuel(fuel)
-            .map_err(|e| CallError::Trap(e.to_string()))?;
+        let fuel = self.budget.fuel_base.saturating_add(self.budget.fuel_per_byte.saturating_mul(input_len as u64));
+        self.store.set_fuel(fuel).map_err(|e| CallError::Trap(e.to_string()))?;
         f(self).map_err(|e| {
             self.poisoned = true;
             match e.downcast_ref::<wasmtime::Trap>() {

@@ -53,11 +53,7 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let budget = Budget {
-        fuel_base: cli.fuel,
-        fuel_per_byte: cli.fuel_per_byte,
-        memory_bytes: cli.memory_mb << 20,
-    };
+    let budget = Budget { fuel_base: cli.fuel, fuel_per_byte: cli.fuel_per_byte, memory_bytes: cli.memory_mb << 20 };
     let filter = match ndr_host::find_module(cli.module.clone())
         .and_then(|p| Filter::from_file(&p, budget).map_err(|e| format!("{e:#}")))
     {
@@ -68,26 +64,20 @@ fn main() -> ExitCode {
         }
     };
     match cli.command {
-        Command::Info => match filter
-            .instance()
-            .map_err(|e| format!("{e:#}"))
-            .and_then(|mut i| i.info().map_err(|e| e.to_string()))
-        {
-            Ok(info) => {
-                println!("{info}");
-                ExitCode::SUCCESS
+        Command::Info => {
+            match filter.instance().map_err(|e| format!("{e:#}")).and_then(|mut i| i.info().map_err(|e| e.to_string()))
+            {
+                Ok(info) => {
+                    println!("{info}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("ndr: {e}");
+                    ExitCode::from(2)
+                }
             }
-            Err(e) => {
-                eprintln!("ndr: {e}");
-                ExitCode::from(2)
-            }
-        },
-        Command::Scan {
-            paths,
-            json,
-            config,
-            now,
-        } => match request(config, now) {
+        }
+        Command::Scan { paths, json, config, now } => match request(config, now) {
             Ok(req) => scan(&filter, &paths, json, &req),
             Err(e) => {
                 eprintln!("ndr: {e}");
@@ -100,15 +90,11 @@ fn main() -> ExitCode {
 /// The ABI request document: configuration and time.
 fn request(config: Option<PathBuf>, now: Option<u64>) -> Result<Vec<u8>, String> {
     let now = now.unwrap_or_else(|| {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0)
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
     });
     let mut req = json!({ "now": now });
     if let Some(path) = config {
-        let text = std::fs::read_to_string(&path)
-            .map_err(|e| format!("cannot read config {}: {e}", path.display()))?;
+        let text = std::fs::read_to_string(&path).map_err(|e| format!("cannot read config {}: {e}", path.display()))?;
         let value: Value = if path.extension().is_some_and(|e| e == "json") {
             serde_json::from_str(&text).map_err(|e| format!("config {}: {e}", path.display()))?
         } else {
@@ -142,9 +128,7 @@ fn scan(filter: &Filter, paths: &[PathBuf], json: bool, req: &[u8]) -> ExitCode 
         );
     }
     // Config errors are the same for every message: check once, before the first message.
-    if let Err(e) = get_instance(filter, &mut instance)
-        .and_then(|i| i.classify(b"", req).map_err(|e| e.to_string()))
-    {
+    if let Err(e) = get_instance(filter, &mut instance).and_then(|i| i.classify(b"", req).map_err(|e| e.to_string())) {
         eprintln!("ndr: {e}");
         return ExitCode::from(2);
     }
@@ -170,8 +154,9 @@ fn scan(filter: &Filter, paths: &[PathBuf], json: bool, req: &[u8]) -> ExitCode 
                 Ok(bytes) => match get_instance(filter, &mut instance)
                     .and_then(|i| i.classify(bytes, req).map_err(|e| e.to_string()))
                 {
-                    Ok(doc) => serde_json::from_str(&doc)
-                        .unwrap_or_else(|e| failed(&format!("bad result document: {e}"))),
+                    Ok(doc) => {
+                        serde_json::from_str(&doc).unwrap_or_else(|e| failed(&format!("bad result document: {e}")))
+                    }
                     Err(e) => {
                         if instance.as_ref().is_some_and(FilterInstance::is_poisoned) {
                             instance = None;
@@ -181,32 +166,17 @@ fn scan(filter: &Filter, paths: &[PathBuf], json: bool, req: &[u8]) -> ExitCode 
                 },
             };
             let line = with_file(record, &item.file, item.index);
-            let _ = if json {
-                writeln!(out, "{line}")
-            } else {
-                writeln!(out, "{}", table_row(&line))
-            };
+            let _ = if json { writeln!(out, "{line}") } else { writeln!(out, "{}", table_row(&line)) };
         }
     }
     progress.finish_and_clear();
     let _ = out.flush();
-    if unreadable > 0 {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    }
+    if unreadable > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS }
 }
 
-fn get_instance<'a>(
-    filter: &Filter,
-    slot: &'a mut Option<FilterInstance>,
-) -> Result<&'a mut FilterInstance, String> {
+fn get_instance<'a>(filter: &Filter, slot: &'a mut Option<FilterInstance>) -> Result<&'a mut FilterInstance, String> {
     if slot.is_none() {
-        *slot = Some(
-            filter
-                .instance()
-                .map_err(|e| format!("cannot instantiate the module: {e:#}"))?,
-        );
+        *slot = Some(filter.instance().map_err(|e| format!("cannot instantiate the module: {e:#}"))?);
     }
     slot.as_mut().ok_or_else(|| "no instance".to_string())
 }
@@ -234,16 +204,7 @@ fn table_row(v: &Value) -> String {
         file = format!("{file}#{i}");
     }
     if file.chars().count() > 48 {
-        file = format!(
-            "…{}",
-            file.chars()
-                .rev()
-                .take(47)
-                .collect::<Vec<_>>()
-                .into_iter()
-                .rev()
-                .collect::<String>()
-        );
+        file = format!("…{}", file.chars().rev().take(47).collect::<Vec<_>>().into_iter().rev().collect::<String>());
     }
     let recipients = v["recipients"].as_array().cloned().unwrap_or_default();
     let first = recipients.first().cloned().unwrap_or(Value::Null);
@@ -251,19 +212,7 @@ fn table_row(v: &Value) -> String {
     if recipients.len() > 1 {
         rcpt = format!("{rcpt} (+{})", recipients.len() - 1);
     }
-    let kind = if v["error"].is_string() && v["kind"].is_null() {
-        "error".to_string()
-    } else {
-        s(&v["kind"])
-    };
-    let reason = if v["error"].is_string() {
-        format!("error: {}", s(&v["error"]))
-    } else {
-        s(&first["reason"])
-    };
-    format!(
-        "{file:<48} {kind:<18} {:<12} {rcpt:<36} {:<8} {reason}",
-        s(&v["format"]),
-        s(&first["status"])
-    )
+    let kind = if v["error"].is_string() && v["kind"].is_null() { "error".to_string() } else { s(&v["kind"]) };
+    let reason = if v["error"].is_string() { format!("error: {}", s(&v["error"])) } else { s(&first["reason"]) };
+    format!("{file:<48} {kind:<18} {:<12} {rcpt:<36} {:<8} {reason}", s(&v["format"]), s(&first["status"]))
 }

@@ -11,17 +11,12 @@ pub fn find_module(explicit: Option<PathBuf>) -> Result<PathBuf, String> {
     if let Some(p) = explicit.or_else(|| std::env::var_os("NDR_MODULE").map(PathBuf::from)) {
         return Ok(p);
     }
-    let exe =
-        std::env::current_exe().map_err(|e| format!("cannot locate the ndr executable: {e}"))?;
+    let exe = std::env::current_exe().map_err(|e| format!("cannot locate the ndr executable: {e}"))?;
     let dir = exe.parent().map(PathBuf::from).unwrap_or_default();
     let mut candidates = vec![dir.join(MODULE_FILE)];
     // target/release/ndr (or target/release/deps/test-binary) → target/wasm32-unknown-unknown/wasm/
     for up in dir.ancestors().skip(1).take(2) {
-        candidates.push(
-            up.join("wasm32-unknown-unknown")
-                .join("wasm")
-                .join(MODULE_FILE),
-        );
+        candidates.push(up.join("wasm32-unknown-unknown").join("wasm").join(MODULE_FILE));
     }
     candidates.iter().find(|p| p.is_file()).cloned().ok_or_else(|| {
         format!(

@@ -30,17 +30,11 @@ pub fn files(paths: &[PathBuf]) -> Vec<Result<PathBuf, (PathBuf, String)>> {
                     .filter_entry(|e| !is_maildir_tmp(e.path()));
                 for entry in walker {
                     match entry {
-                        Ok(e)
-                            if e.file_type().is_file()
-                                && !e.file_name().to_string_lossy().starts_with('.') =>
-                        {
+                        Ok(e) if e.file_type().is_file() && !e.file_name().to_string_lossy().starts_with('.') => {
                             out.push(Ok(e.into_path()))
                         }
                         Ok(_) => {}
-                        Err(e) => out.push(Err((
-                            e.path().map(Path::to_path_buf).unwrap_or_default(),
-                            e.to_string(),
-                        ))),
+                        Err(e) => out.push(Err((e.path().map(Path::to_path_buf).unwrap_or_default(), e.to_string()))),
                     }
                 }
             }
@@ -51,25 +45,15 @@ pub fn files(paths: &[PathBuf]) -> Vec<Result<PathBuf, (PathBuf, String)>> {
 
 fn is_maildir_tmp(p: &Path) -> bool {
     p.file_name().is_some_and(|n| n == "tmp")
-        && p.parent()
-            .is_some_and(|d| d.join("cur").is_dir() && d.join("new").is_dir())
+        && p.parent().is_some_and(|d| d.join("cur").is_dir() && d.join("new").is_dir())
 }
 
 /// The messages of one file: one, or every message of an mbox.
 pub fn messages(path: &Path) -> Vec<Item> {
     let file = path.display().to_string();
-    let one = |bytes| {
-        vec![Item {
-            file: file.clone(),
-            index: None,
-            bytes,
-        }]
-    };
+    let one = |bytes| vec![Item { file: file.clone(), index: None, bytes }];
     let mut head = [0u8; 5];
-    let is_mbox = File::open(path)
-        .and_then(|mut f| f.read_exact(&mut head))
-        .is_ok()
-        && &head == b"From ";
+    let is_mbox = File::open(path).and_then(|mut f| f.read_exact(&mut head)).is_ok() && &head == b"From ";
     if !is_mbox {
         return one(std::fs::read(path).map_err(|e| format!("cannot read {file}: {e}")));
     }
@@ -80,9 +64,7 @@ pub fn messages(path: &Path) -> Vec<Item> {
             .map(|(i, m)| Item {
                 file: file.clone(),
                 index: Some(i),
-                bytes: m
-                    .map(|m| m.unwrap_contents())
-                    .map_err(|e| format!("cannot read {file}: {e}")),
+                bytes: m.map(|m| m.unwrap_contents()).map_err(|e| format!("cannot read {file}: {e}")),
             })
             .collect(),
     }

@@ -17,20 +17,15 @@ impl Foreign {
         let engine = Engine::default();
         let module = Module::from_file(&engine, module_path()).expect("module compiles");
         let mut store = Store::new(&engine, ());
-        let instance =
-            Instance::new(&mut store, &module, &[]).expect("instantiates with no imports");
+        let instance = Instance::new(&mut store, &module, &[]).expect("instantiates with no imports");
         Foreign { store, instance }
     }
 
     fn call(&mut self, name: &str, args: &[i32]) -> Option<i32> {
-        let f = self
-            .instance
-            .get_func(&mut self.store, name)
-            .unwrap_or_else(|| panic!("export {name}"));
+        let f = self.instance.get_func(&mut self.store, name).unwrap_or_else(|| panic!("export {name}"));
         let params: Vec<Val> = args.iter().map(|a| Val::I32(*a)).collect();
         let mut results = vec![Val::I32(0); f.ty(&self.store).results().len()];
-        f.call(&mut self.store, &params, &mut results)
-            .unwrap_or_else(|e| panic!("{name} trapped: {e}"));
+        f.call(&mut self.store, &params, &mut results).unwrap_or_else(|e| panic!("{name} trapped: {e}"));
         results.first().map(|v| v.unwrap_i32())
     }
 
@@ -40,9 +35,7 @@ impl Foreign {
         let ptr = self.call("ndr_alloc", &[len]).unwrap();
         assert_ne!(ptr, 0);
         let memory = self.instance.get_memory(&mut self.store, "memory").unwrap();
-        memory
-            .write(&mut self.store, ptr as u32 as usize, bytes)
-            .unwrap();
+        memory.write(&mut self.store, ptr as u32 as usize, bytes).unwrap();
         (ptr, len)
     }
 
@@ -54,9 +47,7 @@ impl Foreign {
     }
 
     fn classify(&mut self, msg: (i32, i32), req: (i32, i32)) -> (i32, Value) {
-        let status = self
-            .call("ndr_classify", &[msg.0, msg.1, req.0, req.1])
-            .unwrap();
+        let status = self.call("ndr_classify", &[msg.0, msg.1, req.0, req.1]).unwrap();
         (status, self.result())
     }
 }
@@ -67,46 +58,21 @@ const DSN: &[u8] = include_bytes!("../../samples/mail/01-dsn-user-unknown.eml");
 fn the_module_imports_nothing_and_exports_exactly_what_the_spec_lists() {
     let engine = Engine::default();
     let module = Module::from_file(&engine, module_path()).unwrap();
-    let imports: Vec<String> = module
-        .imports()
-        .map(|i| format!("{}::{}", i.module(), i.name()))
-        .collect();
+    let imports: Vec<String> = module.imports().map(|i| format!("{}::{}", i.module(), i.name())).collect();
     assert!(imports.is_empty(), "the module imports {imports:?}");
     let spec = std::fs::read_to_string(root().join("docs/ABI.md")).unwrap();
-    let mut documented: Vec<String> = spec
-        .lines()
-        .filter_map(|l| {
-            l.strip_prefix("### `")?
-                .strip_suffix('`')
-                .map(str::to_string)
-        })
-        .collect();
+    let mut documented: Vec<String> =
+        spec.lines().filter_map(|l| l.strip_prefix("### `")?.strip_suffix('`').map(str::to_string)).collect();
     documented.sort();
-    let mut functions: Vec<String> = module
-        .exports()
-        .filter(|e| e.ty().func().is_some())
-        .map(|e| e.name().to_string())
-        .collect();
+    let mut functions: Vec<String> =
+        module.exports().filter(|e| e.ty().func().is_some()).map(|e| e.name().to_string()).collect();
     functions.sort();
-    assert_eq!(
-        functions, documented,
-        "exported functions and docs/ABI.md disagree"
-    );
-    let mut others: Vec<String> = module
-        .exports()
-        .filter(|e| e.ty().func().is_none())
-        .map(|e| e.name().to_string())
-        .collect();
+    assert_eq!(functions, documented, "exported functions and docs/ABI.md disagree");
+    let mut others: Vec<String> =
+        module.exports().filter(|e| e.ty().func().is_none()).map(|e| e.name().to_string()).collect();
     others.sort();
-    assert_eq!(
-        others,
-        ["__data_end", "__heap_base", "memory"],
-        "other exports"
-    );
-    assert!(
-        spec.contains("`__data_end` and `__heap_base`"),
-        "the linker globals are documented"
-    );
+    assert_eq!(others, ["__data_end", "__heap_base", "memory"], "other exports");
+    assert!(spec.contains("`__data_end` and `__heap_base`"), "the linker globals are documented");
 }
 
 #[test]
@@ -114,10 +80,7 @@ fn versions_agree_between_module_spec_and_crate() {
     let mut m = Foreign::new();
     m.call("ndr_abi_v1", &[]);
     let v = m.call("ndr_abi_version", &[]).unwrap() as u32;
-    assert_eq!(
-        (v >> 16, v & 0xffff),
-        (ndr_filter::ABI_MAJOR, ndr_filter::ABI_MINOR)
-    );
+    assert_eq!((v >> 16, v & 0xffff), (ndr_filter::ABI_MAJOR, ndr_filter::ABI_MINOR));
     assert_eq!(ndr_host::ABI_MAJOR, ndr_filter::ABI_MAJOR);
     let spec = std::fs::read_to_string(root().join("docs/ABI.md")).unwrap();
     assert!(
@@ -128,10 +91,7 @@ fn versions_agree_between_module_spec_and_crate() {
     let info = m.result();
     assert_eq!(info["abi_major"], ndr_filter::ABI_MAJOR);
     assert_eq!(info["abi_minor"], ndr_filter::ABI_MINOR);
-    assert_eq!(
-        info["reasons"].as_array().unwrap().len(),
-        ndr_filter::reason::REASONS.len()
-    );
+    assert_eq!(info["reasons"].as_array().unwrap().len(), ndr_filter::reason::REASONS.len());
 }
 
 #[test]
@@ -169,11 +129,7 @@ fn every_status_code() {
         assert_eq!(status, code, "{doc}");
         assert_eq!(doc["error"]["code"], code);
         assert_eq!(doc["error"]["name"], name);
-        assert!(
-            doc["error"]["message"]
-                .as_str()
-                .is_some_and(|s| !s.is_empty())
-        );
+        assert!(doc["error"]["message"].as_str().is_some_and(|s| !s.is_empty()));
     };
     // 1 bad_pointer: an address outside every buffer, and one past the end of memory.
     expect(m.classify((8, 10), (0, 0)), 1, "bad_pointer");
@@ -187,12 +143,9 @@ fn every_status_code() {
     let bad = m.put(b"{\"now\": \xff}");
     expect(m.classify(msg, bad), 3, "bad_utf8");
     // 4 bad_json: not JSON, a wrong type, an unknown field.
-    for doc in [
-        &b"{not json"[..],
-        br#"{"now":"soon"}"#,
-        br#"{"confg":{}}"#,
-        br#"{"config":{"limits":{"max_parts":1}}}"#,
-    ] {
+    for doc in
+        [&b"{not json"[..], br#"{"now":"soon"}"#, br#"{"confg":{}}"#, br#"{"config":{"limits":{"max_parts":1}}}"#]
+    {
         let req = m.put(doc);
         expect(m.classify(msg, req), 4, "bad_json");
     }
@@ -244,11 +197,7 @@ fn hostile_module(classify_body: &str) -> ndr_host::Filter {
           (func (export "ndr_info") (result i32) i32.const 0)
           (func (export "ndr_classify") (param i32 i32 i32 i32) (result i32) {classify_body}))"#
     );
-    let budget = ndr_host::Budget {
-        fuel_base: 1_000_000,
-        fuel_per_byte: 10,
-        memory_bytes: 4 << 20,
-    };
+    let budget = ndr_host::Budget { fuel_base: 1_000_000, fuel_per_byte: 10, memory_bytes: 4 << 20 };
     ndr_host::Filter::from_bytes(wat.as_bytes(), budget).expect("test module compiles")
 }
 
@@ -257,44 +206,29 @@ fn host_survives_traps_endless_loops_and_memory_hogs() {
     let cases = [
         ("unreachable", "trap"),
         ("(loop (br 0)) i32.const 0", "budget"),
-        (
-            "(drop (memory.grow (i32.const 1000))) (i32.store (i32.const 70000000) (i32.const 1)) i32.const 0",
-            "trap",
-        ),
+        ("(drop (memory.grow (i32.const 1000))) (i32.store (i32.const 70000000) (i32.const 1)) i32.const 0", "trap"),
     ];
     for (body, want) in cases {
         let filter = hostile_module(body);
         let mut instance = filter.instance().unwrap();
-        let err = instance
-            .classify(b"Subject: x\n\ny\n", b"")
-            .expect_err(body);
+        let err = instance.classify(b"Subject: x\n\ny\n", b"").expect_err(body);
         match (want, &err) {
             ("trap", ndr_host::CallError::Trap(_)) | ("budget", ndr_host::CallError::Budget) => {}
             _ => panic!("{body}: got {err:?}"),
         }
         assert!(instance.is_poisoned());
-        assert!(
-            instance.classify(b"x", b"").is_err(),
-            "a poisoned instance refuses further calls"
-        );
-        assert!(
-            filter.instance().is_ok(),
-            "a fresh instance can be made after a failure"
-        );
+        assert!(instance.classify(b"x", b"").is_err(), "a poisoned instance refuses further calls");
+        assert!(filter.instance().is_ok(), "a fresh instance can be made after a failure");
     }
 }
 
 #[test]
 fn modules_with_imports_or_without_the_marker_are_refused() {
     let with_import = r#"(module (import "env" "f" (func)) (func (export "ndr_abi_v1")))"#;
-    let err = ndr_host::Filter::from_bytes(with_import.as_bytes(), Default::default())
-        .err()
-        .unwrap();
+    let err = ndr_host::Filter::from_bytes(with_import.as_bytes(), Default::default()).err().unwrap();
     assert!(err.to_string().contains("imports env::f"), "{err}");
     let without_marker = r#"(module (memory (export "memory") 1))"#;
-    let err = ndr_host::Filter::from_bytes(without_marker.as_bytes(), Default::default())
-        .err()
-        .unwrap();
+    let err = ndr_host::Filter::from_bytes(without_marker.as_bytes(), Default::default()).err().unwrap();
     assert!(err.to_string().contains("ndr_abi_v1"), "{err}");
 }
 
@@ -311,8 +245,5 @@ fn the_host_library_reuses_instances_and_reports_module_errors() {
         other => panic!("{other:?}"),
     }
     assert!(!instance.is_poisoned());
-    assert_eq!(
-        instance.abi_version().unwrap(),
-        (ndr_filter::ABI_MAJOR, ndr_filter::ABI_MINOR)
-    );
+    assert_eq!(instance.abi_version().unwrap(), (ndr_filter::ABI_MAJOR, ndr_filter::ABI_MINOR));
 }

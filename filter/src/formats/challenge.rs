@@ -7,13 +7,7 @@ use crate::report::{Kind, Recipient};
 use crate::text::{address_in_field, contains_ci};
 
 /// Headers that challenge-response systems put on their challenges.
-const HEADERS: &[&str] = &[
-    "x-boxtrapper",
-    "x-spamarrest-noauth",
-    "x-spamarrest",
-    "x-tmda-confirm",
-    "x-challenge",
-];
+const HEADERS: &[&str] = &["x-boxtrapper", "x-spamarrest-noauth", "x-spamarrest", "x-tmda-confirm", "x-challenge"];
 
 /// Subject phrases of challenges (case-insensitive substrings).
 const SUBJECT_PHRASES: &[&str] = &[
@@ -32,19 +26,13 @@ pub fn detect(mail: &Mail<'_>) -> Option<Finding> {
     let subject = mail.header("subject").unwrap_or("");
     let by_header = HEADERS.iter().any(|h| mail.header(h).is_some());
     // TMDA sends its challenges from `user-confirm-<cookie>@domain`.
-    let by_tmda = mail
-        .header("from")
-        .is_some_and(|f| contains_ci(f, "-confirm-"));
+    let by_tmda = mail.header("from").is_some_and(|f| contains_ci(f, "-confirm-"));
     let by_subject = SUBJECT_PHRASES.iter().any(|p| contains_ci(subject, p));
     if !(by_header || by_tmda || by_subject) {
         return None;
     }
     let address = mail.header("from").and_then(address_in_field);
-    let recipient = Recipient {
-        address,
-        reason: "undefined".into(),
-        ..Default::default()
-    };
+    let recipient = Recipient { address, reason: "undefined".into(), ..Default::default() };
     Some(Finding {
         kind: Kind::ChallengeResponse,
         format: "challenge-response",

@@ -2,9 +2,7 @@
 
 use crate::reason;
 use crate::report::Recipient;
-use crate::text::{
-    address_in_field, collapse_ws, find_reply_code, find_status, leading_reply_code,
-};
+use crate::text::{address_in_field, collapse_ws, find_reply_code, find_status, leading_reply_code};
 
 /// Drop an RFC 3464 type prefix (`dns;`, `smtp;`, `X-Postfix;`) from a field value.
 pub fn without_type(v: &str) -> &str {
@@ -16,12 +14,7 @@ pub fn without_type(v: &str) -> &str {
 
 /// One recipient from the fields of its block. `None` when the block names no recipient.
 pub fn recipient(fields: &[(String, String)]) -> Option<Recipient> {
-    let get = |name: &str| {
-        fields
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-    };
+    let get = |name: &str| fields.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str());
     let address = get("final-recipient")
         .and_then(address_in_field)
         .or_else(|| get("x-actual-recipient").and_then(address_in_field))
@@ -29,9 +22,7 @@ pub fn recipient(fields: &[(String, String)]) -> Option<Recipient> {
     if address.is_none() && get("action").is_none() && get("status").is_none() {
         return None;
     }
-    let diagnostic = get("diagnostic-code")
-        .map(|d| collapse_ws(without_type(d)))
-        .filter(|d| !d.is_empty());
+    let diagnostic = get("diagnostic-code").map(|d| collapse_ws(without_type(d))).filter(|d| !d.is_empty());
     let diag = diagnostic.as_deref().unwrap_or("");
     let mut status = get("status").and_then(find_status);
     let diag_status = find_status(diag);
@@ -43,16 +34,8 @@ pub fn recipient(fields: &[(String, String)]) -> Option<Recipient> {
     }
     let status = status.or(diag_status);
     let reply_code = leading_reply_code(diag).or_else(|| find_reply_code(diag));
-    let action = get("action").map(|a| {
-        a.split_whitespace()
-            .next()
-            .unwrap_or("")
-            .to_ascii_lowercase()
-    });
-    let reason = if matches!(
-        action.as_deref(),
-        Some("delivered" | "relayed" | "expanded")
-    ) {
+    let action = get("action").map(|a| a.split_whitespace().next().unwrap_or("").to_ascii_lowercase());
+    let reason = if matches!(action.as_deref(), Some("delivered" | "relayed" | "expanded")) {
         "delivered"
     } else {
         reason::classify(status.as_deref(), reply_code.as_deref())
@@ -65,10 +48,9 @@ pub fn recipient(fields: &[(String, String)]) -> Option<Recipient> {
         status,
         reply_code,
         diagnostic,
-        remote_mta: get("remote-mta")
-            .map(|v| without_type(v).to_string())
-            .filter(|v| !v.is_empty()),
+        remote_mta: get("remote-mta").map(|v| without_type(v).to_string()).filter(|v| !v.is_empty()),
         smtp_command: None,
+        pseudo_status: false,
         original_recipient: get("original-recipient").and_then(address_in_field),
         last_attempt: get("last-attempt-date").map(str::to_string),
     })
@@ -77,9 +59,7 @@ pub fn recipient(fields: &[(String, String)]) -> Option<Recipient> {
 /// Split a report's field blocks into per-message fields and recipient blocks. Tolerates a
 /// missing blank line between them (a recipient field starts the recipient part) and several
 /// recipients in one block (a repeated Final-Recipient starts the next one).
-pub fn split_blocks(
-    blocks: Vec<Vec<(String, String)>>,
-) -> (Vec<(String, String)>, Vec<Vec<(String, String)>>) {
+pub fn split_blocks(blocks: Vec<Vec<(String, String)>>) -> (Vec<(String, String)>, Vec<Vec<(String, String)>>) {
     const STARTS: &[&str] = &["final-recipient", "original-recipient"];
     let mut per_message = Vec::new();
     let mut recipients: Vec<Vec<(String, String)>> = Vec::new();
@@ -89,9 +69,7 @@ pub fn split_blocks(
             let starts_recipient = STARTS.contains(&name.as_str());
             // A repeated start field, or a start field after a finished recipient's Action or
             // Status, begins the next recipient (Final- and Original-Recipient come in any order).
-            let finished = current
-                .iter()
-                .any(|(n, _)| n == &name || n == "action" || n == "status");
+            let finished = current.iter().any(|(n, _)| n == &name || n == "action" || n == "status");
             if starts_recipient && finished {
                 recipients.push(std::mem::take(&mut current));
             }
@@ -137,7 +115,7 @@ mod tests {
         assert_eq!(rcpts.len(), 2);
         let b = recipient(&rcpts[1]).unwrap();
         assert_eq!(b.address.as_deref(), Some("b@x.example"));
-        assert_eq!(b.reason, "networkerror");
+        assert_eq!(b.reason, "expired");
     }
 
     #[test]

@@ -5,9 +5,11 @@
 mod arf;
 mod challenge;
 mod fields;
+mod human;
 mod rfc3464;
 mod rfc3834;
 mod rfc8098;
+mod text_ndr;
 
 use crate::mime::Mail;
 use crate::report::{Feedback, Kind, Recipient};
@@ -32,6 +34,7 @@ const REGISTRY: &[(&str, Detector)] = &[
     ("arf", arf::detect),
     ("rfc8098", rfc8098::detect),
     ("rfc3464-text", rfc3464::detect_in_text),
+    ("text", text_ndr::detect),
     ("rfc3834", rfc3834::detect),
     ("challenge", challenge::detect),
 ];
@@ -59,11 +62,7 @@ mod tests {
             };
             let mail = crate::mime::view(&msg, 4);
             for (name, d) in REGISTRY {
-                assert!(
-                    d(&mail).is_none(),
-                    "{name} claimed {:?}",
-                    String::from_utf8_lossy(raw)
-                );
+                assert!(d(&mail).is_none(), "{name} claimed {:?}", String::from_utf8_lossy(raw));
             }
         }
     }

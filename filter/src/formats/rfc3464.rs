@@ -1,17 +1,14 @@
 //! RFC 3464 / RFC 6522 delivery status notifications, and RFC 6533's
 //! `message/global-delivery-status`. The report may be nested in other multiparts.
 
-use super::Finding;
 use super::fields::{recipient, split_blocks, without_type};
+use super::{Finding, human};
 use crate::mime::Mail;
+use crate::reason;
 use crate::report::{Kind, Recipient};
-use crate::text::{contains_ci, field_blocks};
+use crate::text::{contains_ci, field_blocks, find_reply_code, find_status, leading_reply_code};
 
-const STATUS_TYPES: &[&str] = &[
-    "message/delivery-status",
-    "message/global-delivery-status",
-    "text/delivery-status",
-];
+const STATUS_TYPES: &[&str] = &["message/delivery-status", "message/global-delivery-status", "text/delivery-status"];
 
 /// A `message/delivery-status` (or global) part anywhere in the message's own MIME tree.
 pub fn detect(mail: &Mail<'_>) -> Option<Finding> {
@@ -26,10 +23,9 @@ pub fn detect(mail: &Mail<'_>) -> Option<Finding> {
     }
     let mut finding = from_status_texts(texts.iter().map(String::as_str));
     if finding.recipients.is_empty() {
-        finding
-            .warnings
-            .push("delivery-status part without recipient fields".into());
+        finding.warnings.push("delivery-status part without recipient fields".into());
     }
+    fill_from_transcript(mail, &mut finding.recipients);
     Some(finding)
 }
 
@@ -37,31 +33,51 @@ pub fn detect(mail: &Mail<'_>) -> Option<Finding> {
 /// (a mangled boundary) or that was forwarded as text. Needs a recipient field and an
 /// `Action:` or `Status:` field on lines of their own.
 pub fn detect_in_text(mail: &Mail<'_>) -> Option<Finding> {
-    let is_report = mail
-        .containers
-        .iter()
-        .any(|(_, rt)| rt.as_deref() == Some("delivery-status"));
+    let is_report = mail.containers.iter().any(|(_, rt)| rt.as_deref() == Some("delivery-status"));
     for leaf in mail.text_parts() {
         let text = leaf.text.as_deref().unwrap_or("");
-        let start = match find_line_start(text, "final-recipient:")
-            .or_else(|| find_line_start(text, "original-recipient:"))
-        {
-            Some(s) => s,
-            None => continue,
-        };
-        let head_start = find_line_start(text, "reporting-mta:")
-            .filter(|&p| p < start)
-            .unwrap_or(start);
+        let start =
+            match find_line_start(text, "final-recipient:").or_else(|| find_line_start(text, "original-recipient:")) {
+                Some(s) => s,
+                None => continue,
+            };
+        let head_start = find_line_start(text, "reporting-mta:").filter(|&p| p < start).unwrap_or(start);
         let section = &text[head_start..];
         if !(is_report || has_line(section, "action:") || has_line(section, "status:")) {
             continue;
         }
-        let finding = from_status_texts(std::iter::once(section));
+        let mut finding = from_status_texts(std::iter::once(section));
         if !finding.recipients.is_empty() {
+            fill_from_transcript(mail, &mut finding.recipients);
             return Some(finding);
         }
     }
     None
+}
+
+/// Recipients whose fields carry no diagnostic get the paragraph of the human-readable part
+/// that names them (Sendmail's session transcript: "554 <user@host>... Service unavailable").
+fn fill_from_transcript(mail: &Mail<'_>, recipients: &mut [Recipient]) {
+    if recipients.iter().all(|r| r.diagnostic.is_some()) {
+        return;
+    }
+    let text = human::report_text(mail);
+    for r in recipients.iter_mut().filter(|r| r.diagnostic.is_none()) {
+        let Some(address) = r.address.as_deref() else { continue };
+        // The last line naming the address with a reply code or status is the server's reply.
+        let Some(diag) = human::last_line_about(&text, address, |l| {
+            leading_reply_code(l).is_some() || find_reply_code(l).is_some() || find_status(l).is_some()
+        }) else {
+            continue;
+        };
+        let code = leading_reply_code(&diag).or_else(|| find_reply_code(&diag));
+        r.reply_code = r.reply_code.take().or(code);
+        r.diagnostic = Some(diag);
+        if r.reason == "undefined" {
+            r.reason = reason::classify(r.status.as_deref(), r.reply_code.as_deref()).to_string();
+        }
+        r.hard = reason::is_hard(&r.reason, r.status.as_deref(), r.reply_code.as_deref());
+    }
 }
 
 fn has_line(text: &str, prefix: &str) -> bool {
@@ -73,9 +89,7 @@ fn find_line_start(text: &str, prefix: &str) -> Option<usize> {
     let mut offset = 0;
     for line in text.split_inclusive('\n') {
         let t = line.trim_start();
-        if t.len() >= prefix.len()
-            && t.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
-        {
+        if t.len() >= prefix.len() && t.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes()) {
             return Some(offset + (line.len() - t.len()));
         }
         offset += line.len();
@@ -84,10 +98,7 @@ fn find_line_start(text: &str, prefix: &str) -> Option<usize> {
 }
 
 fn from_status_texts<'a>(texts: impl Iterator<Item = &'a str>) -> Finding {
-    let mut finding = Finding {
-        format: "rfc3464",
-        ..Default::default()
-    };
+    let mut finding = Finding { format: "rfc3464", ..Default::default() };
     for text in texts {
         let (per_message, blocks) = split_blocks(field_blocks(text));
         for (name, value) in &per_message {
@@ -95,15 +106,11 @@ fn from_status_texts<'a>(texts: impl Iterator<Item = &'a str>) -> Finding {
                 "reporting-mta" if finding.reporting_mta.is_none() => {
                     finding.reporting_mta = Some(without_type(value).to_string())
                 }
-                "arrival-date" if finding.arrival_date.is_none() => {
-                    finding.arrival_date = Some(value.clone())
-                }
+                "arrival-date" if finding.arrival_date.is_none() => finding.arrival_date = Some(value.clone()),
                 _ => {}
             }
         }
-        finding
-            .recipients
-            .extend(blocks.iter().filter_map(|b| recipient(b)));
+        finding.recipients.extend(blocks.iter().filter_map(|b| recipient(b)));
     }
     finding.kind = kind_of(&finding.recipients);
     finding
@@ -112,29 +119,17 @@ fn from_status_texts<'a>(texts: impl Iterator<Item = &'a str>) -> Finding {
 /// Failed beats delayed beats delivered; without actions the status class decides.
 pub fn kind_of(recipients: &[Recipient]) -> Kind {
     let action = |a: &str| recipients.iter().any(|r| r.action.as_deref() == Some(a));
-    let class = |c: char| {
-        recipients
-            .iter()
-            .any(|r| r.status.as_deref().is_some_and(|s| s.starts_with(c)))
-    };
+    let class = |c: char| recipients.iter().any(|r| r.status.as_deref().is_some_and(|s| s.starts_with(c)));
     if action("failed") {
         Kind::Bounce
     } else if action("delayed") {
         Kind::Delay
     } else if action("delivered") || action("relayed") || action("expanded") {
-        if class('5') {
-            Kind::Bounce
-        } else {
-            Kind::Delivered
-        }
+        if class('5') { Kind::Bounce } else { Kind::Delivered }
     } else if class('5') {
         Kind::Bounce
     } else if class('4') {
-        if recipients.iter().any(|r| {
-            r.diagnostic
-                .as_deref()
-                .is_some_and(|d| contains_ci(d, "giving up"))
-        }) {
+        if recipients.iter().any(|r| r.diagnostic.as_deref().is_some_and(|d| contains_ci(d, "giving up"))) {
             Kind::Bounce
         } else {
             Kind::Delay

@@ -42,41 +42,23 @@ const SUBJECT_PREFIXES: &[&str] = &[
 ];
 
 pub fn detect(mail: &Mail<'_>) -> Option<Finding> {
-    let auto_submitted = mail
-        .header("auto-submitted")
-        .map(|v| v.trim().to_ascii_lowercase());
+    let auto_submitted = mail.header("auto-submitted").map(|v| v.trim().to_ascii_lowercase());
     let subject = mail.header("subject").unwrap_or("").trim();
     let subject_says = SUBJECT_PREFIXES.iter().any(|p| starts_with_ci(subject, p));
     let header_says = HEADERS.iter().any(|(name, value)| {
-        mail.header(name)
-            .is_some_and(|v| value.is_empty() || v.trim().eq_ignore_ascii_case(value))
+        mail.header(name).is_some_and(|v| value.is_empty() || v.trim().eq_ignore_ascii_case(value))
     });
-    let replied = auto_submitted
-        .as_deref()
-        .is_some_and(|v| v.starts_with("auto-replied"));
-    let generated = auto_submitted
-        .as_deref()
-        .is_some_and(|v| v.starts_with("auto-generated"));
-    let is_reply_chain = starts_with_ci(subject, "re:")
-        || starts_with_ci(subject, "fwd:")
-        || starts_with_ci(subject, "fw:");
-    let yes =
-        replied || header_says || (subject_says && !is_reply_chain) || (generated && subject_says);
+    let replied = auto_submitted.as_deref().is_some_and(|v| v.starts_with("auto-replied"));
+    let generated = auto_submitted.as_deref().is_some_and(|v| v.starts_with("auto-generated"));
+    let is_reply_chain =
+        starts_with_ci(subject, "re:") || starts_with_ci(subject, "fwd:") || starts_with_ci(subject, "fw:");
+    let yes = replied || header_says || (subject_says && !is_reply_chain) || (generated && subject_says);
     if !yes {
         return None;
     }
     let address = mail.header("from").and_then(address_in_field);
-    let recipient = Recipient {
-        address,
-        reason: "vacation".into(),
-        ..Default::default()
-    };
-    Some(Finding {
-        kind: Kind::AutoReply,
-        format: "rfc3834",
-        recipients: vec![recipient],
-        ..Default::default()
-    })
+    let recipient = Recipient { address, reason: "vacation".into(), ..Default::default() };
+    Some(Finding { kind: Kind::AutoReply, format: "rfc3834", recipients: vec![recipient], ..Default::default() })
 }
 
 fn starts_with_ci(s: &str, prefix: &str) -> bool {

@@ -18,15 +18,9 @@ pub fn detect(mail: &Mail<'_>) -> Option<Finding> {
     let fields: Vec<(String, String)> = field_blocks(&text).into_iter().flatten().collect();
     let get = |n: &str| fields.iter().find(|(k, _)| k == n).map(|(_, v)| v.as_str());
     let disposition = get("disposition").map(collapse_ws);
-    let sieve_reject = mail
-        .header("auto-submitted")
-        .is_some_and(|v| contains_ci(v, "rejected"))
-        || disposition
-            .as_deref()
-            .is_some_and(|d| contains_ci(d, "deleted") && contains_ci(d, "automatic"));
-    let address = get("final-recipient")
-        .or(get("original-recipient"))
-        .and_then(address_in_field);
+    let sieve_reject = mail.header("auto-submitted").is_some_and(|v| contains_ci(v, "rejected"))
+        || disposition.as_deref().is_some_and(|d| contains_ci(d, "deleted") && contains_ci(d, "automatic"));
+    let address = get("final-recipient").or(get("original-recipient")).and_then(address_in_field);
     let (kind, reason, status) = if sieve_reject {
         (Kind::Bounce, "filtered", Some("5.7.1".to_string()))
     } else {

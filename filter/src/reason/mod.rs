@@ -54,14 +54,27 @@ pub fn classify(status: Option<&str>, reply_code: Option<&str>) -> &'static str 
     "undefined"
 }
 
+/// Give a failed or delayed recipient without a status sisimai's pseudo status for its reason.
+/// The class comes from the reply code, else the action, else the report's kind.
+pub fn fill_pseudo_status(r: &mut crate::report::Recipient, kind_class: char) {
+    if r.status.is_some() || matches!(r.action.as_deref(), Some("delivered" | "relayed" | "expanded")) {
+        return;
+    }
+    let class = match (r.reply_code.as_deref().and_then(|c| c.chars().next()), r.action.as_deref()) {
+        (Some(c @ ('4' | '5')), _) => c,
+        (_, Some("delayed")) => '4',
+        (_, Some("failed")) => '5',
+        _ => kind_class,
+    };
+    r.status = Some(status::pseudo_status(&r.reason, class));
+    r.pseudo_status = true;
+}
+
 /// Whether retrying can never succeed (the rules of `shared/reasons.md`).
 pub fn is_hard(reason: &str, status: Option<&str>, reply_code: Option<&str>) -> bool {
     match reason {
         "userunknown" | "hostunknown" | "hasmoved" => true,
-        "notaccept" => {
-            status.is_some_and(|s| s.starts_with('5'))
-                || reply_code.is_some_and(|c| c.starts_with('5'))
-        }
+        "notaccept" => status.is_some_and(|s| s.starts_with('5')) || reply_code.is_some_and(|c| c.starts_with('5')),
         _ => false,
     }
 }

@@ -100,6 +100,47 @@ const BY_REPLY_CODE: &[(&str, &str)] = &[
     ("556", "notaccept"),     // domain does not accept mail (RFC 7504)
 ];
 
+/// sisimai 5.1's pseudo statuses: the detail it infers for a reason when a report has no code.
+const PSEUDO: &[(&str, &str)] = &[
+    ("authfailure", "0.972"),
+    ("badreputation", "0.975"),
+    ("blocked", "0.971"),
+    ("contenterror", "0.960"),
+    ("exceedlimit", "0.923"),
+    ("expired", "0.947"),
+    ("filtered", "0.910"),
+    ("hasmoved", "0.916"),
+    ("hostunknown", "0.912"),
+    ("mailboxfull", "0.922"),
+    ("mailererror", "0.939"),
+    ("mesgtoobig", "0.934"),
+    ("networkerror", "0.944"),
+    ("norelaying", "0.909"),
+    ("notaccept", "0.932"),
+    ("notcompliantrfc", "0.974"),
+    ("onhold", "0.901"),
+    ("policyviolation", "0.972"),
+    ("rejected", "0.918"),
+    ("requireptr", "0.973"),
+    ("securityerror", "0.970"),
+    ("spamdetected", "0.980"),
+    ("speeding", "0.946"),
+    ("suspend", "0.921"),
+    ("syntaxerror", "0.902"),
+    ("systemerror", "0.930"),
+    ("systemfull", "0.931"),
+    ("toomanyconn", "0.945"),
+    ("undefined", "0.900"),
+    ("userunknown", "0.911"),
+    ("virusdetected", "0.971"),
+];
+
+/// The pseudo status of a reason in a class (`'5'` or `'4'`).
+pub fn pseudo_status(reason: &str, class: char) -> String {
+    let detail = PSEUDO.iter().find(|(r, _)| *r == reason).map_or("0.900", |(_, d)| *d);
+    format!("{class}.{detail}")
+}
+
 /// The reason that a status code alone implies, if any.
 pub fn reason_for_status(status: &str) -> Option<&'static str> {
     let (_class, rest) = status.split_once('.')?;
@@ -111,30 +152,18 @@ pub fn reason_for_status(status: &str) -> Option<&'static str> {
     BY_STATUS
         .iter()
         .find(|(k, _)| k.len() == key_len && k.split_once('.') == Some((subject, detail)))
-        .or_else(|| {
-            if detail == "0" {
-                BY_SUBJECT.iter().find(|(k, _)| *k == subject)
-            } else {
-                None
-            }
-        })
+        .or_else(|| if detail == "0" { BY_SUBJECT.iter().find(|(k, _)| *k == subject) } else { None })
         .map(|(_, r)| *r)
 }
 
 /// The reason that a reply code alone implies, if any.
 pub fn reason_for_reply_code(code: &str) -> Option<&'static str> {
-    BY_REPLY_CODE
-        .iter()
-        .find(|(k, _)| *k == code)
-        .map(|(_, r)| *r)
+    BY_REPLY_CODE.iter().find(|(k, _)| *k == code).map(|(_, r)| *r)
 }
 
 /// Every reason the tables name (for the consistency test).
 #[cfg(test)]
 pub fn all_reasons() -> impl Iterator<Item = &'static str> {
-    BY_STATUS
-        .iter()
-        .chain(BY_SUBJECT)
-        .chain(BY_REPLY_CODE)
-        .map(|(_, r)| *r)
+    let tables = BY_STATUS.iter().chain(BY_SUBJECT).chain(BY_REPLY_CODE).map(|(_, r)| *r);
+    tables.chain(PSEUDO.iter().map(|(r, _)| *r))
 }

@@ -1,0 +1,117 @@
+//! The human-readable part of a report: the text before the returned original, and the
+//! paragraph that speaks of one recipient. Shared by the text-format detectors and by the
+//! RFC 3464 reader (for DSNs whose recipient fields carry no diagnostic).
+
+use crate::mime::Mail;
+use crate::text::{collapse_ws, contains_ci, split_field};
+
+/// Lines that introduce the returned original in text reports (ASCII case-insensitive).
+const ORIGINAL_MARKERS: &[&str] = &[
+    "original message",              // many: "----- Original message -----", "original message follows"
+    "this is a copy of the message", // Exim
+    "below this line is a copy",     // qmail
+    "returned message",              // Sendmail "----- Returned message -----"
+    "unsent message below",          // Sendmail
+    "message headers follow",        // Postfix, Sendmail
+    "header of original message",
+    "headers of the original message",
+    "content-type: message/rfc822", // a report whose MIME structure was lost
+    "undelivered message headers",
+    "the text you sent follows",
+    "元のメッセージ", // Japanese: the original message
+];
+
+/// The report's own text: its first text parts (not inside an attached original), cut where
+/// the returned original starts.
+pub fn report_text(mail: &Mail<'_>) -> String {
+    let mut text = String::new();
+    for leaf in mail.text_parts().take(2) {
+        if leaf.content_type == "text/rfc822-headers" {
+            continue;
+        }
+        let t = leaf.text.as_deref().unwrap_or("");
+        let t = if leaf.content_type == "text/html" { &strip_tags(t) } else { t };
+        text.push_str(cut_at_original(t));
+        text.push('\n');
+    }
+    text
+}
+
+/// The text before the first line that introduces the original, or before an inline header
+/// block (three or more header lines starting with Received, Return-Path or similar).
+pub fn cut_at_original(t: &str) -> &str {
+    let mut offset = 0;
+    let lines: Vec<&str> = t.split_inclusive('\n').collect();
+    for (i, line) in lines.iter().enumerate() {
+        let l = line.trim();
+        // Only separator-like lines: "The original message was received at ..." is no marker.
+        let separator_like =
+            l.contains("--") || l.contains("==") || l.contains("**") || l.ends_with(':') || l.len() < 50;
+        let marker = separator_like && ORIGINAL_MARKERS.iter().any(|m| contains_ci(l, m));
+        let header_block = is_original_header(l)
+            && lines[i..].iter().take(3).all(|x| split_field(x.trim_end()).is_some() || x.starts_with([' ', '\t']));
+        if (marker && offset > 0) || header_block {
+            return &t[..offset];
+        }
+        offset += line.len();
+    }
+    t
+}
+
+fn is_original_header(l: &str) -> bool {
+    ["received:", "return-path:", "message-id:", "dkim-signature:", "x-original-to:", "delivered-to:"]
+        .iter()
+        .any(|h| l.len() >= h.len() && l.as_bytes()[..h.len()].eq_ignore_ascii_case(h.as_bytes()))
+}
+
+/// The lines that speak of `address`: its line and the continuation lines after it (indented or
+/// up to the next blank line). When the address stands alone on its line (a list of failed
+/// addresses), the paragraph that follows is taken.
+pub fn paragraph_about(text: &str, address: &str) -> Option<String> {
+    let lines: Vec<&str> = text.lines().collect();
+    let at = lines.iter().position(|l| contains_ci(l, address))?;
+    let mut out: Vec<&str> = vec![lines[at]];
+    for l in &lines[at + 1..] {
+        if l.trim().is_empty() || (out.len() > 1 && !l.starts_with([' ', '\t']) && looks_like_new_item(l)) {
+            break;
+        }
+        out.push(l);
+        if out.len() >= 8 {
+            break;
+        }
+    }
+    let joined = collapse_ws(&out.join(" "));
+    Some(joined).filter(|s| !s.is_empty())
+}
+
+/// The last line of the text that names `address` and passes `wanted`, white space collapsed.
+pub fn last_line_about(text: &str, address: &str, wanted: impl Fn(&str) -> bool) -> Option<String> {
+    let field_name = |l: &str| split_field(l.trim_start()).map(|(n, _)| n.to_ascii_lowercase());
+    text.lines()
+        .rev()
+        .find(|l| contains_ci(l, address) && !field_name(l).is_some_and(|n| n.ends_with("-recipient")) && wanted(l))
+        .map(collapse_ws)
+}
+
+fn looks_like_new_item(l: &str) -> bool {
+    let t = l.trim_start();
+    t.starts_with('<') || t.contains('@') && t.ends_with(':')
+}
+
+/// Crude tag removal for HTML-only reports (Office 365 sends them).
+fn strip_tags(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' if in_tag => {
+                in_tag = false;
+                out.push(' ');
+            }
+            _ if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    out.replace("&nbsp;", " ").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+}

@@ -1,0 +1,175 @@
+//! Non-standard bounces: a text report from a mailer daemon that names the failed recipients in
+//! prose ("The following addresses had permanent fatal errors", "<user@host>: host said: 550 ..."),
+//! with the original pasted after a separator. This generic reader covers what MTA-specific
+//! detectors do not; it needs a daemon sender or a bounce subject (or Exim's
+//! `X-Failed-Recipients`) and at least one recipient named in the report text.
+
+use super::Finding;
+use super::human::{paragraph_about, report_text};
+use crate::mime::Mail;
+use crate::reason;
+use crate::report::{Kind, Recipient};
+use crate::text::{address_in_field, contains_ci, find_addresses, find_reply_code, find_status, leading_reply_code};
+
+/// Local parts of the senders of bounces.
+const DAEMON_LOCAL_PARTS: &[&str] =
+    &["mailer-daemon", "postmaster", "mail-daemon", "maildaemon", "mailerdaemon", "mdaemon", "mail.delivery.system"];
+
+/// Display names of the senders of bounces.
+const DAEMON_NAMES: &[&str] = &["mail delivery", "mailer-daemon", "mail administrator", "mail system", "postmaster"];
+
+/// Subject phrases of bounces and delay notices (ASCII case-insensitive substrings).
+const BOUNCE_SUBJECTS: &[&str] = &[
+    "undeliverable",                // Exchange, Outlook, Lotus
+    "undelivered mail",             // Postfix
+    "delivery status notification", // Gmail, Exchange
+    "returned mail",                // Sendmail
+    "delivery failure",
+    "failure notice",       // qmail, Yahoo
+    "mail delivery failed", // Exim
+    "delivery failed",
+    "non-delivery",
+    "nondeliverable",
+    "non remis", // French
+    "could not be delivered",
+    "delivery problem",
+    "mail system error",
+    "returned to sender",
+    "message not delivered",
+    "permanent error",
+    "delivery has failed",
+    "delayed mail", // Postfix delay warnings
+    "delivery delayed",
+    "warning: could not send message",
+    "unzustellbar",   // German Exchange
+    "配信エラー",     // Japanese: delivery error
+    "不達",           // Japanese: not delivered
+    "エラーメール",   // Japanese: error mail
+    "送信できません", // Japanese: could not be sent
+];
+
+/// Phrases that say delivery is still being tried (a delay notice, not a bounce).
+const DELAY_PHRASES: &[&str] = &[
+    "will be retried",
+    "will continue trying",
+    "still trying",
+    "has not yet been delivered",
+    "not yet been delivered",
+    "this is a warning only",
+    "warning: message still undelivered",
+    "delivery delayed",
+    "delayed mail",
+];
+
+/// Phrases of a failure report, one of which must be in the text (ASCII case-insensitive).
+const FAILURE_PHRASES: &[&str] = &[
+    "could not be delivered",
+    "couldn't be delivered",
+    "undeliverable",
+    "not delivered",
+    "delivery failed",
+    "failed",
+    "fatal error",
+    "error",
+    "rejected",
+    "unknown",
+    "does not exist",
+    "not exist",
+    "no such",
+    "unable to deliver",
+    "permanent",
+    "refused",
+    "denied",
+    "full",
+    "quota",
+    "invalid",
+    "unavailable",
+    "did not reach",
+    "delayed",
+    "retried",
+    "timed out",
+    "not found",
+    "配信",
+    "送信",
+    "エラー",
+];
+
+pub fn detect(mail: &Mail<'_>) -> Option<Finding> {
+    let subject = mail.header("subject").unwrap_or("");
+    if ["re:", "fwd:", "fw:", "aw:", "wg:"].iter().any(|p| subject.trim_start().to_ascii_lowercase().starts_with(p)) {
+        return None;
+    }
+    let failed_header: Vec<String> = mail
+        .header("x-failed-recipients")
+        .map(|v| v.split(',').filter_map(address_in_field).collect())
+        .unwrap_or_default();
+    let from = mail.header("from").unwrap_or("");
+    let from_daemon = is_daemon(from) || mail.header("sender").is_some_and(is_daemon);
+    let subject_says = BOUNCE_SUBJECTS.iter().any(|p| contains_ci(subject, p));
+    if !(from_daemon || subject_says || !failed_header.is_empty()) || mail.header("list-id").is_some() && !from_daemon {
+        return None;
+    }
+    let text = report_text(mail);
+    if failed_header.is_empty() && !FAILURE_PHRASES.iter().any(|p| contains_ci(&text, p)) {
+        return None;
+    }
+    let own: Vec<String> = ["from", "to", "reply-to", "return-path", "sender", "delivered-to", "x-original-to"]
+        .iter()
+        .filter_map(|h| mail.header(h))
+        .flat_map(|v| v.split(',').filter_map(address_in_field).collect::<Vec<_>>())
+        .collect();
+    let addresses = if failed_header.is_empty() {
+        find_addresses(&text)
+            .into_iter()
+            .filter(|a| !own.iter().any(|o| o.eq_ignore_ascii_case(a)) && !is_daemon(a) && plausible(a))
+            .collect()
+    } else {
+        failed_header
+    };
+    if addresses.is_empty() {
+        return None;
+    }
+    let delayed = DELAY_PHRASES.iter().any(|p| contains_ci(&text, p) || contains_ci(subject, p));
+    let only_status = (addresses.len() == 1).then(|| find_status(&text)).flatten();
+    let recipients: Vec<Recipient> = addresses
+        .into_iter()
+        .map(|address| {
+            let diagnostic = paragraph_about(&text, &address);
+            let diag = diagnostic.as_deref().unwrap_or("");
+            let status = find_status(diag).or_else(|| only_status.clone());
+            let reply_code = leading_reply_code(diag).or_else(|| find_reply_code(diag));
+            let reason = reason::classify(status.as_deref(), reply_code.as_deref());
+            Recipient {
+                hard: reason::is_hard(reason, status.as_deref(), reply_code.as_deref()),
+                reason: reason.to_string(),
+                action: Some(if delayed { "delayed" } else { "failed" }.to_string()),
+                address: Some(address),
+                status,
+                reply_code,
+                diagnostic,
+                ..Default::default()
+            }
+        })
+        .collect();
+    let kind = if delayed && !recipients.iter().any(|r| r.status.as_deref().is_some_and(|s| s.starts_with('5'))) {
+        Kind::Delay
+    } else {
+        Kind::Bounce
+    };
+    Some(Finding { kind, format: "text", recipients, ..Default::default() })
+}
+
+/// A header value or address that belongs to a mailer daemon.
+fn is_daemon(v: &str) -> bool {
+    let lower = v.to_ascii_lowercase();
+    let local = address_in_field(v).and_then(|a| a.rsplit_once('@').map(|(l, _)| l.to_ascii_lowercase()));
+    local.as_deref().is_some_and(|l| DAEMON_LOCAL_PARTS.contains(&l))
+        || (!lower.contains('@') && DAEMON_LOCAL_PARTS.iter().any(|d| lower.trim() == *d))
+        || DAEMON_NAMES.iter().any(|n| lower.split('<').next().is_some_and(|name| name.contains(n)))
+}
+
+/// Not a Message-ID or a token that merely contains an `@`.
+fn plausible(a: &str) -> bool {
+    let (local, domain) = a.rsplit_once('@').unwrap_or(("", ""));
+    !local.is_empty() && local.len() <= 64 && domain.len() <= 255 && !local.contains('$') && domain.contains('.')
+}
