@@ -70,10 +70,6 @@ pub fn classify(raw: &[u8], envelope: Option<&Envelope>, config: &Config, now: u
             ));
             report.recipients.truncate(config.limits.max_recipients);
         }
-        if report.kind.is_bounce() {
-            let class = if report.kind == Kind::Delay { '4' } else { '5' };
-            report.recipients.iter_mut().for_each(|r| reason::fill_pseudo_status(r, class));
-        }
         if report.kind != Kind::Normal {
             report.original = original::find(&mail, report.kind.is_bounce());
         }

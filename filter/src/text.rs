@@ -241,6 +241,47 @@ fn decode_utf8_xtext(v: &str) -> std::borrow::Cow<'_, str> {
     out.into()
 }
 
+/// Where an SMTP conversation failed, as MTAs word it: `CONN`, `HELO`, `EHLO`, `MAIL`, `RCPT`,
+/// `DATA` (sisimai's names). The last clue in the text wins (a transcript's last command).
+pub fn find_smtp_command(text: &str) -> Option<&'static str> {
+    const CLUES: &[(&str, &str)] = &[
+        ("in reply to rcpt to", "RCPT"), // Postfix
+        ("in reply to mail from", "MAIL"),
+        ("in reply to end of data", "DATA"),
+        ("in reply to data", "DATA"),
+        ("in reply to helo", "HELO"),
+        ("in reply to ehlo", "EHLO"),
+        ("after rcpt to", "RCPT"), // Exim
+        ("after mail from", "MAIL"),
+        ("after end of data", "DATA"),
+        ("after data", "DATA"),
+        ("after initial connection", "CONN"),
+        ("after helo", "HELO"),
+        ("after ehlo", "EHLO"),
+        (">>> rcpt to", "RCPT"), // Sendmail session transcripts
+        (">>> mail from", "MAIL"),
+        (">>> data", "DATA"),
+        (">>> helo", "HELO"),
+        (">>> ehlo", "EHLO"),
+        ("did not like our rcpt to", "RCPT"), // DragonFly Mail Agent
+        ("did not like our mail from", "MAIL"),
+        ("did not like our final data", "DATA"),
+        ("does not like recipient", "RCPT"), // qmail
+        ("failed after i sent the message", "DATA"),
+        ("sender was rejected", "MAIL"),
+        ("my name was rejected", "HELO"),
+        ("[rcpt_to]", "RCPT"), // Yahoo
+        ("[mail_from]", "MAIL"),
+        ("[data]", "DATA"),
+    ];
+    let lower = text.to_ascii_lowercase();
+    CLUES
+        .iter()
+        .filter_map(|(clue, cmd)| lower.rfind(clue).map(|at| (at, *cmd)))
+        .max_by_key(|(at, _)| *at)
+        .map(|(_, c)| c)
+}
+
 /// ASCII case-insensitive substring test.
 pub fn contains_ci(haystack: &str, needle: &str) -> bool {
     let (h, n) = (haystack.as_bytes(), needle.as_bytes());
@@ -270,6 +311,14 @@ mod tests {
         assert_eq!(leading_reply_code("5.1.1 user"), None);
         assert_eq!(find_reply_code("said: 554 5.7.1 rejected").as_deref(), Some("554"));
         assert_eq!(find_reply_code("port 587 and 5.1.1"), None);
+    }
+
+    #[test]
+    fn smtp_commands() {
+        assert_eq!(find_smtp_command("said: 550 unknown (in reply to RCPT TO command)"), Some("RCPT"));
+        assert_eq!(find_smtp_command(">>> RCPT To:<a@b.c>\n<<< 250 ok\n>>> DATA\n<<< 554 no"), Some("DATA"));
+        assert_eq!(find_smtp_command("SMTP error from remote mail server after end of data:"), Some("DATA"));
+        assert_eq!(find_smtp_command("550 no such user"), None);
     }
 
     #[test]

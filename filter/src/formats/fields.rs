@@ -1,6 +1,5 @@
 //! RFC 3464 recipient fields (shared by delivery-status, global-delivery-status and MDN parts).
 
-use crate::reason;
 use crate::report::Recipient;
 use crate::text::{address_in_field, collapse_ws, find_reply_code, find_status, leading_reply_code};
 
@@ -35,14 +34,11 @@ pub fn recipient(fields: &[(String, String)]) -> Option<Recipient> {
     let status = status.or(diag_status);
     let reply_code = leading_reply_code(diag).or_else(|| find_reply_code(diag));
     let action = get("action").map(|a| a.split_whitespace().next().unwrap_or("").to_ascii_lowercase());
-    let reason = if matches!(action.as_deref(), Some("delivered" | "relayed" | "expanded")) {
-        "delivered"
-    } else {
-        reason::classify(status.as_deref(), reply_code.as_deref())
-    };
+    // Failed and delayed recipients get their reason when the report is complete (formats::enrich).
+    let delivered = matches!(action.as_deref(), Some("delivered" | "relayed" | "expanded"));
     Some(Recipient {
-        hard: reason::is_hard(reason, status.as_deref(), reply_code.as_deref()),
-        reason: reason.to_string(),
+        hard: false,
+        reason: if delivered { "delivered".to_string() } else { String::new() },
         address,
         action,
         status,
@@ -115,7 +111,7 @@ mod tests {
         assert_eq!(rcpts.len(), 2);
         let b = recipient(&rcpts[1]).unwrap();
         assert_eq!(b.address.as_deref(), Some("b@x.example"));
-        assert_eq!(b.reason, "expired");
+        assert_eq!(b.status.as_deref(), Some("4.4.1"));
     }
 
     #[test]
@@ -126,6 +122,5 @@ mod tests {
         let r = recipient(&f[0]).unwrap();
         assert_eq!(r.status.as_deref(), Some("5.1.1"));
         assert_eq!(r.reply_code.as_deref(), Some("550"));
-        assert!(r.hard);
     }
 }

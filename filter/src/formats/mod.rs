@@ -12,7 +12,9 @@ mod rfc8098;
 mod text_ndr;
 
 use crate::mime::Mail;
+use crate::reason;
 use crate::report::{Feedback, Kind, Recipient};
+use crate::text::find_smtp_command;
 
 /// What a format detector found.
 #[derive(Debug, Default)]
@@ -39,9 +41,40 @@ const REGISTRY: &[(&str, Detector)] = &[
     ("challenge", challenge::detect),
 ];
 
-/// The first detector that claims the message, if any.
+/// The first detector that claims the message, if any, with every recipient's SMTP command,
+/// reason, hardness and (when the report gave none) pseudo status filled in.
 pub fn detect(mail: &Mail<'_>) -> Option<Finding> {
-    REGISTRY.iter().find_map(|(_, d)| d(mail))
+    let mut finding = REGISTRY.iter().find_map(|(_, d)| d(mail))?;
+    enrich(mail, &mut finding);
+    Some(finding)
+}
+
+/// Derive what detectors leave open, the same way for every format.
+fn enrich(mail: &Mail<'_>, finding: &mut Finding) {
+    let mut report_text: Option<String> = None;
+    for r in &mut finding.recipients {
+        if r.smtp_command.is_none() {
+            r.smtp_command = r
+                .diagnostic
+                .as_deref()
+                .and_then(find_smtp_command)
+                .or_else(|| {
+                    let text = report_text.get_or_insert_with(|| human::report_text(mail));
+                    let paragraph = human::paragraph_about(text, r.address.as_deref()?)?;
+                    find_smtp_command(&paragraph)
+                })
+                .map(str::to_string);
+        }
+        if r.reason.is_empty() {
+            let (status, code) = (r.status.as_deref(), r.reply_code.as_deref());
+            r.reason = reason::classify(status, code, r.diagnostic.as_deref(), r.smtp_command.as_deref()).to_string();
+        }
+        r.hard = reason::is_hard(&r.reason, r.status.as_deref(), r.reply_code.as_deref());
+    }
+    if finding.kind.is_bounce() {
+        let class = if finding.kind == Kind::Delay { '4' } else { '5' };
+        finding.recipients.iter_mut().for_each(|r| reason::fill_pseudo_status(r, class));
+    }
 }
 
 #[cfg(test)]

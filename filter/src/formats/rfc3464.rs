@@ -4,7 +4,6 @@
 use super::fields::{recipient, split_blocks, without_type};
 use super::{Finding, human};
 use crate::mime::Mail;
-use crate::reason;
 use crate::report::{Kind, Recipient};
 use crate::text::{contains_ci, field_blocks, find_reply_code, find_status, leading_reply_code};
 
@@ -73,10 +72,6 @@ fn fill_from_transcript(mail: &Mail<'_>, recipients: &mut [Recipient]) {
         let code = leading_reply_code(&diag).or_else(|| find_reply_code(&diag));
         r.reply_code = r.reply_code.take().or(code);
         r.diagnostic = Some(diag);
-        if r.reason == "undefined" {
-            r.reason = reason::classify(r.status.as_deref(), r.reply_code.as_deref()).to_string();
-        }
-        r.hard = reason::is_hard(&r.reason, r.status.as_deref(), r.reply_code.as_deref());
     }
 }
 

@@ -7,7 +7,6 @@
 use super::Finding;
 use super::human::{paragraph_about, report_text};
 use crate::mime::Mail;
-use crate::reason;
 use crate::report::{Kind, Recipient};
 use crate::text::{address_in_field, contains_ci, find_addresses, find_reply_code, find_status, leading_reply_code};
 
@@ -113,7 +112,7 @@ pub fn detect(mail: &Mail<'_>) -> Option<Finding> {
     if failed_header.is_empty() && !FAILURE_PHRASES.iter().any(|p| contains_ci(&text, p)) {
         return None;
     }
-    let own: Vec<String> = ["from", "to", "reply-to", "return-path", "sender", "delivered-to", "x-original-to"]
+    let own: Vec<String> = ["from", "to", "reply-to", "return-path", "sender"]
         .iter()
         .filter_map(|h| mail.header(h))
         .flat_map(|v| v.split(',').filter_map(address_in_field).collect::<Vec<_>>())
@@ -138,10 +137,7 @@ pub fn detect(mail: &Mail<'_>) -> Option<Finding> {
             let diag = diagnostic.as_deref().unwrap_or("");
             let status = find_status(diag).or_else(|| only_status.clone());
             let reply_code = leading_reply_code(diag).or_else(|| find_reply_code(diag));
-            let reason = reason::classify(status.as_deref(), reply_code.as_deref());
             Recipient {
-                hard: reason::is_hard(reason, status.as_deref(), reply_code.as_deref()),
-                reason: reason.to_string(),
                 action: Some(if delayed { "delayed" } else { "failed" }.to_string()),
                 address: Some(address),
                 status,

@@ -1,6 +1,7 @@
 //! Reason classes (sisimai's vocabulary, `shared/reasons.md`) and how a recipient gets one:
 //! from the RFC 3463 status, then the SMTP reply code. The tables are data in `status.rs`.
 
+mod phrases;
 mod status;
 
 /// Every reason class the filter can report.
@@ -43,15 +44,21 @@ pub const REASONS: &[&str] = &[
     "virusdetected",
 ];
 
-/// The reason for a failed recipient from what the report says about it.
-pub fn classify(status: Option<&str>, reply_code: Option<&str>) -> &'static str {
-    if let Some(r) = status.and_then(status::reason_for_status) {
-        return r;
-    }
-    if let Some(r) = reply_code.and_then(status::reason_for_reply_code) {
-        return r;
-    }
-    "undefined"
+/// The reason for a failed recipient: what its diagnostic text says first (the phrase tables),
+/// then its status, then its reply code. A recipient refused as unknown after DATA is
+/// `filtered` (the mailbox may exist; a filter said no), as sisimai counts it.
+pub fn classify(
+    status: Option<&str>,
+    reply_code: Option<&str>,
+    diagnostic: Option<&str>,
+    command: Option<&str>,
+) -> &'static str {
+    let lower = diagnostic.map(str::to_lowercase).unwrap_or_default();
+    let reason = phrases::reason_for_text(&lower)
+        .or_else(|| status.and_then(status::reason_for_status))
+        .or_else(|| reply_code.and_then(status::reason_for_reply_code))
+        .unwrap_or("undefined");
+    if reason == "userunknown" && command == Some("DATA") { "filtered" } else { reason }
 }
 
 /// Give a failed or delayed recipient without a status sisimai's pseudo status for its reason.
@@ -85,11 +92,21 @@ mod tests {
 
     #[test]
     fn status_first_then_reply_code() {
-        assert_eq!(classify(Some("5.1.1"), Some("550")), "userunknown");
-        assert_eq!(classify(Some("5.2.2"), None), "mailboxfull");
-        assert_eq!(classify(Some("4.4.7"), None), "expired");
-        assert_eq!(classify(Some("5.0.0"), Some("552")), "mailboxfull");
-        assert_eq!(classify(None, None), "undefined");
+        assert_eq!(classify(Some("5.1.1"), Some("550"), None, None), "userunknown");
+        assert_eq!(classify(Some("5.2.2"), None, None, None), "mailboxfull");
+        assert_eq!(classify(Some("4.4.7"), None, None, None), "expired");
+        assert_eq!(classify(Some("5.0.0"), Some("552"), None, None), "mailboxfull");
+        assert_eq!(classify(None, None, None, None), "undefined");
+    }
+
+    #[test]
+    fn text_before_status_and_data_makes_unknown_filtered() {
+        assert_eq!(classify(Some("5.1.1"), None, Some("552 5.1.1 Mailbox full"), None), "mailboxfull");
+        let unknown = Some("550 5.1.1 <a@b.example>: Recipient address rejected: User unknown");
+        assert_eq!(classify(Some("5.1.1"), Some("550"), unknown, Some("RCPT")), "userunknown");
+        assert_eq!(classify(Some("5.1.1"), Some("550"), unknown, Some("DATA")), "filtered");
+        let sender = Some("553 5.1.8 <x@y.example>: Sender address rejected: Domain not found");
+        assert_eq!(classify(Some("5.1.8"), None, sender, Some("MAIL")), "rejected");
     }
 
     #[test]
@@ -102,7 +119,7 @@ mod tests {
 
     #[test]
     fn every_table_reason_is_known() {
-        for r in status::all_reasons() {
+        for r in status::all_reasons().chain(phrases::ORDER.iter().map(|(r, _)| *r)) {
             assert!(REASONS.contains(&r), "{r} is not a reason class");
         }
     }

@@ -1,0 +1,461 @@
+//! Phrase tables: what diagnostic texts say, per reason class. Entries are lower-case
+//! substrings of the diagnostic; each line says where the wording is seen. The tables are tried
+//! in `ORDER` (the first reason whose table matches wins), so a specific table goes before a
+//! broader one: "recipient address rejected: user unknown" is `userunknown`, not `rejected`.
+//! Operators extend a table by adding a line; keep phrases general (an MTA's way of saying it),
+//! never a string unique to one message.
+
+pub const MAILBOXFULL: &[&str] = &[
+    "mailbox full",                 // Sendmail, Postfix local(8), many
+    "mailbox is full",              // Exchange, Courier, Yahoo
+    "mailbox exceeds allowed size", // various
+    "mailbox size limit exceeded",  // Exim appendfile
+    "mailbox has exceeded",         // qmail-ldap
+    "user's mailbox is full",       // Sendmail text bounces
+    "mailfolder is full",           // Microsoft SMTP service
+    "over quota",                   // Gmail, qmail, vpopmail
+    "quota exceeded",               // Dovecot, Cyrus, Postfix virtual
+    "disk quota exceeded",          // local delivery (EDQUOT)
+    "exceeded storage allocation",  // RFC 5321 552 text
+    "insufficient storage",         // RFC 5321 452 wording in Exchange
+    "mailbox quota",                // Zimbra, Dovecot
+    "quota full",
+    "account is over quota",      // Yahoo, vpopmail
+    "would exceed mailbox quota", // Courier
+    "too much mail data",         // Sendmail
+    "user is over quota",
+    "is over its quota",
+    "not enough storage space",                 // Microsoft
+    "user has exhausted allowed storage space", // Yahoo
+    "mailbox full (quota",
+    "boite du destinataire pleine", // La Poste (French)
+];
+
+pub const MESGTOOBIG: &[&str] = &[
+    "message too big", // Postfix, qmail
+    "message too large",
+    "message is too large", // Gmail, Exchange
+    "message size exceeds", // Postfix "message size exceeds fixed limit"
+    "size limit exceeded",
+    "exceeds size limit",
+    "message length exceeds", // RFC 3463 5.3.4 wording
+    "email is too large",
+    "line limit exceeded", // Exim: 998-octet line limit (RFC 5322 §2.1.1)
+    "line too long",
+    "maximum message size",
+    "size exceeds the maximum",
+];
+
+pub const EXCEEDLIMIT: &[&str] = &[
+    "exceeds the size limit for the recipient", // Microsoft
+    "message exceeds the recipient's limit",
+    "recipient's message size limit",
+];
+
+pub const SUSPEND: &[&str] = &[
+    "account disabled",          // Gmail, Yahoo
+    "account has been disabled", // Yahoo, Sendmail
+    "account is disabled",
+    "has been disabled or discontinued", // Yahoo "This account has been disabled or discontinued"
+    "account is locked",                 // vpopmail, Zimbra
+    "account is inactive",
+    "account has been suspended",
+    "account is suspended",
+    "mailbox is frozen", // i.ua
+    "mailbox disabled",  // Exchange 5.2.1 text
+    "mailbox is disabled",
+    "mailbox unavailable due to inactivity",
+    "recipient suspended",
+    "the recipient account is blocked",  // La Poste (English part)
+    "compte du destinataire est bloque", // La Poste (French part)
+    "user suspended",                    // Sendmail milters
+    "temporarily disabled",
+    "is inactive", // Gmail "The email account that you tried to reach is inactive"
+];
+
+pub const HASMOVED: &[&str] = &[
+    "has been replaced by", // Postfix relocated(5): "user has moved to"
+    "user has moved",
+    "mailbox has moved",
+    "address has changed",
+    "no longer at this address",
+];
+
+pub const NORELAYING: &[&str] = &[
+    "relay access denied", // Postfix
+    "relaying denied",     // Sendmail, Exim
+    "relay not permitted", // Exim
+    "relaying not allowed",
+    "not permitted to relay",
+    "unable to relay", // Exchange, Sendmail
+    "we do not relay", // Sendmail
+    "relay denied",
+    "no relaying",
+    "relaying mail to",
+    "not our customer",
+];
+
+pub const AUTHFAILURE: &[&str] = &[
+    "dmarc policy",       // Gmail, Apple, Yahoo, mail.ru
+    "dmarc verification", // Microsoft 5.7.509
+    "per dmarc",
+    "does not pass dmarc",
+    "dmarc check",
+    "spf check failed",
+    "spf validation",
+    "spf fail",
+    "failed spf",
+    "dkim verification failed",
+    "dkim signature",                           // "no valid DKIM signature"
+    "authentication checks failed",             // RFC 7372 5.7.26 wording
+    "does not have authentication information", // Gmail 5.7.26
+    "fails to pass authentication",             // Gmail 5.7.26
+    "unauthenticated email",                    // Gmail DMARC rejection
+    "sender policy framework",
+];
+
+pub const USERUNKNOWN: &[&str] = &[
+    "user unknown",      // Sendmail, Postfix, many
+    "unknown user",      // qmail, Courier, Exchange
+    "unknown recipient", // Exchange
+    "unknown address",
+    "no such user", // Sendmail, MessageLabs
+    "no such mailbox",
+    "no such recipient",
+    "no such account",
+    "user not found",
+    "user not exist",
+    "user doesn't exist",
+    "user does not exist",
+    "mailbox not found",
+    "mailbox unavailable", // RFC 5321 550 text
+    "mailbox does not exist",
+    "mailbox not available",                     // Microsoft
+    "recipient not found",                       // Exchange RESOLVER.ADR.RecipientNotFound
+    "recipient address rejected: access denied", // Office 365 5.4.1 (directory-based edge blocking)
+    "recipient address rejected: user unknown",  // Postfix
+    "recipient unknown",
+    "recipient name is not recognized", // Exchange 2003
+    "address rejected",                 // Postfix "Recipient address rejected"
+    "invalid recipient",                // many
+    "invalid mailbox",
+    "invalid address",
+    "address unknown",
+    "unknown local part",  // Exim
+    "unrouteable address", // Exim
+    "does not exist",      // Gmail "The email account that you tried to reach does not exist"
+    "doesn't have a",      // Yahoo "This user doesn't have a yahoo.com account"
+    "not a valid mailbox",
+    "no mailbox here",
+    "is not a known user",
+    "not our user",
+    "account not found",
+    "wasn't found at the destination", // Office 365 NDR text
+    "was not found at the destination",
+    "no such person",
+    "address does not exist",
+    "adresse destinataire invalide", // La Poste
+    "destinataire inconnu",          // French
+    "unbekannt",                     // German "Empfänger unbekannt"
+];
+
+pub const FILTERED: &[&str] = &[
+    "due to extended inactivity",
+    "rejected by the domain filter", // au/EZweb
+    "domain filter",                 // Japanese carriers' domain filters
+    "message filtered",              // Amazon SES receiving
+    "filtered by",
+    "content filter",           // generic content filters
+    "message content rejected", // Barracuda without the UBE reason
+];
+
+pub const REQUIREPTR: &[&str] = &[
+    "reverse dns", // many: "Fix reverse DNS for", "Reverse DNS validation failed"
+    "reverse dns validation",
+    "no ptr record",
+    "bad dns ptr",
+    "ptr record",
+    "cannot find your hostname", // Postfix reject_unknown_client_hostname
+    "client host rejected: cannot find your reverse hostname",
+    "ip name lookup failed", // Sendmail
+    "without a valid sender domain",
+    "mismatches client ip", // Outlook.com HELO/PTR check
+    "hostname lookup failed",
+    "reverse lookup",
+    "not resolve your address",
+    "reverse hostname",
+];
+
+pub const NOTCOMPLIANTRFC: &[&str] = &[
+    "not rfc 5322 compliant", // Gmail
+    "rfc 5322",
+    "multiple addresses in from", // Gmail
+    "duplicate header",           // Amazon SES
+    "multiple subject",           // Gmail "There are multiple Subject headers"
+    "headers are not rfc",
+];
+
+pub const BADREPUTATION: &[&str] = &[
+    "low reputation", // Gmail 5.7.1 "very low reputation of the sending IP"
+    "ip reputation",  // Microsoft 4.7.650
+    "poor reputation",
+    "sender reputation",
+    "domain reputation",
+    "unexpected volume or user complaints", // Yahoo TSS04
+];
+
+pub const REJECTED: &[&str] = &[
+    "sender rejected",         // Cox, Spectrum
+    "sender address rejected", // Postfix
+    "sender not allowed",
+    "sender verify failed", // Exim
+    "sender is blacklisted",
+    "address that has been blacklisted",
+    "from address rejected",
+    "domain of sender address", // Postfix: "Domain of sender address ... does not exist"
+    "unroutable sender",
+    "unroutable se", // Exim "Unroutable sender address" (cut)
+    "sender domain",
+    "invalid sender",
+    "bad sender",
+    "mail rejected by destination domain", // Zoho 5.4.1
+    "is not a registered gateway user",
+    "was not accepted by the group",      // Google Groups
+    "you do not have permission to post", // Google Groups
+];
+
+pub const HOSTUNKNOWN: &[&str] = &[
+    "host unknown", // Sendmail "Host unknown (Authoritative answer from name server)"
+    "host not found",
+    "domain not found",
+    "no such domain", // Courier
+    "unknown host",
+    "name or service not known",
+    "domain name not found",
+    "unrouteable mail domain", // Exim
+    "domain does not exist",
+    "nxdomain",
+    "no mx or a record",
+    "does not exist (domain",
+];
+
+pub const SPAMDETECTED: &[&str] = &[
+    "scored as spam", // Postfix + content filters
+    "spam detected",
+    "detected as spam",
+    "identified as spam",
+    "classified as spam",
+    "spam classification", // Google Groups
+    "considered spam",
+    "likely spam",
+    "looks like spam",
+    "message is spam",
+    "rejected as spam",
+    "spam message",
+    "ube,", // Barracuda "Message content rejected, UBE"
+    "unsolicited bulk",
+    "- spam", // Amavis "Reject, id=... - SPAM"
+    "spam content",
+    "spam score",
+    "high spam",
+];
+
+pub const SPEEDING: &[&str] = &[
+    "too many recipients this hour", // GoDaddy
+    "rate limit",                    // many ("rate limited")
+    "rate-limit",
+    "sending too fast",
+    "too many messages",
+    "too many emails",
+    "frequency limited", // Tencent "Ip frequency limited"
+];
+
+pub const TOOMANYCONN: &[&str] = &[
+    "too many connections",
+    "too many concurrent",
+    "connection limit",
+    "too many recipients", // Postfix 452/552 "Too many recipients" (sisimai: toomanyconn)
+    "service refuse",      // Orange / La Poste "Service refuse"
+    "connection frequency",
+];
+
+pub const BLOCKED: &[&str] = &[
+    "blocked using",        // Postfix reject_rbl_client
+    "client host rejected", // Postfix (blocked client)
+    "listed in",            // "Your IP is listed in ..."
+    "blacklisted",          // "IP address blacklisted by recipient"
+    "blocklisted",
+    "spamhaus",          // Spamhaus lookup URLs
+    "banned sending ip", // Microsoft 5.7.606
+    "access denied, banned",
+    "not accepting connections",    // iCloud
+    "unfortunately, messages from", // Outlook.com SC-00x
+    "your ip",
+    "ip address",
+    "sending ip",
+    "blocked ip",
+    "rejected by this system",
+    "(bl)",
+    "invalid ip for sending", // Yahoo
+    "network not allowed",
+    "may not be mail exchanger", // Postfix client restriction
+    "refused to talk to me",     // Postfix greeting 554/421
+    "dnsbl",
+    "rbl",
+];
+
+pub const POLICYVIOLATION: &[&str] = &[
+    "policy violation", // generic, Zoho 5.7.7
+    "policy reasons",   // Yahoo 5.7.9, generic
+    "denied by policy",
+    "local policy",
+    "violates our policy",
+    "against our policy",
+    "not accepted for policy",
+];
+
+pub const VIRUSDETECTED: &[&str] = &[
+    "virus", // "virus detected", "infected with a virus"
+    "malware",
+    "security policies", // Mimecast "rejected due to security policies"
+    "infected",
+];
+
+pub const SECURITYERROR: &[&str] = &[
+    "authentication required", // Exchange RESOLVER.RST.AuthRequired
+    "unauthenticated senders not allowed",
+    "authentication is required",
+    "must be authenticated",
+    "access denied", // many
+    "sender is not authorized",
+    "starttls",
+    "tls required",
+];
+
+pub const NOTACCEPT: &[&str] = &[
+    "null mx", // RFC 7505
+    "does not accept mail",
+    "doesn't receive email", // Gmail null MX
+    "does not receive email",
+    "indicated no smtp service", // Exim null MX / SRV
+    "no mail service",
+    "not accepting mail",
+    "couldn't find a mail exchanger", // qmail
+];
+
+pub const NETWORKERROR: &[&str] = &[
+    "name service error", // Postfix
+    "dns error",          // Gmail
+    "dns lookup",
+    "network error", // OpenSMTPD
+    "network is unreachable",
+    "no route to host",
+    "host not reachable", // Zoho
+    "mail loops back",    // Postfix routing loop
+    "routing loop",
+    "too many hops",
+    "malformed or unexpected name server reply",
+    "name server",
+];
+
+pub const EXPIRED: &[&str] = &[
+    "envelope expired",       // OpenSMTPD
+    "message expired",        // Exchange 4.4.7 / 5.4.316
+    "retry timeout exceeded", // Exim
+    "retry time not reached",
+    "have been failing for a long time", // Exim
+    "in the queue too long",             // qmail
+    "queue too long",
+    "could not be delivered within",
+    "delivery time expired",
+    "giving up", // "Unable to deliver message after multiple retries, giving up"
+    "attempts:", // "Delivery failed 20 attempts"
+    "timed out", // connection timed out until expiry
+    "timeout",
+    "deferred", // Sendmail "Deferred: ..."
+    "unable to establish an smtp connection",
+    "wasn't able to establish", // qmail
+    "try again later",
+    "could not connect",
+];
+
+pub const SYSTEMFULL: &[&str] = &[
+    "insufficient disk space", // Sendmail 452 4.4.5
+    "insufficient system storage",
+    "mail system full",
+    "disk full",
+    "out of disk space",
+];
+
+pub const SYSTEMERROR: &[&str] = &[
+    "system error",
+    "internal error",
+    "server error",
+    "temporary failure",
+    "queue file write error", // Postfix
+    "service currently unavailable",
+    "service unavailable",
+    "resources temporarily unavailable",
+    "local error",
+    "could not load",
+    "error: queue",
+];
+
+pub const MAILERERROR: &[&str] = &[
+    "procmail", // local delivery agents
+    "maildrop",
+    "mailer error",
+    "command died with status", // Postfix pipe(8)
+    "command output",
+    "pipe to |",
+    "x-unix;",
+    "child status",
+];
+
+pub const SYNTAXERROR: &[&str] = &[
+    "syntax error",
+    "command unrecognized",
+    "command not recognized",
+    "unrecognized command",
+    "bad sequence of commands",
+];
+
+pub const CONTENTERROR: &[&str] = &["content error", "invalid header", "header error", "illegal character"];
+
+/// The order in which the tables are tried: the first match decides.
+pub const ORDER: &[(&str, &[&str])] = &[
+    ("mailboxfull", MAILBOXFULL),
+    ("mesgtoobig", MESGTOOBIG),
+    ("exceedlimit", EXCEEDLIMIT),
+    ("suspend", SUSPEND),
+    ("hasmoved", HASMOVED),
+    ("norelaying", NORELAYING),
+    ("authfailure", AUTHFAILURE),
+    ("requireptr", REQUIREPTR),
+    ("notcompliantrfc", NOTCOMPLIANTRFC),
+    ("badreputation", BADREPUTATION),
+    ("spamdetected", SPAMDETECTED),
+    ("speeding", SPEEDING),
+    ("toomanyconn", TOOMANYCONN),
+    ("notaccept", NOTACCEPT),
+    ("rejected", REJECTED),
+    ("hostunknown", HOSTUNKNOWN),
+    ("userunknown", USERUNKNOWN),
+    ("filtered", FILTERED),
+    ("blocked", BLOCKED),
+    ("policyviolation", POLICYVIOLATION),
+    ("virusdetected", VIRUSDETECTED),
+    ("securityerror", SECURITYERROR),
+    ("networkerror", NETWORKERROR),
+    ("systemfull", SYSTEMFULL),
+    ("expired", EXPIRED),
+    ("mailererror", MAILERERROR),
+    ("systemerror", SYSTEMERROR),
+    ("syntaxerror", SYNTAXERROR),
+    ("contenterror", CONTENTERROR),
+];
+
+/// The reason the diagnostic text names, if any (`lower` is the lower-cased text).
+pub fn reason_for_text(lower: &str) -> Option<&'static str> {
+    ORDER.iter().find(|(_, table)| table.iter().any(|p| lower.contains(p))).map(|(r, _)| *r)
+}
