@@ -2,6 +2,7 @@
 //! what the report says. `detect` tries them in a fixed order: structured reports first (their
 //! MIME types are unambiguous), then the text formats, then automatic replies.
 
+mod amazon_ses;
 mod arf;
 mod challenge;
 mod fields;
@@ -35,6 +36,7 @@ const REGISTRY: &[(&str, Detector)] = &[
     ("rfc3464", rfc3464::detect),
     ("arf", arf::detect),
     ("rfc8098", rfc8098::detect),
+    ("amazon-ses", amazon_ses::detect),
     ("rfc3464-text", rfc3464::detect_in_text),
     ("text", text_ndr::detect),
     ("rfc3834", rfc3834::detect),

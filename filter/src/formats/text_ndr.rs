@@ -109,7 +109,9 @@ pub fn detect(mail: &Mail<'_>) -> Option<Finding> {
         return None;
     }
     let text = report_text(mail);
-    if failed_header.is_empty() && !FAILURE_PHRASES.iter().any(|p| contains_ci(&text, p)) {
+    // A daemon sender with a bounce subject is evidence enough; otherwise the text must say so.
+    let confident = !failed_header.is_empty() || (from_daemon && subject_says);
+    if !confident && !FAILURE_PHRASES.iter().any(|p| contains_ci(&text, p)) {
         return None;
     }
     let own: Vec<String> = ["from", "to", "reply-to", "return-path", "sender"]
@@ -117,14 +119,21 @@ pub fn detect(mail: &Mail<'_>) -> Option<Finding> {
         .filter_map(|h| mail.header(h))
         .flat_map(|v| v.split(',').filter_map(address_in_field).collect::<Vec<_>>())
         .collect();
-    let addresses = if failed_header.is_empty() {
+    let mut addresses: Vec<String> = if failed_header.is_empty() {
         find_addresses(&text)
             .into_iter()
-            .filter(|a| !own.iter().any(|o| o.eq_ignore_ascii_case(a)) && !is_daemon(a) && plausible(a))
+            .filter(|a| (listed_as_failed(&text, a) || !own.iter().any(|o| o.eq_ignore_ascii_case(a))) && !is_daemon(a))
+            .filter(|a| plausible(a))
             .collect()
     } else {
         failed_header
     };
+    if addresses.is_empty() {
+        // The report names nobody: the returned original's recipients are who it failed for.
+        addresses = crate::original::find(mail, true).map(|o| o.to).unwrap_or_default();
+        addresses.retain(|a| plausible(a) && !is_daemon(a));
+        addresses.truncate(5);
+    }
     if addresses.is_empty() {
         return None;
     }
@@ -162,6 +171,15 @@ fn is_daemon(v: &str) -> bool {
     local.as_deref().is_some_and(|l| DAEMON_LOCAL_PARTS.contains(&l))
         || (!lower.contains('@') && DAEMON_LOCAL_PARTS.iter().any(|d| lower.trim() == *d))
         || DAEMON_NAMES.iter().any(|n| lower.split('<').next().is_some_and(|name| name.contains(n)))
+}
+
+/// `<address>:` at the start of a line: how qmail, Postfix and others list a failed recipient.
+fn listed_as_failed(text: &str, address: &str) -> bool {
+    text.lines().any(|l| {
+        let t = l.trim_start().trim_start_matches('<').as_bytes();
+        let n = address.len();
+        t.len() > n && t[..n].eq_ignore_ascii_case(address.as_bytes()) && matches!(t[n], b':' | b'>')
+    })
 }
 
 /// Not a Message-ID or a token that merely contains an `@`.
