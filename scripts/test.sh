@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Every test: unit, corpus, ABI conformance, native versus wasm. CI runs exactly this.
+# Every test: unit, corpus, ABI conformance, native versus wasm, BATV/SRS interoperability with
+# Exim and pysrs. CI runs exactly this.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/build-module.sh
+bash scripts/interop-deps.sh
 cargo test --locked --release --workspace

@@ -5,6 +5,7 @@
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 
+use crate::requests::{self, RequestError};
 use crate::{ABI_MAJOR, ABI_MINOR};
 
 /// Status codes returned by the exports. Append-only: a retired code is never reused.
@@ -18,6 +19,7 @@ pub enum Status {
     BadJson = 4,
     UnknownBuffer = 5,
     Internal = 6,
+    BadConfig = 7,
 }
 
 impl Status {
@@ -30,6 +32,7 @@ impl Status {
             Status::BadJson => "bad_json",
             Status::UnknownBuffer => "unknown_buffer",
             Status::Internal => "internal",
+            Status::BadConfig => "bad_config",
         }
     }
 }
@@ -114,17 +117,53 @@ pub extern "C" fn ndr_result_len() -> i32 {
 /// on status 0, an error document otherwise.
 #[unsafe(no_mangle)]
 pub extern "C" fn ndr_classify(msg_ptr: i32, msg_len: i32, req_ptr: i32, req_len: i32) -> i32 {
-    let outcome = with_input(msg_ptr, msg_len, |msg| {
-        with_input(req_ptr, req_len, |req| {
-            if std::str::from_utf8(req).is_err() {
-                return Err((Status::BadUtf8, "request is not UTF-8".to_string()));
-            }
-            let report = crate::classify_request(msg, req).map_err(|e| (Status::BadJson, e))?;
-            serde_json::to_vec(&report).map_err(|e| (Status::Internal, e.to_string()))
-        })?
-    })
-    .and_then(|inner| inner);
+    let outcome =
+        with_input(msg_ptr, msg_len, |msg| with_request(req_ptr, req_len, |req| requests::classify(msg, req)))
+            .and_then(|inner| inner);
     finish(outcome)
+}
+
+/// Sign an envelope sender with the BATV key ring (ABI 1.1).
+#[unsafe(no_mangle)]
+pub extern "C" fn ndr_batv_sign(req_ptr: i32, req_len: i32) -> i32 {
+    finish(with_request(req_ptr, req_len, requests::batv_sign))
+}
+
+/// Verify the BATV tag of a bounce recipient (ABI 1.1).
+#[unsafe(no_mangle)]
+pub extern "C" fn ndr_batv_verify(req_ptr: i32, req_len: i32) -> i32 {
+    finish(with_request(req_ptr, req_len, requests::batv_verify))
+}
+
+/// Rewrite a sender with SRS for forwarding (ABI 1.1).
+#[unsafe(no_mangle)]
+pub extern "C" fn ndr_srs_forward(req_ptr: i32, req_len: i32) -> i32 {
+    finish(with_request(req_ptr, req_len, requests::srs_forward))
+}
+
+/// Reverse one of our SRS addresses (ABI 1.1).
+#[unsafe(no_mangle)]
+pub extern "C" fn ndr_srs_reverse(req_ptr: i32, req_len: i32) -> i32 {
+    finish(with_request(req_ptr, req_len, requests::srs_reverse))
+}
+
+/// Read a request document (UTF-8 JSON) and answer it; the answer is serialised.
+fn with_request(
+    ptr: i32,
+    len: i32,
+    answer: impl FnOnce(&[u8]) -> Result<serde_json::Value, RequestError>,
+) -> Result<Vec<u8>, (Status, String)> {
+    with_input(ptr, len, |req| {
+        if std::str::from_utf8(req).is_err() {
+            return Err((Status::BadUtf8, "request is not UTF-8".to_string()));
+        }
+        let value = answer(req).map_err(|e| match e {
+            RequestError::BadJson(m) => (Status::BadJson, m),
+            RequestError::BadConfig(m) => (Status::BadConfig, m),
+        })?;
+        serde_json::to_vec(&value).map_err(|e| (Status::Internal, e.to_string()))
+    })
+    .and_then(|inner| inner)
 }
 
 /// Information about the module: versions and the reason classes, as JSON.

@@ -8,6 +8,10 @@ use serde::{Deserialize, Serialize};
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     pub limits: Limits,
+    /// BATV key ring and policy (`batv.rs`).
+    pub batv: Option<crate::batv::BatvConfig>,
+    /// SRS forwarding (`srs.rs`).
+    pub srs: Option<crate::srs::SrsConfig>,
 }
 
 /// Bounds on the work done for one message. Past a limit the report says what was cut.

@@ -17,6 +17,7 @@
 //! assert_eq!(report.recipients[0].reason, "userunknown");
 //! ```
 
+pub mod batv;
 mod config;
 mod formats;
 mod limits;
@@ -24,6 +25,9 @@ mod mime;
 mod original;
 pub mod reason;
 mod report;
+pub mod requests;
+pub mod srs;
+pub mod tags;
 mod text;
 
 /// The exports of the wasm module (tested through wasmtime in `tests/`: its addresses are 32-bit).
@@ -36,7 +40,7 @@ pub use report::{Feedback, Kind, Original, ReceivedHop, Recipient, Report};
 /// ABI major version: a change that breaks hosts gets a new major and a new marker export.
 pub const ABI_MAJOR: u32 = 1;
 /// ABI minor version: new exports and new JSON fields.
-pub const ABI_MINOR: u32 = 0;
+pub const ABI_MINOR: u32 = 1;
 
 /// Classify one message. `envelope` is the SMTP envelope when the host has it (absent for a
 /// message read from disk); `now` is the host's clock in Unix seconds.
@@ -76,22 +80,4 @@ pub fn classify(raw: &[u8], envelope: Option<&Envelope>, config: &Config, now: u
     }
     report.is_bounce = report.kind.is_bounce();
     report
-}
-
-/// Classify from the JSON request of the ABI (`{"envelope":…, "config":…, "now":…}`, all
-/// optional). Shared by the ABI and the JavaScript build so that both read requests alike.
-pub fn classify_request(raw: &[u8], request_json: &[u8]) -> Result<Report, String> {
-    #[derive(serde::Deserialize, Default)]
-    #[serde(default, deny_unknown_fields)]
-    struct Request {
-        envelope: Option<Envelope>,
-        config: Config,
-        now: u64,
-    }
-    let request: Request = if request_json.iter().all(u8::is_ascii_whitespace) {
-        Request::default()
-    } else {
-        serde_json::from_slice(request_json).map_err(|e| format!("request: {e}"))?
-    };
-    Ok(classify(raw, request.envelope.as_ref(), &request.config, request.now))
 }

@@ -157,6 +157,18 @@ impl FilterInstance {
         })
     }
 
+    /// Call a request export (`ndr_batv_sign`, `ndr_batv_verify`, `ndr_srs_forward`,
+    /// `ndr_srs_reverse`) with its JSON request; returns the answer document.
+    pub fn request(&mut self, export: &str, request_json: &[u8]) -> Result<String, CallError> {
+        self.guarded(request_json.len(), |this| {
+            let f: TypedFunc<(i32, i32), i32> = this.instance.get_typed_func(&mut this.store, export)?;
+            let req = this.put(request_json)?;
+            let status = f.call(&mut this.store, req);
+            this.free.call(&mut this.store, req)?;
+            Ok(status?)
+        })
+    }
+
     /// The module's `ndr_info` document.
     pub fn info(&mut self) -> Result<String, CallError> {
         self.guarded(0, |this| {

@@ -49,6 +49,63 @@ enum Command {
     },
     /// Print the module's ABI version and what it knows.
     Info,
+    /// BATV: sign envelope senders, verify the tags of bounce recipients.
+    Batv {
+        #[command(subcommand)]
+        op: BatvOp,
+    },
+    /// SRS: rewrite senders for forwarding, reverse bounce recipients.
+    Srs {
+        #[command(subcommand)]
+        op: SrsOp,
+    },
+}
+
+/// Options shared by the address commands.
+#[derive(clap::Args)]
+struct AddressArgs {
+    /// The address.
+    address: String,
+    /// Site configuration with the [batv] or [srs] section (TOML, or JSON for *.json).
+    #[arg(long, required = true)]
+    config: PathBuf,
+    /// The time in Unix seconds (default: the clock).
+    #[arg(long)]
+    now: Option<u64>,
+    /// Print the answer as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Subcommand)]
+enum BatvOp {
+    /// Sign an envelope sender: prvs=KDDDSSSSSS=local@domain.
+    Sign {
+        #[command(flatten)]
+        args: AddressArgs,
+        /// The recipient the mail goes to (exempt destinations get an untagged sender).
+        #[arg(long)]
+        destination: Option<String>,
+    },
+    /// Verify the tag on the recipient of a bounce.
+    Verify {
+        #[command(flatten)]
+        args: AddressArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum SrsOp {
+    /// Rewrite a sender for forwarding (SRS0, or SRS1 for a second hop).
+    Forward {
+        #[command(flatten)]
+        args: AddressArgs,
+    },
+    /// Reverse one of our SRS addresses to the original sender.
+    Reverse {
+        #[command(flatten)]
+        args: AddressArgs,
+    },
 }
 
 fn main() -> ExitCode {
@@ -77,6 +134,12 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Command::Batv { op: BatvOp::Sign { args, destination } } => {
+            address_command(&filter, "ndr_batv_sign", &args, destination)
+        }
+        Command::Batv { op: BatvOp::Verify { args } } => address_command(&filter, "ndr_batv_verify", &args, None),
+        Command::Srs { op: SrsOp::Forward { args } } => address_command(&filter, "ndr_srs_forward", &args, None),
+        Command::Srs { op: SrsOp::Reverse { args } } => address_command(&filter, "ndr_srs_reverse", &args, None),
         Command::Scan { paths, json, config, now } => match request(config, now) {
             Ok(req) => scan(&filter, &paths, json, &req),
             Err(e) => {
@@ -94,15 +157,83 @@ fn request(config: Option<PathBuf>, now: Option<u64>) -> Result<Vec<u8>, String>
     });
     let mut req = json!({ "now": now });
     if let Some(path) = config {
-        let text = std::fs::read_to_string(&path).map_err(|e| format!("cannot read config {}: {e}", path.display()))?;
-        let value: Value = if path.extension().is_some_and(|e| e == "json") {
-            serde_json::from_str(&text).map_err(|e| format!("config {}: {e}", path.display()))?
-        } else {
-            toml::from_str(&text).map_err(|e| format!("config {}: {e}", path.display()))?
-        };
-        req["config"] = value;
+        req["config"] = read_config(&path)?;
     }
     Ok(req.to_string().into_bytes())
+}
+
+/// A configuration file as JSON: TOML, or JSON for `*.json`.
+fn read_config(path: &std::path::Path) -> Result<Value, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read config {}: {e}", path.display()))?;
+    if path.extension().is_some_and(|e| e == "json") {
+        serde_json::from_str(&text).map_err(|e| format!("config {}: {e}", path.display()))
+    } else {
+        toml::from_str(&text).map_err(|e| format!("config {}: {e}", path.display()))
+    }
+}
+
+/// `ndr batv …` and `ndr srs …`: one request to the module, one answer.
+fn address_command(filter: &Filter, export: &str, args: &AddressArgs, destination: Option<String>) -> ExitCode {
+    let run = || -> Result<Value, String> {
+        let mut req: Value =
+            serde_json::from_slice(&request(Some(args.config.clone()), args.now)?).map_err(|e| e.to_string())?;
+        req["address"] = json!(args.address);
+        if let Some(d) = destination {
+            req["destination"] = json!(d);
+        }
+        let mut instance = filter.instance().map_err(|e| format!("cannot instantiate the module: {e:#}"))?;
+        let answer = instance.request(export, req.to_string().as_bytes()).map_err(|e| e.to_string())?;
+        serde_json::from_str(&answer).map_err(|e| format!("bad answer from the module: {e}"))
+    };
+    let answer = match run() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("ndr: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if args.json {
+        println!("{answer}");
+    } else {
+        println!("{}", human_answer(export, &answer));
+    }
+    // Verification that fails, or a reversal that does not verify, exits 1 so scripts can test it.
+    let failed = match export {
+        "ndr_batv_verify" => answer["result"] != "valid",
+        "ndr_srs_reverse" => answer["address"].is_null(),
+        _ => false,
+    };
+    if failed { ExitCode::from(1) } else { ExitCode::SUCCESS }
+}
+
+fn human_answer(export: &str, a: &Value) -> String {
+    let s = |v: &Value| v.as_str().unwrap_or("").to_string();
+    match export {
+        "ndr_batv_sign" if a["signed"] == true => s(&a["address"]),
+        "ndr_batv_sign" => format!("{}\t(unchanged: {})", s(&a["address"]), s(&a["skipped"])),
+        "ndr_batv_verify" => {
+            let mut line = format!("{}\t{}", s(&a["result"]), s(&a["address"]));
+            if let Some(k) = a["key"].as_u64() {
+                line.push_str(&format!("\tkey {k}"));
+            }
+            if a["case_folded"] == true {
+                line.push_str("\tcase-folded");
+            }
+            if let Some(d) = a["days_past"].as_u64() {
+                line.push_str(&format!("\texpired {d} days ago"));
+            }
+            if let Some(t) = a["tag_kind"].as_str() {
+                line.push_str(&format!("\ttag {t}"));
+            }
+            if a["enforcing"] == false {
+                line.push_str("\tobserve period");
+            }
+            line
+        }
+        "ndr_srs_reverse" if a["address"].is_string() => s(&a["address"]),
+        "ndr_srs_reverse" => format!("not reversed: {}", s(&a["error"])),
+        _ => s(&a["address"]),
+    }
 }
 
 fn scan(filter: &Filter, paths: &[PathBuf], json: bool, req: &[u8]) -> ExitCode {

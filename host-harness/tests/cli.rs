@@ -79,3 +79,57 @@ fn a_bad_module_or_config_exits_2_with_a_message() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("max_partz"), "{}", String::from_utf8_lossy(&out.stderr));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The key ring example of the README, as an operator would copy it.
+fn readme_site_config() -> PathBuf {
+    let readme = std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../README.md")).unwrap();
+    let start = readme.find("```toml\n[batv]").expect("README has the [batv] example") + "```toml\n".len();
+    let end = start + readme[start..].find("```").unwrap();
+    let path = std::env::temp_dir().join(format!("ndr-readme-site-{}.toml", std::process::id()));
+    std::fs::write(&path, &readme[start..end]).unwrap();
+    path
+}
+
+#[test]
+fn batv_and_srs_commands_follow_the_readme_rotation_example() {
+    let config = readme_site_config();
+    let run = |args: &[&str]| {
+        let out = ndr().args(args).arg("--config").arg(&config).output().unwrap();
+        (out.status.code(), String::from_utf8(out.stdout).unwrap().trim().to_string())
+    };
+    let switch = 1795478400u64; // key 2's sign_from in the README
+    let (code, old_tag) = run(&["batv", "sign", "Alice@Example.com", "--now", &(switch - 3600).to_string()]);
+    assert_eq!(code, Some(0));
+    assert!(old_tag.starts_with("prvs=1") && old_tag.ends_with("=Alice@Example.com"), "{old_tag}");
+    let (_, new_tag) = run(&["batv", "sign", "alice@example.com", "--now", &switch.to_string()]);
+    assert!(new_tag.starts_with("prvs=2"), "{new_tag}");
+    // The old key's last tag: valid through its lifetime, refused once the overlap is over.
+    let (code, out) = run(&["batv", "verify", &old_tag, "--now", &(switch + 5 * 86400).to_string(), "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!((code, v["result"].as_str(), v["key"].as_u64()), (Some(0), Some("valid"), Some(1)));
+    let (code, out) = run(&["batv", "verify", &old_tag, "--now", &(switch + 8 * 86400).to_string()]);
+    assert_eq!(code, Some(1));
+    assert!(out.starts_with("unknown_key"), "{out}");
+    let (_, unchanged) =
+        run(&["batv", "sign", "alice@example.com", "--destination", "x@lists.example.org", "--now", "1795478400"]);
+    assert!(unchanged.contains("exempt_destination"), "{unchanged}");
+    let (code, fwd) = run(&["srs", "forward", "bob@origin.example", "--now", "1795478400"]);
+    assert_eq!(code, Some(0));
+    assert!(fwd.starts_with("SRS0=") && fwd.ends_with("@fwd.example.net"), "{fwd}");
+    assert_eq!(run(&["srs", "reverse", &fwd, "--now", "1795478400"]), (Some(0), "bob@origin.example".to_string()));
+    let (code, out) = run(&["srs", "reverse", &fwd, "--now", &(1795478400u64 + 22 * 86400).to_string()]);
+    assert_eq!((code, out.as_str()), (Some(1), "not reversed: expired"));
+    std::fs::remove_file(config).unwrap();
+}
+
+#[test]
+fn a_bad_key_is_a_clear_error_without_the_secret() {
+    let path = std::env::temp_dir().join(format!("ndr-bad-key-{}.toml", std::process::id()));
+    let secret = "s".repeat(70);
+    std::fs::write(&path, format!("[[batv.keys]]\ndigit = 3\nsecret = \"{secret}\"\n")).unwrap();
+    let out = ndr().args(["batv", "sign", "a@b.example", "--config"]).arg(&path).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr.contains("key 3") && stderr.contains("at most 64") && !stderr.contains(&secret), "{stderr}");
+    std::fs::remove_file(path).unwrap();
+}

@@ -247,3 +247,49 @@ fn the_host_library_reuses_instances_and_reports_module_errors() {
     assert!(!instance.is_poisoned());
     assert_eq!(instance.abi_version().unwrap(), (ndr_filter::ABI_MAJOR, ndr_filter::ABI_MINOR));
 }
+
+#[test]
+fn batv_and_srs_exports() {
+    let mut m = Foreign::new();
+    let config = r#"{"batv":{"keys":[{"digit":0,"secret":"secret"}],"mode":"exact"},"srs":{"domain":"example.com","secrets":["tops3cr3t"]}}"#;
+    let mut ask = |m: &mut Foreign, export: &str, address: &str, now: u64| {
+        let req = format!(r#"{{"config":{config},"address":"{address}","now":{now}}}"#);
+        let (ptr, len) = m.put(req.as_bytes());
+        let status = m.call(export, &[ptr, len]).unwrap();
+        (status, m.result())
+    };
+    let (status, signed) = ask(&mut m, "ndr_batv_sign", "userx@test.ex", 1577836860);
+    assert_eq!((status, signed["address"].as_str()), (0, Some("prvs=02694aa88d=userx@test.ex")));
+    let (_, verified) = ask(&mut m, "ndr_batv_verify", "prvs=02694aa88d=userx@test.ex", 1577836860 + 8 * 86400);
+    assert_eq!((verified["result"].as_str(), verified["days_past"].as_u64()), (Some("expired"), Some(1)));
+    let (_, fwd) = ask(&mut m, "ndr_srs_forward", "test@otherdomain.com", 1577836860);
+    assert_eq!(fwd["address"], "SRS0=vmyz=2W=otherdomain.com=test@example.com");
+    let (_, rev) = ask(&mut m, "ndr_srs_reverse", "SRS0=FAKE=2V=otherdomain.com=test@example.com", 1577836860);
+    assert_eq!((rev["address"].is_null(), rev["error"].as_str()), (true, Some("bad_hash")));
+}
+
+#[test]
+fn request_exports_report_bad_json_and_bad_config() {
+    let mut m = Foreign::new();
+    let mut call = |m: &mut Foreign, export: &str, req: &str| {
+        let (ptr, len) = m.put(req.as_bytes());
+        (m.call(export, &[ptr, len]).unwrap(), m.result())
+    };
+    for export in ["ndr_batv_sign", "ndr_batv_verify", "ndr_srs_forward", "ndr_srs_reverse"] {
+        let (status, doc) = call(&mut m, export, r#"{"adress":"x@y.example"}"#);
+        assert_eq!((status, doc["error"]["name"].as_str()), (4, Some("bad_json")), "{export}");
+        let (status, doc) = call(&mut m, export, r#"{"address":"x@y.example"}"#);
+        assert_eq!((status, doc["error"]["name"].as_str()), (7, Some("bad_config")), "{export}: {doc}");
+        assert_eq!(m.call(export, &[12, 5]), Some(1), "{export}: bad pointer");
+        assert_eq!(m.call(export, &[0, -3]), Some(2), "{export}: bad length");
+    }
+    let long_key = "k".repeat(65);
+    let req =
+        format!(r#"{{"config":{{"batv":{{"keys":[{{"digit":4,"secret":"{long_key}"}}]}}}},"address":"a@b.example"}}"#);
+    let (status, doc) = call(&mut m, "ndr_batv_sign", &req);
+    assert_eq!(status, 7);
+    let message = doc["error"]["message"].as_str().unwrap();
+    assert!(message.contains("key 4") && !message.contains(&long_key), "{message}");
+    let (ptr, len) = m.put(b"{\"address\": \"\xff\"}");
+    assert_eq!(m.call("ndr_srs_forward", &[ptr, len]), Some(3), "bad UTF-8");
+}

@@ -1,0 +1,89 @@
+//! The JSON requests that cross a host boundary (the wasm ABI, the JavaScript package), decoded
+//! and answered in one place so that every host reads them alike. Each function takes the
+//! request document's bytes and returns the answer document, or a [`RequestError`].
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::batv::KeyRing;
+use crate::srs::Srs;
+use crate::{Config, Envelope};
+
+/// Why a request was not answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RequestError {
+    /// Not JSON of the request's schema (unknown fields included).
+    BadJson(String),
+    /// Valid JSON, but the configuration cannot be used (a bad key, a missing SRS domain).
+    BadConfig(String),
+}
+
+fn parse<'a, T: Deserialize<'a> + Default>(json: &'a [u8]) -> Result<T, RequestError> {
+    if json.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    serde_json::from_slice(json).map_err(|e| RequestError::BadJson(format!("request: {e}")))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+struct ClassifyRequest {
+    envelope: Option<Envelope>,
+    config: Config,
+    now: u64,
+}
+
+/// `{"envelope":…, "config":…, "now":…}` (all optional) → the report.
+pub fn classify(raw: &[u8], request: &[u8]) -> Result<Value, RequestError> {
+    let r: ClassifyRequest = parse(request)?;
+    let report = crate::classify(raw, r.envelope.as_ref(), &r.config, r.now);
+    serde_json::to_value(report).map_err(|e| RequestError::BadJson(e.to_string()))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+struct AddressRequest {
+    config: Config,
+    address: String,
+    /// For signing: the recipient the mail goes to (exemptions are per destination).
+    destination: Option<String>,
+    now: u64,
+}
+
+fn key_ring(config: &Config) -> Result<KeyRing, RequestError> {
+    let batv = config.batv.as_ref().ok_or_else(|| RequestError::BadConfig("no [batv] configuration".into()))?;
+    KeyRing::new(batv).map_err(RequestError::BadConfig)
+}
+
+fn srs(config: &Config) -> Result<Srs, RequestError> {
+    let c = config.srs.as_ref().ok_or_else(|| RequestError::BadConfig("no [srs] configuration".into()))?;
+    Srs::new(c).map_err(RequestError::BadConfig)
+}
+
+fn to_value(v: impl serde::Serialize) -> Result<Value, RequestError> {
+    serde_json::to_value(v).map_err(|e| RequestError::BadJson(e.to_string()))
+}
+
+/// `{"config":{"batv":…}, "address":…, "destination":…, "now":…}` → `batv::Signed`.
+pub fn batv_sign(request: &[u8]) -> Result<Value, RequestError> {
+    let r: AddressRequest = parse(request)?;
+    to_value(key_ring(&r.config)?.sign(&r.address, r.destination.as_deref(), r.now))
+}
+
+/// `{"config":{"batv":…}, "address":…, "now":…}` → `batv::Verified`.
+pub fn batv_verify(request: &[u8]) -> Result<Value, RequestError> {
+    let r: AddressRequest = parse(request)?;
+    to_value(key_ring(&r.config)?.verify(&r.address, r.now))
+}
+
+/// `{"config":{"srs":…}, "address":…, "now":…}` → `{"address": rewritten}`.
+pub fn srs_forward(request: &[u8]) -> Result<Value, RequestError> {
+    let r: AddressRequest = parse(request)?;
+    Ok(serde_json::json!({ "address": srs(&r.config)?.forward(&r.address, r.now) }))
+}
+
+/// `{"config":{"srs":…}, "address":…, "now":…}` → `srs::Reversed`.
+pub fn srs_reverse(request: &[u8]) -> Result<Value, RequestError> {
+    let r: AddressRequest = parse(request)?;
+    to_value(srs(&r.config)?.reverse(&r.address, r.now))
+}

@@ -1,0 +1,105 @@
+//! Tagged envelope addresses: recognising BATV, SRS and vendor tags, and stripping them.
+//! Recognition only: verifying our own tags is `batv.rs` and `srs.rs`.
+
+/// What kind of tag an address carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Tag<'a> {
+    /// `prvs=KDDDSSSSSS=local@domain` (draft-levine-smtp-batv-01, Exim ≥ 4.68).
+    Prvs { digit: u8, ddd: &'a str, mac: &'a str, core_local: &'a str, domain: &'a str },
+    /// A `prvs=` prefix that does not have the form above.
+    MalformedPrvs,
+    /// Another scheme's tag: `prvs-old` (`prvs=local/KDDDSSSSSS`), `prvs-reversed`
+    /// (`prvs=local=KDDDSSSSSS`), `btv1` (Barracuda), `msprvs1` (SparkPost), `srs0`, `srs1`.
+    Foreign { kind: &'static str, core_local: String, domain: &'a str },
+    /// No tag.
+    None,
+}
+
+/// Split at the last `@`.
+pub fn split(address: &str) -> Option<(&str, &str)> {
+    address.rsplit_once('@').filter(|(l, d)| !l.is_empty() && !d.is_empty())
+}
+
+fn starts_with_ci(s: &str, prefix: &str) -> bool {
+    s.len() >= prefix.len() && s.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
+}
+
+/// `[0-9]{4}[0-9a-fA-F]{6}`: the tag of a prvs address.
+fn is_prvs_tag(t: &str) -> bool {
+    let b = t.as_bytes();
+    b.len() == 10 && b[..4].iter().all(u8::is_ascii_digit) && b[4..].iter().all(u8::is_ascii_hexdigit)
+}
+
+/// What tag `address` carries.
+pub fn classify(address: &str) -> Tag<'_> {
+    let Some((local, domain)) = split(address) else { return Tag::None };
+    if starts_with_ci(local, "prvs=") {
+        let rest = &local[5..];
+        if let Some((tag, core)) = rest.split_once('=') {
+            if is_prvs_tag(tag) && !core.is_empty() {
+                let digit = tag.as_bytes()[0] - b'0';
+                return Tag::Prvs { digit, ddd: &tag[1..4], mac: &tag[4..], core_local: core, domain };
+            }
+        }
+        // Older and reversed forms, seen in the wild: the tag after the local part.
+        if let Some((core, tag)) = rest.rsplit_once('/') {
+            if is_prvs_tag(tag) {
+                return Tag::Foreign { kind: "prvs-old", core_local: core.to_string(), domain };
+            }
+        }
+        if let Some((core, tag)) = rest.rsplit_once('=') {
+            if is_prvs_tag(tag) && !core.is_empty() {
+                return Tag::Foreign { kind: "prvs-reversed", core_local: core.to_string(), domain };
+            }
+        }
+        return Tag::MalformedPrvs;
+    }
+    if starts_with_ci(local, "btv1==") {
+        // btv1==DDDhhhhhhhh==local
+        if let Some((_, core)) = local[6..].split_once("==") {
+            return Tag::Foreign { kind: "btv1", core_local: core.to_string(), domain };
+        }
+    }
+    if starts_with_ci(local, "msprvs1=") {
+        if let Some((_, core)) = local[8..].split_once('=') {
+            return Tag::Foreign { kind: "msprvs1", core_local: core.to_string(), domain };
+        }
+    }
+    for (prefix, kind) in [("srs0", "srs0"), ("srs1", "srs1")] {
+        if starts_with_ci(local, prefix) && local[4..].starts_with(['=', '+', '-']) {
+            return Tag::Foreign { kind, core_local: local.to_string(), domain };
+        }
+    }
+    Tag::None
+}
+
+/// The address without a BATV or vendor tag (SRS addresses are kept: they name another
+/// sender), for comparisons such as "is this the address we sent from".
+pub fn strip(address: &str) -> String {
+    match classify(address) {
+        Tag::Prvs { core_local, domain, .. } => format!("{core_local}@{domain}"),
+        Tag::Foreign { kind, core_local, domain } if !kind.starts_with("srs") => format!("{core_local}@{domain}"),
+        _ => address.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recognises_and_strips() {
+        assert!(matches!(classify("prvs=02694aa88d=userx@test.ex"), Tag::Prvs { digit: 0, ddd: "269", .. }));
+        assert!(matches!(classify("PRVS=02694AA88D=userx@test.ex"), Tag::Prvs { mac: "4AA88D", .. }));
+        assert_eq!(classify("prvs=zz=userx@test.ex"), Tag::MalformedPrvs);
+        assert_eq!(strip("prvs=userx/02694aa88d@test.ex"), "userx@test.ex");
+        assert_eq!(strip("prvs=userx=02694aa88d@test.ex"), "userx@test.ex");
+        assert_eq!(strip("btv1==269aabbccdd==bob@example.com"), "bob@example.com");
+        assert_eq!(strip("msprvs1=17aa=bounces-1@sp.example.com"), "bounces-1@sp.example.com");
+        assert_eq!(strip("prvs=7682ec0ca6=user+tag=x@example.org"), "user+tag=x@example.org");
+        assert!(matches!(classify("SRS0=vmyz=2W=other.com=test@example.com"), Tag::Foreign { kind: "srs0", .. }));
+        assert_eq!(strip("SRS0=vmyz=2W=other.com=test@example.com"), "SRS0=vmyz=2W=other.com=test@example.com");
+        assert_eq!(classify("plain@example.com"), Tag::None);
+        assert_eq!(classify("no-at-sign"), Tag::None);
+    }
+}
