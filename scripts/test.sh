@@ -6,3 +6,5 @@ cd "$(dirname "$0")/.."
 bash scripts/build-module.sh
 bash scripts/interop-deps.sh
 cargo test --locked --release --workspace
+# Benchmarks are run by hand (README, "Speed"); CI only checks that they still build.
+cargo bench --locked --workspace --no-run

@@ -35,7 +35,7 @@ mod text;
 pub mod abi;
 
 pub use config::{Config, Envelope, Limits};
-pub use report::{Feedback, Kind, Original, ReceivedHop, Recipient, Report};
+pub use report::{Feedback, Kind, Original, RcptCheck, ReceivedHop, Recipient, Report};
 
 /// ABI major version: a change that breaks hosts gets a new major and a new marker export.
 pub const ABI_MAJOR: u32 = 1;
@@ -45,8 +45,10 @@ pub const ABI_MINOR: u32 = 1;
 /// Classify one message. `envelope` is the SMTP envelope when the host has it (absent for a
 /// message read from disk); `now` is the host's clock in Unix seconds.
 pub fn classify(raw: &[u8], envelope: Option<&Envelope>, config: &Config, now: u64) -> Report {
-    let _ = (envelope, now); // used by the verdict (BATV, SRS), which builds on this report
     let mut report = Report::default();
+    if let Some(env) = envelope {
+        report.rcpt_checks = rcpt_checks(env, config, now, &mut report.warnings);
+    }
     let bytes = limits::prepare(raw, &config.limits, &mut report.warnings);
     let Some(msg) = mime::parse(&bytes) else {
         report.error = Some("empty message".into());
@@ -80,4 +82,59 @@ pub fn classify(raw: &[u8], envelope: Option<&Envelope>, config: &Config, now: u
     }
     report.is_bounce = report.kind.is_bounce();
     report
+}
+
+/// BATV and SRS on each envelope recipient. A configuration error is a warning here (the
+/// message is still classified); the BATV and SRS requests report it as an error.
+fn rcpt_checks(envelope: &Envelope, config: &Config, now: u64, warnings: &mut Vec<String>) -> Vec<RcptCheck> {
+    let ring = config.batv.as_ref().map(batv::KeyRing::new).transpose().unwrap_or_else(|e| {
+        warnings.push(e);
+        None
+    });
+    let srs = config.srs.as_ref().map(srs::Srs::new).transpose().unwrap_or_else(|e| {
+        warnings.push(e);
+        None
+    });
+    if ring.is_none() && srs.is_none() {
+        return Vec::new();
+    }
+    envelope
+        .rcpt_to
+        .iter()
+        .map(|rcpt| RcptCheck {
+            address: rcpt.clone(),
+            batv: ring.as_ref().map(|r| r.verify(rcpt, now)),
+            srs: srs.as_ref().map(|s| s.reverse(rcpt, now)).filter(|r| r.error != Some(srs::ReverseError::NotSrs)),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn envelope_recipients_are_checked_against_our_tags() {
+        let config: Config = serde_json::from_value(serde_json::json!({
+            "batv": {"keys": [{"digit": 0, "secret": "secret"}], "mode": "exact"},
+            "srs": {"domain": "example.com", "secrets": ["tops3cr3t"]}
+        }))
+        .unwrap();
+        let envelope = Envelope {
+            mail_from: Some(String::new()),
+            rcpt_to: vec![
+                "prvs=02694aa88d=userx@test.ex".into(),
+                "SRS0=XjO9=2V=otherdomain.com=test@example.com".into(),
+            ],
+            ..Default::default()
+        };
+        let report = classify(b"Subject: x\n\nbody\n", Some(&envelope), &config, 1577836860);
+        assert_eq!(report.rcpt_checks.len(), 2);
+        assert_eq!(report.rcpt_checks[0].batv.as_ref().unwrap().result, batv::Outcome::Valid);
+        assert!(report.rcpt_checks[0].srs.is_none());
+        assert_eq!(report.rcpt_checks[1].srs.as_ref().unwrap().address.as_deref(), Some("test@otherdomain.com"));
+        assert_eq!(report.rcpt_checks[1].batv.as_ref().unwrap().result, batv::Outcome::ForeignTag);
+        let without = classify(b"Subject: x\n\nbody\n", Some(&envelope), &Config::default(), 1577836860);
+        assert!(without.rcpt_checks.is_empty());
+    }
 }

@@ -91,6 +91,17 @@ pub struct Feedback {
     pub reported_domain: Option<String>,
 }
 
+/// What our BATV key ring and SRS secrets say about one envelope recipient (RCPT TO).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RcptCheck {
+    pub address: String,
+    /// The BATV verification, when the site configures BATV.
+    pub batv: Option<crate::batv::Verified>,
+    /// The SRS reversal, when the site configures SRS and the address is SRS: `address` is the
+    /// original sender the bounce goes back to.
+    pub srs: Option<crate::srs::Reversed>,
+}
+
 /// The answer for one message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct Report {
@@ -105,6 +116,8 @@ pub struct Report {
     pub arrival_date: Option<String>,
     /// Feedback-report fields, for kind `feedback_report`.
     pub feedback: Option<Feedback>,
+    /// Our tags on the envelope recipients (needs the envelope and a `batv` or `srs` config).
+    pub rcpt_checks: Vec<RcptCheck>,
     /// The message's own Subject and From, decoded.
     pub subject: Option<String>,
     pub from: Option<String>,

@@ -1,0 +1,95 @@
+//! Throughput of the filter natively and through the wasm module in wasmtime:
+//! classification of the real bounces of `../shared/corpus/bounces`, and BATV/SRS operations.
+//! Each benchmark first checks that it computes the expected answer.
+//!
+//!     cargo bench -p ndr-tests --bench throughput
+//!
+//! Figures are per message (classification) or per operation (BATV, SRS).
+
+use std::hint::black_box;
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use ndr_filter::batv::{BatvConfig, KeyRing};
+use ndr_filter::srs::{Srs, SrsConfig};
+use serde_json::json;
+
+fn corpus_bounces() -> Vec<Vec<u8>> {
+    let dir = ndr_tests::corpus().join("bounces/eml");
+    let files: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().map(|e| e.path()).filter(|p| p.is_file()).collect();
+    let mut msgs: Vec<Vec<u8>> = files.iter().map(|p| std::fs::read(p).unwrap()).collect();
+    msgs.sort();
+    msgs
+}
+
+fn classification(c: &mut Criterion) {
+    let msgs = corpus_bounces();
+    let bytes: usize = msgs.iter().map(Vec::len).sum();
+    let config = ndr_filter::Config::default();
+    let bounces = msgs.iter().filter(|m| ndr_filter::classify(m, None, &config, 0).is_bounce).count();
+    assert!(bounces * 10 > msgs.len() * 9, "the corpus should be classified as bounces: {bounces}/{}", msgs.len());
+    let mut group = c.benchmark_group("classify");
+    group.throughput(Throughput::Elements(msgs.len() as u64));
+    group.bench_function("native (corpus pass)", |b| {
+        b.iter(|| {
+            msgs.iter().map(|m| ndr_filter::classify(black_box(m), None, &config, 0).recipients.len()).sum::<usize>()
+        })
+    });
+    let filter = ndr_tests::filter();
+    let mut instance = filter.instance().unwrap();
+    group.bench_function("wasm, reused instance (corpus pass)", |b| {
+        b.iter(|| msgs.iter().map(|m| instance.classify(black_box(m), b"").unwrap().len()).sum::<usize>())
+    });
+    group.bench_function("wasm, fresh instance per message (corpus pass)", |b| {
+        b.iter(|| {
+            msgs.iter().map(|m| filter.instance().unwrap().classify(black_box(m), b"").unwrap().len()).sum::<usize>()
+        })
+    });
+    group.finish();
+    let mut single = c.benchmark_group("instantiate");
+    single.bench_function("from the compiled module", |b| b.iter(|| filter.instance().unwrap()));
+    single.finish();
+    println!("corpus: {} messages, {bytes} bytes", msgs.len());
+}
+
+fn batv_srs(c: &mut Criterion) {
+    let config = json!({
+        "batv": {"keys": [{"digit": 1, "secret": "bench-secret-0123456789abcdef"}]},
+        "srs": {"domain": "fwd.example.net", "secrets": ["bench"]}
+    });
+    let ring = KeyRing::new(&serde_json::from_value::<BatvConfig>(config["batv"].clone()).unwrap()).unwrap();
+    let srs = Srs::new(&serde_json::from_value::<SrsConfig>(config["srs"].clone()).unwrap()).unwrap();
+    let now = 1_795_478_400;
+    let tagged = ring.sign("alice@example.com", None, now).address;
+    assert_eq!(ring.verify(&tagged, now).result, ndr_filter::batv::Outcome::Valid);
+    let rewritten = srs.forward("bob@origin.example", now);
+    assert_eq!(srs.reverse(&rewritten, now).address.as_deref(), Some("bob@origin.example"));
+
+    let mut group = c.benchmark_group("batv_srs");
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("native batv sign", |b| b.iter(|| ring.sign(black_box("alice@example.com"), None, now)));
+    group.bench_function("native batv verify", |b| b.iter(|| ring.verify(black_box(&tagged), now)));
+    group.bench_function("native srs forward", |b| b.iter(|| srs.forward(black_box("bob@origin.example"), now)));
+    group.bench_function("native srs reverse", |b| b.iter(|| srs.reverse(black_box(&rewritten), now)));
+    let mut instance = ndr_tests::filter().instance().unwrap();
+    let req = |address: &str| json!({"config": config, "address": address, "now": now}).to_string().into_bytes();
+    let (sign, verify, fwd, rev) = (req("alice@example.com"), req(&tagged), req("bob@origin.example"), req(&rewritten));
+    assert!(instance.request("ndr_batv_verify", &verify).unwrap().contains("\"valid\""));
+    group.bench_function("wasm batv sign", |b| b.iter(|| instance.request("ndr_batv_sign", black_box(&sign)).unwrap()));
+    group.bench_function("wasm batv verify", |b| {
+        b.iter(|| instance.request("ndr_batv_verify", black_box(&verify)).unwrap())
+    });
+    group.bench_function("wasm srs forward", |b| {
+        b.iter(|| instance.request("ndr_srs_forward", black_box(&fwd)).unwrap())
+    });
+    group.bench_function("wasm srs reverse", |b| {
+        b.iter(|| instance.request("ndr_srs_reverse", black_box(&rev)).unwrap())
+    });
+    group.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().sample_size(20).measurement_time(std::time::Duration::from_secs(4));
+    targets = classification, batv_srs
+}
+criterion_main!(benches);
