@@ -103,6 +103,12 @@ fn add_part<'m>(mail: &mut Mail<'m>, part: &'m MessagePart<'m>, max_depth: usize
                 nested_skipped: false,
             });
         }
+        PartType::Binary(b) | PartType::InlineBinary(b) if content_type.starts_with("multipart/") => {
+            // A multipart whose boundary parameter is broken: its body is text to the reader.
+            let text = Some(String::from_utf8_lossy(b.as_ref()));
+            let content_type = "text/plain".to_string();
+            mail.leaves.push(Leaf { content_type, text, bytes: b.as_ref(), message: None, nested_skipped: false });
+        }
         PartType::Binary(b) | PartType::InlineBinary(b) => {
             mail.leaves.push(Leaf {
                 content_type,

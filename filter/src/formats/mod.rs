@@ -11,6 +11,7 @@ mod rfc3464;
 mod rfc3834;
 mod rfc8098;
 mod text_ndr;
+mod virus_notice;
 
 use crate::mime::Mail;
 use crate::reason;
@@ -38,9 +39,11 @@ const REGISTRY: &[(&str, Detector)] = &[
     ("rfc8098", rfc8098::detect),
     ("amazon-ses", amazon_ses::detect),
     ("rfc3464-text", rfc3464::detect_in_text),
+    ("virus-notice", virus_notice::detect),
     ("text", text_ndr::detect),
-    ("rfc3834", rfc3834::detect),
+    // Challenges often carry Auto-Submitted too: they are tried before auto-replies.
     ("challenge", challenge::detect),
+    ("rfc3834", rfc3834::detect),
 ];
 
 /// The first detector that claims the message, if any, with every recipient's SMTP command,

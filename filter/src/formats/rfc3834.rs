@@ -41,10 +41,15 @@ const SUBJECT_PREFIXES: &[&str] = &[
     "不在",                 // Japanese: absent
 ];
 
+/// Subject phrases anywhere in the subject: Lotus Notes writes "<Name> is out of the office."
+const SUBJECT_PHRASES: &[&str] = &["is out of the office", "is out of office"];
+
 pub fn detect(mail: &Mail<'_>) -> Option<Finding> {
     let auto_submitted = mail.header("auto-submitted").map(|v| v.trim().to_ascii_lowercase());
-    let subject = mail.header("subject").unwrap_or("").trim();
-    let subject_says = SUBJECT_PREFIXES.iter().any(|p| starts_with_ci(subject, p));
+    let subject = without_list_tags(mail.header("subject").unwrap_or(""));
+    let lower_subject = subject.to_lowercase();
+    let subject_says = SUBJECT_PREFIXES.iter().any(|p| starts_with_ci(subject, p))
+        || SUBJECT_PHRASES.iter().any(|p| lower_subject.contains(p));
     let header_says = HEADERS.iter().any(|(name, value)| {
         mail.header(name).is_some_and(|v| value.is_empty() || v.trim().eq_ignore_ascii_case(value))
     });
@@ -59,6 +64,15 @@ pub fn detect(mail: &Mail<'_>) -> Option<Finding> {
     let address = mail.header("from").and_then(address_in_field);
     let recipient = Recipient { address, reason: "vacation".into(), ..Default::default() };
     Some(Finding { kind: Kind::AutoReply, format: "rfc3834", recipients: vec![recipient], ..Default::default() })
+}
+
+/// The subject without leading mailing-list tags such as `[ILUG]`.
+fn without_list_tags(subject: &str) -> &str {
+    let mut s = subject.trim();
+    while let Some(rest) = s.strip_prefix('[').and_then(|r| r.split_once(']')).map(|(_, r)| r.trim_start()) {
+        s = rest;
+    }
+    s
 }
 
 fn starts_with_ci(s: &str, prefix: &str) -> bool {

@@ -13,14 +13,23 @@ pub fn detect(mail: &Mail<'_>) -> Option<Finding> {
             l.content_type.as_str(),
             "message/disposition-notification" | "message/global-disposition-notification"
         )
-    })?;
-    let text = String::from_utf8_lossy(part.bytes);
+    });
+    // An empty notification part may vanish in parsing; the report type still says what it is.
+    let declared = mail.containers.iter().any(|(_, rt)| rt.as_deref() == Some("disposition-notification"));
+    if part.is_none() && !declared {
+        return None;
+    }
+    let text = part.map(|p| String::from_utf8_lossy(p.bytes)).unwrap_or_default();
     let fields: Vec<(String, String)> = field_blocks(&text).into_iter().flatten().collect();
     let get = |n: &str| fields.iter().find(|(k, _)| k == n).map(|(_, v)| v.as_str());
     let disposition = get("disposition").map(collapse_ws);
     let sieve_reject = mail.header("auto-submitted").is_some_and(|v| contains_ci(v, "rejected"))
         || disposition.as_deref().is_some_and(|d| contains_ci(d, "deleted") && contains_ci(d, "automatic"));
-    let address = get("final-recipient").or(get("original-recipient")).and_then(address_in_field);
+    // Without the fields, the rejected original's recipient is who refused it.
+    let address = get("final-recipient")
+        .or(get("original-recipient"))
+        .and_then(address_in_field)
+        .or_else(|| crate::original::find(mail, false).and_then(|o| o.to.into_iter().next()));
     let (kind, reason, status) = if sieve_reject {
         (Kind::Bounce, "filtered", Some("5.7.1".to_string()))
     } else {
