@@ -23,15 +23,8 @@ pub fn recipient(fields: &[(String, String)]) -> Option<Recipient> {
     }
     let diagnostic = get("diagnostic-code").map(|d| collapse_ws(without_type(d))).filter(|d| !d.is_empty());
     let diag = diagnostic.as_deref().unwrap_or("");
-    let mut status = get("status").and_then(find_status);
-    let diag_status = find_status(diag);
-    // A bare X.0.0 says less than the code the remote server gave in its reply.
-    if let (Some(s), Some(d)) = (&status, &diag_status) {
-        if s.ends_with(".0.0") && d.as_bytes()[0] == s.as_bytes()[0] {
-            status = diag_status.clone();
-        }
-    }
-    let status = status.or(diag_status);
+    // The remote server's own code in the diagnostic is preferred later (formats::enrich).
+    let status = get("status").and_then(find_status);
     let reply_code = leading_reply_code(diag).or_else(|| find_reply_code(diag));
     let action = get("action").map(|a| a.split_whitespace().next().unwrap_or("").to_ascii_lowercase());
     // Failed and delayed recipients get their reason when the report is complete (formats::enrich).
@@ -115,12 +108,12 @@ mod tests {
     }
 
     #[test]
-    fn status_from_diagnostic_when_generic() {
+    fn reply_code_from_diagnostic() {
         let f = field_blocks(
             "Final-Recipient: rfc822;x@y.example\nAction: failed\nStatus: 5.0.0\nDiagnostic-Code: smtp; 550 5.1.1 <x@y.example>: Recipient address rejected\n",
         );
         let r = recipient(&f[0]).unwrap();
-        assert_eq!(r.status.as_deref(), Some("5.1.1"));
+        assert_eq!(r.status.as_deref(), Some("5.0.0"));
         assert_eq!(r.reply_code.as_deref(), Some("550"));
     }
 }

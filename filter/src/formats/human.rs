@@ -84,6 +84,16 @@ pub fn paragraph_about(text: &str, address: &str) -> Option<String> {
     Some(joined).filter(|s| !s.is_empty())
 }
 
+/// In a session transcript (`>>> DATA` / `<<< 550 … <address>… User unknown`), the command
+/// that the first reply naming `address` answered.
+pub fn transcript_command(text: &str, address: &str) -> Option<&'static str> {
+    let lines: Vec<&str> = text.lines().collect();
+    let reply = lines.iter().position(|l| l.trim_start().starts_with("<<<") && contains_ci(l, address))?;
+    // Only the command right before the reply: later replies answer other commands.
+    let command = lines[..reply].iter().rev().find(|l| !l.trim().is_empty())?;
+    command.trim_start().starts_with(">>>").then(|| crate::text::find_smtp_command(command)).flatten()
+}
+
 /// The last line of the text that names `address` and passes `wanted`, white space collapsed.
 pub fn last_line_about(text: &str, address: &str, wanted: impl Fn(&str) -> bool) -> Option<String> {
     let field_name = |l: &str| split_field(l.trim_start()).map(|(n, _)| n.to_ascii_lowercase());

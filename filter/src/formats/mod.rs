@@ -16,7 +16,7 @@ mod virus_notice;
 use crate::mime::Mail;
 use crate::reason;
 use crate::report::{Feedback, Kind, Recipient};
-use crate::text::find_smtp_command;
+use crate::text::{find_smtp_command, find_status};
 
 /// What a format detector found.
 #[derive(Debug, Default)]
@@ -57,7 +57,15 @@ pub fn detect(mail: &Mail<'_>) -> Option<Finding> {
 /// Derive what detectors leave open, the same way for every format.
 fn enrich(mail: &Mail<'_>, finding: &mut Finding) {
     let mut report_text: Option<String> = None;
+    let single = finding.recipients.len() == 1;
     for r in &mut finding.recipients {
+        // The remote server's own enhanced code (in its reply) is more precise than the code
+        // the reporting MTA chose for the whole failure: prefer it when the classes agree.
+        if let Some(d) = r.diagnostic.as_deref().and_then(find_status) {
+            if r.status.as_deref().is_none_or(|s| s.as_bytes()[0] == d.as_bytes()[0]) {
+                r.status = Some(d);
+            }
+        }
         if r.smtp_command.is_none() {
             r.smtp_command = r
                 .diagnostic
@@ -65,14 +73,22 @@ fn enrich(mail: &Mail<'_>, finding: &mut Finding) {
                 .and_then(find_smtp_command)
                 .or_else(|| {
                     let text = report_text.get_or_insert_with(|| human::report_text(mail));
-                    let paragraph = human::paragraph_about(text, r.address.as_deref()?)?;
-                    find_smtp_command(&paragraph)
+                    let address = r.address.as_deref()?;
+                    human::paragraph_about(text, address)
+                        .and_then(|p| find_smtp_command(&p))
+                        .or_else(|| human::transcript_command(text, address))
                 })
                 .map(str::to_string);
         }
         if r.reason.is_empty() {
             let (status, code) = (r.status.as_deref(), r.reply_code.as_deref());
-            r.reason = reason::classify(status, code, r.diagnostic.as_deref(), r.smtp_command.as_deref()).to_string();
+            let mut why = reason::classify(status, code, r.diagnostic.as_deref(), r.smtp_command.as_deref());
+            // The recipient's own lines said nothing: a one-recipient report's whole text speaks for it.
+            if why == "undefined" && single {
+                let text = report_text.get_or_insert_with(|| human::report_text(mail));
+                why = reason::classify(status, code, Some(text), r.smtp_command.as_deref());
+            }
+            r.reason = why.to_string();
         }
         r.hard = reason::is_hard(&r.reason, r.status.as_deref(), r.reply_code.as_deref());
     }

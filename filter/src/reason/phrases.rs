@@ -6,6 +6,8 @@
 //! never a string unique to one message.
 
 pub const MAILBOXFULL: &[&str] = &[
+    "メールボックスが一杯",         // Japanese: mailbox full (au, docomo)
+    "容量超過",                     // Japanese: capacity exceeded
     "mailbox full",                 // Sendmail, Postfix local(8), many
     "mailbox is full",              // Exchange, Courier, Yahoo
     "mailbox exceeds allowed size", // various
@@ -115,6 +117,8 @@ pub const AUTHFAILURE: &[&str] = &[
 ];
 
 pub const USERUNKNOWN: &[&str] = &[
+    "存在しない",        // Japanese: does not exist
+    "宛先不明",          // Japanese: unknown destination
     "user unknown",      // Sendmail, Postfix, many
     "unknown user",      // qmail, Courier, Exchange
     "unknown recipient", // Exchange
@@ -160,6 +164,7 @@ pub const USERUNKNOWN: &[&str] = &[
 ];
 
 pub const FILTERED: &[&str] = &[
+    "受信拒否", // Japanese carriers: refused by the recipient's filter
     "due to extended inactivity",
     "rejected by the domain filter", // au/EZweb
     "domain filter",                 // Japanese carriers' domain filters
@@ -205,6 +210,8 @@ pub const BADREPUTATION: &[&str] = &[
 ];
 
 pub const REJECTED: &[&str] = &[
+    "permission to post",      // Google Groups (English)
+    "投稿する権限がない",      // Google Groups (Japanese): no permission to post
     "sender rejected",         // Cox, Spectrum
     "sender address rejected", // Postfix
     "sender not allowed",
@@ -359,6 +366,8 @@ pub const NETWORKERROR: &[&str] = &[
 ];
 
 pub const EXPIRED: &[&str] = &[
+    "has been delayed", // Gmail delay notices ("Delivery ... has been delayed")
+    "will be retried for",
     "envelope expired",       // OpenSMTPD
     "message expired",        // Exchange 4.4.7 / 5.4.316
     "retry timeout exceeded", // Exim
