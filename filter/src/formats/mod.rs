@@ -88,6 +88,14 @@ fn enrich(mail: &Mail<'_>, finding: &mut Finding) {
                 let text = report_text.get_or_insert_with(|| human::report_text(mail));
                 why = reason::classify(status, code, Some(text), r.smtp_command.as_deref());
             }
+            // The receiver's own wording wins over the generic tables.
+            let host = r
+                .remote_mta
+                .clone()
+                .or_else(|| r.address.as_deref().and_then(|a| a.rsplit_once('@')).map(|(_, d)| d.to_string()));
+            if let (Some(host), Some(diag)) = (host, r.diagnostic.as_deref()) {
+                why = reason::refine_for_receiver(&host, diag).unwrap_or(why);
+            }
             r.reason = why.to_string();
         }
         r.hard = reason::is_hard(&r.reason, r.status.as_deref(), r.reply_code.as_deref());

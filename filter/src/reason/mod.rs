@@ -2,6 +2,7 @@
 //! from the RFC 3463 status, then the SMTP reply code. The tables are data in `status.rs`.
 
 mod phrases;
+mod rhost;
 mod status;
 
 /// Every reason class the filter can report.
@@ -61,6 +62,12 @@ pub fn classify(
     if reason == "userunknown" && command == Some("DATA") { "filtered" } else { reason }
 }
 
+/// The reading of the receiver that answered (`host`: its MTA, or the recipient's domain), when
+/// it is one whose wording has a meaning of its own.
+pub fn refine_for_receiver(host: &str, diagnostic: &str) -> Option<&'static str> {
+    rhost::refine(host, &diagnostic.to_lowercase())
+}
+
 /// Give a failed or delayed recipient without a status sisimai's pseudo status for its reason.
 /// The class comes from the reply code, else the action, else the report's kind.
 pub fn fill_pseudo_status(r: &mut crate::report::Recipient, kind_class: char) {
@@ -110,6 +117,20 @@ mod tests {
     }
 
     #[test]
+    fn receivers_refine_by_mta_or_domain() {
+        assert_eq!(
+            refine_for_receiver(
+                "gmail-smtp-in.l.google.com",
+                "550 5.1.1 The email account that you tried to reach does not exist."
+            ),
+            Some("userunknown")
+        );
+        assert_eq!(refine_for_receiver("mx.docomo.ne.jp", "550 Unknown user x@docomo.ne.jp"), Some("userunknown"));
+        assert_eq!(refine_for_receiver("notgoogle.com", "does not exist"), None);
+        assert_eq!(refine_for_receiver("mx.example.org", "account that you tried to reach does not exist"), None);
+    }
+
+    #[test]
     fn hardness() {
         assert!(is_hard("userunknown", Some("5.1.1"), None));
         assert!(is_hard("notaccept", Some("5.1.10"), None));
@@ -119,7 +140,8 @@ mod tests {
 
     #[test]
     fn every_table_reason_is_known() {
-        for r in status::all_reasons().chain(phrases::ORDER.iter().map(|(r, _)| *r)) {
+        let receivers = rhost::RECEIVERS.iter().flat_map(|r| r.phrases.iter().map(|(_, reason)| *reason));
+        for r in status::all_reasons().chain(phrases::ORDER.iter().map(|(r, _)| *r)).chain(receivers) {
             assert!(REASONS.contains(&r), "{r} is not a reason class");
         }
     }

@@ -1,0 +1,89 @@
+//! Remote-host refinement: the same words mean different things at different receivers. Each
+//! receiver is known by host-name suffixes (of the remote MTA, or of the recipient's domain when
+//! the report names no MTA) and has its own phrases. A receiver's phrase overrides the generic
+//! tables. Phrases are lower-case substrings of the reply text, each with where it is documented
+//! or seen.
+
+pub struct Receiver {
+    pub name: &'static str,
+    pub hosts: &'static [&'static str],
+    pub phrases: &'static [(&'static str, &'static str)],
+}
+
+pub const RECEIVERS: &[Receiver] = &[
+    Receiver {
+        name: "google",
+        hosts: &["google.com", "gmail.com", "googlemail.com"],
+        phrases: &[
+            ("account that you tried to reach does not exist", "userunknown"), // 5.1.1
+            ("account that you tried to reach is disabled", "suspend"),        // 5.2.1
+            ("account that you tried to reach is inactive", "suspend"),
+            ("account that you tried to reach is over quota", "mailboxfull"), // 4.2.2 / 5.2.2
+            ("out of storage space", "mailboxfull"),
+            ("receiving mail at a rate that prevents additional messages", "speeding"), // 4.2.1
+            ("receiving mail too quickly", "speeding"),
+            ("exceeded google's message size limits", "mesgtoobig"), // 5.3.4
+            ("unusual rate of unsolicited mail", "blocked"),         // 4.7.28 / 5.7.28
+            ("ip you're using to send mail is not authorized", "blocked"), // 5.7.1
+            ("very low reputation", "badreputation"),
+            ("likely unsolicited mail", "spamdetected"),
+            ("dmarc policy", "authfailure"), // 5.7.26
+            ("not rfc 5322 compliant", "notcompliantrfc"),
+        ],
+    },
+    Receiver {
+        name: "microsoft",
+        hosts: &["outlook.com", "hotmail.com", "live.com", "msn.com", "protection.outlook.com"],
+        phrases: &[
+            ("requested action not taken: mailbox unavailable", "userunknown"), // Outlook.com 550 5.5.0
+            ("recipient address rejected: access denied", "userunknown"),       // EOP 5.4.1 (directory edge blocking)
+            ("recipientnotfound", "userunknown"),                               // RESOLVER.ADR.RecipientNotFound
+            ("recipnotfound", "userunknown"),
+            ("banned sending ip", "blocked"),       // 5.7.606-649
+            ("messages from", "blocked"),           // "Unfortunately, messages from [IP] weren't sent" (SC-00x)
+            ("does not pass dmarc", "authfailure"), // 5.7.509
+            ("ip reputation", "badreputation"),     // 4.7.650 / S3150
+            ("mismatches client ip", "requireptr"),
+        ],
+    },
+    Receiver {
+        name: "yahoo",
+        hosts: &["yahoo.com", "yahoodns.net", "yahoo.co.jp", "aol.com", "ymail.com"],
+        phrases: &[
+            ("doesn't have a", "userunknown"), // "This user doesn't have a yahoo.com account"
+            ("account has been disabled", "suspend"),
+            ("not accepted for policy reasons", "policyviolation"), // 5.7.9
+            ("unexpected volume or user complaints", "badreputation"), // TSS04
+        ],
+    },
+    Receiver {
+        name: "apple",
+        hosts: &["icloud.com", "me.com", "mac.com", "apple.com"],
+        phrases: &[
+            ("dmarc policy", "authfailure"),
+            ("not accepting connections", "blocked"),
+            ("user does not exist", "userunknown"),
+            ("mailbox is full", "mailboxfull"),
+        ],
+    },
+    Receiver {
+        // Japanese mobile carriers check recipients after DATA: "unknown" there is no filter.
+        name: "japanese-carriers",
+        hosts: &["docomo.ne.jp", "ezweb.ne.jp", "au.com", "softbank.ne.jp", "i.softbank.jp", "kddi.com"],
+        phrases: &[("user unknown", "userunknown"), ("unknown user", "userunknown")],
+    },
+    Receiver {
+        name: "tencent",
+        hosts: &["qq.com", "exmail.qq.com"],
+        phrases: &[("frequency limited", "toomanyconn"), ("mailbox not found", "userunknown")],
+    },
+];
+
+/// The receiver's reading of the text, if the host is one of them.
+pub fn refine(host: &str, lower: &str) -> Option<&'static str> {
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    let receiver = RECEIVERS
+        .iter()
+        .find(|r| r.hosts.iter().any(|h| host == *h || host.strip_suffix(h).is_some_and(|rest| rest.ends_with('.'))))?;
+    receiver.phrases.iter().find(|(p, _)| lower.contains(p)).map(|(_, r)| *r)
+}
