@@ -6,6 +6,7 @@ mod amazon_ses;
 mod arf;
 mod challenge;
 mod fields;
+mod google_groups;
 mod human;
 mod rfc3464;
 mod rfc3834;
@@ -39,6 +40,7 @@ const REGISTRY: &[(&str, Detector)] = &[
     ("rfc8098", rfc8098::detect),
     ("amazon-ses", amazon_ses::detect),
     ("rfc3464-text", rfc3464::detect_in_text),
+    ("google-groups", google_groups::detect),
     ("virus-notice", virus_notice::detect),
     ("text", text_ndr::detect),
     // Challenges often carry Auto-Submitted too: they are tried before auto-replies.
