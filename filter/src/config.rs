@@ -12,6 +12,10 @@ pub struct Config {
     pub batv: Option<crate::batv::BatvConfig>,
     /// SRS forwarding (`srs.rs`).
     pub srs: Option<crate::srs::SrsConfig>,
+    /// Our domains and relays, for the backscatter verdict.
+    pub site: Option<crate::verdict::SiteConfig>,
+    /// How verdicts become actions.
+    pub policy: crate::verdict::PolicyConfig,
 }
 
 /// Bounds on the work done for one message. Past a limit the report says what was cut.

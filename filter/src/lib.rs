@@ -19,7 +19,7 @@
 
 pub mod batv;
 mod config;
-mod formats;
+pub(crate) mod formats;
 mod limits;
 mod mime;
 mod original;
@@ -29,6 +29,7 @@ pub mod requests;
 pub mod srs;
 pub mod tags;
 mod text;
+pub mod verdict;
 
 /// The exports of the wasm module (tested through wasmtime in `tests/`: its addresses are 32-bit).
 #[cfg(feature = "abi")]
@@ -46,9 +47,6 @@ pub const ABI_MINOR: u32 = 1;
 /// message read from disk); `now` is the host's clock in Unix seconds.
 pub fn classify(raw: &[u8], envelope: Option<&Envelope>, config: &Config, now: u64) -> Report {
     let mut report = Report::default();
-    if let Some(env) = envelope {
-        report.rcpt_checks = rcpt_checks(env, config, now, &mut report.warnings);
-    }
     let bytes = limits::prepare(raw, &config.limits, &mut report.warnings);
     let Some(msg) = mime::parse(&bytes) else {
         report.error = Some("empty message".into());
@@ -80,8 +78,49 @@ pub fn classify(raw: &[u8], envelope: Option<&Envelope>, config: &Config, now: u
             report.original = original::find(&mail, report.kind.is_bounce());
         }
     }
+    // Without the SMTP envelope (a message read from disk) the delivery headers stand for it.
+    let (merged, inferred) = merge_envelope(envelope, verdict::envelope_from_headers(&mail));
+    let env = merged.as_ref();
+    if let Some(env) = env {
+        report.rcpt_checks = rcpt_checks(env, config, now, &mut report.warnings);
+    }
+    if verdict::applies_to(report.kind) {
+        let none = Envelope::default();
+        let (decision, signals) = verdict::judge(&mail, &report, env.unwrap_or(&none), inferred, config);
+        report.verdict = Some(decision.verdict);
+        report.action = Some(decision.action);
+        report.stage = Some(decision.stage);
+        report.smtp_reply = decision.smtp_reply;
+        report.score = Some(decision.score);
+        report.envelope_inferred = decision.envelope_inferred;
+        report.signals = signals;
+    }
     report.is_bounce = report.kind.is_bounce();
     report
+}
+
+/// The envelope to judge by: what the host gave, with the parts it left out taken from the
+/// delivery headers (a message read from disk has only those). Returns whether any part came
+/// from the headers.
+fn merge_envelope(given: Option<&Envelope>, from_headers: Option<Envelope>) -> (Option<Envelope>, bool) {
+    match (given, from_headers) {
+        (None, headers) => {
+            let inferred = headers.is_some();
+            (headers, inferred)
+        }
+        (Some(e), None) => (Some(e.clone()), false),
+        (Some(e), Some(h)) => {
+            let inferred =
+                (e.mail_from.is_none() && h.mail_from.is_some()) || (e.rcpt_to.is_empty() && !h.rcpt_to.is_empty());
+            let merged = Envelope {
+                mail_from: e.mail_from.clone().or(h.mail_from),
+                rcpt_to: if e.rcpt_to.is_empty() { h.rcpt_to } else { e.rcpt_to.clone() },
+                client_ip: e.client_ip.clone(),
+                helo: e.helo.clone(),
+            };
+            (Some(merged), inferred)
+        }
+    }
 }
 
 /// BATV and SRS on each envelope recipient. A configuration error is a warning here (the

@@ -118,6 +118,20 @@ pub struct Report {
     pub feedback: Option<Feedback>,
     /// Our tags on the envelope recipients (needs the envelope and a `batv` or `srs` config).
     pub rcpt_checks: Vec<RcptCheck>,
+    /// For reports (bounce, delay, delivered, auto-reply, challenge): is it about mail we sent?
+    pub verdict: Option<crate::verdict::Verdict>,
+    /// What the host should do with the message.
+    pub action: Option<crate::verdict::Action>,
+    /// `rcpt` or `data`: the SMTP stage at which the action can be taken.
+    pub stage: Option<String>,
+    /// The reply for `reject` and `tempfail`.
+    pub smtp_reply: Option<crate::verdict::SmtpReply>,
+    /// Every piece of evidence, with its weight.
+    pub signals: Vec<crate::verdict::Signal>,
+    /// The sum of the signals' weights (positive: ours).
+    pub score: Option<i32>,
+    /// True when the envelope was read from delivery headers (Return-Path, X-Original-To).
+    pub envelope_inferred: bool,
     /// The message's own Subject and From, decoded.
     pub subject: Option<String>,
     pub from: Option<String>,

@@ -46,6 +46,23 @@ enum Command {
         /// The time in Unix seconds (default: the clock).
         #[arg(long)]
         now: Option<u64>,
+        #[command(flatten)]
+        envelope: EnvelopeArgs,
+    },
+    /// Show every signal behind the verdict on one message.
+    Explain {
+        file: PathBuf,
+        /// Site configuration (TOML, or JSON for *.json).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// The time in Unix seconds (default: the clock).
+        #[arg(long)]
+        now: Option<u64>,
+        #[command(flatten)]
+        envelope: EnvelopeArgs,
+        /// The whole report as JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Print the module's ABI version and what it knows.
     Info,
@@ -59,6 +76,31 @@ enum Command {
         #[command(subcommand)]
         op: SrsOp,
     },
+}
+
+/// The SMTP envelope, for stored mail whose delivery headers are missing or wrong. Parts not
+/// given are read from the delivery headers (Return-Path, X-Original-To, Delivered-To).
+#[derive(clap::Args, Clone, Default)]
+struct EnvelopeArgs {
+    /// MAIL FROM ("" or "<>" for the null sender).
+    #[arg(long)]
+    mail_from: Option<String>,
+    /// RCPT TO (repeat for several).
+    #[arg(long)]
+    rcpt: Vec<String>,
+    /// The SMTP client's address.
+    #[arg(long)]
+    client_ip: Option<String>,
+}
+
+impl EnvelopeArgs {
+    fn to_json(&self) -> Option<Value> {
+        if self.mail_from.is_none() && self.rcpt.is_empty() && self.client_ip.is_none() {
+            return None;
+        }
+        let mail_from = self.mail_from.as_deref().map(|m| m.trim_matches(['<', '>']).to_string());
+        Some(json!({"mail_from": mail_from, "rcpt_to": self.rcpt, "client_ip": self.client_ip}))
+    }
 }
 
 /// Options shared by the address commands.
@@ -140,7 +182,14 @@ fn main() -> ExitCode {
         Command::Batv { op: BatvOp::Verify { args } } => address_command(&filter, "ndr_batv_verify", &args, None),
         Command::Srs { op: SrsOp::Forward { args } } => address_command(&filter, "ndr_srs_forward", &args, None),
         Command::Srs { op: SrsOp::Reverse { args } } => address_command(&filter, "ndr_srs_reverse", &args, None),
-        Command::Scan { paths, json, config, now } => match request(config, now) {
+        Command::Explain { file, config, now, envelope, json } => match request(config, now, &envelope) {
+            Ok(req) => explain(&filter, &file, &req, json),
+            Err(e) => {
+                eprintln!("ndr: {e}");
+                ExitCode::from(2)
+            }
+        },
+        Command::Scan { paths, json, config, now, envelope } => match request(config, now, &envelope) {
             Ok(req) => scan(&filter, &paths, json, &req),
             Err(e) => {
                 eprintln!("ndr: {e}");
@@ -150,14 +199,17 @@ fn main() -> ExitCode {
     }
 }
 
-/// The ABI request document: configuration and time.
-fn request(config: Option<PathBuf>, now: Option<u64>) -> Result<Vec<u8>, String> {
+/// The ABI request document: configuration, time and envelope.
+fn request(config: Option<PathBuf>, now: Option<u64>, envelope: &EnvelopeArgs) -> Result<Vec<u8>, String> {
     let now = now.unwrap_or_else(|| {
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
     });
     let mut req = json!({ "now": now });
     if let Some(path) = config {
         req["config"] = read_config(&path)?;
+    }
+    if let Some(env) = envelope.to_json() {
+        req["envelope"] = env;
     }
     Ok(req.to_string().into_bytes())
 }
@@ -176,7 +228,8 @@ fn read_config(path: &std::path::Path) -> Result<Value, String> {
 fn address_command(filter: &Filter, export: &str, args: &AddressArgs, destination: Option<String>) -> ExitCode {
     let run = || -> Result<Value, String> {
         let mut req: Value =
-            serde_json::from_slice(&request(Some(args.config.clone()), args.now)?).map_err(|e| e.to_string())?;
+            serde_json::from_slice(&request(Some(args.config.clone()), args.now, &EnvelopeArgs::default())?)
+                .map_err(|e| e.to_string())?;
         req["address"] = json!(args.address);
         if let Some(d) = destination {
             req["destination"] = json!(d);
@@ -254,8 +307,8 @@ fn scan(filter: &Filter, paths: &[PathBuf], json: bool, req: &[u8]) -> ExitCode 
     if !json {
         let _ = writeln!(
             out,
-            "{:<48} {:<18} {:<12} {:<36} {:<8} {}",
-            "FILE", "KIND", "FORMAT", "RECIPIENT", "STATUS", "REASON"
+            "{:<40} {:<18} {:<12} {:<34} {:<8} {:<14} {:<12} ACTION",
+            "FILE", "KIND", "FORMAT", "RECIPIENT", "STATUS", "REASON", "VERDICT"
         );
     }
     // Config errors are the same for every message: check once, before the first message.
@@ -334,8 +387,8 @@ fn table_row(v: &Value) -> String {
     if let Some(i) = v["index"].as_u64() {
         file = format!("{file}#{i}");
     }
-    if file.chars().count() > 48 {
-        file = format!("…{}", file.chars().rev().take(47).collect::<Vec<_>>().into_iter().rev().collect::<String>());
+    if file.chars().count() > 40 {
+        file = format!("…{}", file.chars().rev().take(39).collect::<Vec<_>>().into_iter().rev().collect::<String>());
     }
     let recipients = v["recipients"].as_array().cloned().unwrap_or_default();
     let first = recipients.first().cloned().unwrap_or(Value::Null);
@@ -345,5 +398,57 @@ fn table_row(v: &Value) -> String {
     }
     let kind = if v["error"].is_string() && v["kind"].is_null() { "error".to_string() } else { s(&v["kind"]) };
     let reason = if v["error"].is_string() { format!("error: {}", s(&v["error"])) } else { s(&first["reason"]) };
-    format!("{file:<48} {kind:<18} {:<12} {rcpt:<36} {:<8} {reason}", s(&v["format"]), s(&first["status"]))
+    format!(
+        "{file:<40} {kind:<18} {:<12} {rcpt:<34} {:<8} {reason:<14} {:<12} {}",
+        s(&v["format"]),
+        s(&first["status"]),
+        s(&v["verdict"]),
+        s(&v["action"])
+    )
+}
+
+/// `ndr explain`: the verdict on one message and every signal behind it.
+fn explain(filter: &Filter, file: &std::path::Path, req: &[u8], json: bool) -> ExitCode {
+    let raw = match std::fs::read(file) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("ndr: cannot read {}: {e}", file.display());
+            return ExitCode::from(1);
+        }
+    };
+    let report = match filter
+        .instance()
+        .map_err(|e| format!("{e:#}"))
+        .and_then(|mut i| i.classify(&raw, req).map_err(|e| e.to_string()))
+    {
+        Ok(doc) => serde_json::from_str::<Value>(&doc).unwrap_or_default(),
+        Err(e) => {
+            eprintln!("ndr: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if json {
+        println!("{report}");
+        return ExitCode::SUCCESS;
+    }
+    let s = |v: &Value| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string());
+    println!("file:     {}", file.display());
+    println!("kind:     {} ({})", s(&report["kind"]), s(&report["format"]));
+    println!("verdict:  {}   score {}", s(&report["verdict"]), s(&report["score"]));
+    let mut action = format!("{} at {}", s(&report["action"]), s(&report["stage"]));
+    if let Some(reply) = report["smtp_reply"].as_object() {
+        action.push_str(&format!(" with \"{} {} {}\"", s(&reply["code"]), s(&reply["status"]), s(&reply["text"])));
+    }
+    println!("action:   {action}");
+    if report["envelope_inferred"] == true {
+        println!("envelope: read from the delivery headers (override with --mail-from / --rcpt)");
+    }
+    println!("signals:");
+    for sig in report["signals"].as_array().into_iter().flatten() {
+        println!("  {:>5}  {:<30} {}", s(&sig["weight"]), s(&sig["name"]), s(&sig["value"]));
+    }
+    for r in report["recipients"].as_array().into_iter().flatten() {
+        println!("recipient {}: {} {} ({})", s(&r["address"]), s(&r["status"]), s(&r["reason"]), s(&r["diagnostic"]));
+    }
+    ExitCode::SUCCESS
 }

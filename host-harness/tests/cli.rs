@@ -133,3 +133,33 @@ fn a_bad_key_is_a_clear_error_without_the_secret() {
     assert!(stderr.contains("key 3") && stderr.contains("at most 64") && !stderr.contains(&secret), "{stderr}");
     std::fs::remove_file(path).unwrap();
 }
+
+#[test]
+fn explain_shows_the_verdict_and_its_signals() {
+    let dir = std::env::temp_dir().join(format!("ndr-explain-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("site.toml"), "[site]\ndomains = [\"example.com\"]\nrelays = [\"out.example.com\"]\n")
+        .unwrap();
+    let sample = samples().join("01-dsn-user-unknown.eml");
+    let out = ndr()
+        .args(["explain", "--now", "1795478400", "--rcpt", "alice@example.com", "--config"])
+        .arg(dir.join("site.toml"))
+        .arg(&sample)
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // The sample's original came through out.example.com with our Message-ID: ours.
+    assert!(text.contains("verdict:  legitimate"), "{text}");
+    assert!(text.contains("original_via_our_relay") && text.contains("original_message_id"), "{text}");
+    let json = ndr()
+        .args(["scan", "--json", "--now", "1795478400", "--config"])
+        .arg(dir.join("site.toml"))
+        .arg(&sample)
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!((v["verdict"].as_str(), v["action"].as_str()), (Some("legitimate"), Some("accept")));
+    assert!(v["signals"].as_array().is_some_and(|s| !s.is_empty()));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

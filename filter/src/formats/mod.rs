@@ -7,7 +7,7 @@ mod arf;
 mod challenge;
 mod fields;
 mod google_groups;
-mod human;
+pub(crate) mod human;
 mod rfc3464;
 mod rfc3834;
 mod rfc8098;

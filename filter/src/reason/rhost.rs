@@ -5,14 +5,13 @@
 //! or seen.
 
 pub struct Receiver {
-    pub name: &'static str,
     pub hosts: &'static [&'static str],
     pub phrases: &'static [(&'static str, &'static str)],
 }
 
 pub const RECEIVERS: &[Receiver] = &[
     Receiver {
-        name: "google",
+        // google
         hosts: &["google.com", "gmail.com", "googlemail.com"],
         phrases: &[
             ("account that you tried to reach does not exist", "userunknown"), // 5.1.1
@@ -32,7 +31,7 @@ pub const RECEIVERS: &[Receiver] = &[
         ],
     },
     Receiver {
-        name: "microsoft",
+        // microsoft
         hosts: &["outlook.com", "hotmail.com", "live.com", "msn.com", "protection.outlook.com"],
         phrases: &[
             ("requested action not taken: mailbox unavailable", "userunknown"), // Outlook.com 550 5.5.0
@@ -47,7 +46,7 @@ pub const RECEIVERS: &[Receiver] = &[
         ],
     },
     Receiver {
-        name: "yahoo",
+        // yahoo
         hosts: &["yahoo.com", "yahoodns.net", "yahoo.co.jp", "aol.com", "ymail.com"],
         phrases: &[
             ("doesn't have a", "userunknown"), // "This user doesn't have a yahoo.com account"
@@ -57,7 +56,7 @@ pub const RECEIVERS: &[Receiver] = &[
         ],
     },
     Receiver {
-        name: "apple",
+        // apple
         hosts: &["icloud.com", "me.com", "mac.com", "apple.com"],
         phrases: &[
             ("dmarc policy", "authfailure"),
@@ -68,12 +67,12 @@ pub const RECEIVERS: &[Receiver] = &[
     },
     Receiver {
         // Japanese mobile carriers check recipients after DATA: "unknown" there is no filter.
-        name: "japanese-carriers",
+        // japanese-carriers
         hosts: &["docomo.ne.jp", "ezweb.ne.jp", "au.com", "softbank.ne.jp", "i.softbank.jp", "kddi.com"],
         phrases: &[("user unknown", "userunknown"), ("unknown user", "userunknown")],
     },
     Receiver {
-        name: "tencent",
+        // tencent
         hosts: &["qq.com", "exmail.qq.com"],
         phrases: &[("frequency limited", "toomanyconn"), ("mailbox not found", "userunknown")],
     },
