@@ -134,7 +134,10 @@ pub fn detect(mail: &Mail<'_>) -> Option<Finding> {
         addresses.retain(|a| plausible(a) && !is_daemon(a));
         addresses.truncate(5);
     }
-    if addresses.is_empty() {
+    // A daemon's report with a bounce subject is a report even when it names nobody (fake
+    // bounces rarely do): the verdict then weighs its payload.
+    let says_failure = FAILURE_PHRASES.iter().any(|p| contains_ci(&text, p));
+    if addresses.is_empty() && !(from_daemon && subject_says && says_failure) {
         return None;
     }
     let delayed = DELAY_PHRASES.iter().any(|p| contains_ci(&text, p) || contains_ci(subject, p));
@@ -161,7 +164,11 @@ pub fn detect(mail: &Mail<'_>) -> Option<Finding> {
     } else {
         Kind::Bounce
     };
-    Some(Finding { kind, format: "text", recipients, ..Default::default() })
+    let mut finding = Finding { kind, format: "text", recipients, ..Default::default() };
+    if finding.recipients.is_empty() {
+        finding.warnings.push("the report names no failed recipient".into());
+    }
+    Some(finding)
 }
 
 /// A header value or address that belongs to a mailer daemon.
