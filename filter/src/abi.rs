@@ -123,6 +123,24 @@ pub extern "C" fn ndr_classify(msg_ptr: i32, msg_len: i32, req_ptr: i32, req_len
     finish(outcome)
 }
 
+/// Should the failed message in `[msg_ptr, msg_ptr + msg_len)` be bounced (ABI 1.1)?
+#[unsafe(no_mangle)]
+pub extern "C" fn ndr_should_bounce(msg_ptr: i32, msg_len: i32, req_ptr: i32, req_len: i32) -> i32 {
+    let outcome =
+        with_input(msg_ptr, msg_len, |msg| with_request(req_ptr, req_len, |req| requests::should_bounce(msg, req)))
+            .and_then(|inner| inner);
+    finish(outcome)
+}
+
+/// Build the RFC 3464 bounce for the failed message (ABI 1.1).
+#[unsafe(no_mangle)]
+pub extern "C" fn ndr_build_dsn(msg_ptr: i32, msg_len: i32, req_ptr: i32, req_len: i32) -> i32 {
+    let outcome =
+        with_input(msg_ptr, msg_len, |msg| with_request(req_ptr, req_len, |req| requests::build_dsn(msg, req)))
+            .and_then(|inner| inner);
+    finish(outcome)
+}
+
 /// Sign an envelope sender with the BATV key ring (ABI 1.1).
 #[unsafe(no_mangle)]
 pub extern "C" fn ndr_batv_sign(req_ptr: i32, req_len: i32) -> i32 {

@@ -23,6 +23,7 @@ pub(crate) mod formats;
 mod limits;
 mod mime;
 mod original;
+pub mod outbound;
 pub mod reason;
 mod report;
 pub mod requests;

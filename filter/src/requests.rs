@@ -87,3 +87,35 @@ pub fn srs_reverse(request: &[u8]) -> Result<Value, RequestError> {
     let r: AddressRequest = parse(request)?;
     to_value(srs(&r.config)?.reverse(&r.address, r.now))
 }
+
+#[derive(Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+struct ShouldBounceRequest {
+    envelope: Envelope,
+    context: crate::outbound::SendContext,
+    config: Config,
+    now: u64,
+}
+
+/// `{"envelope":…, "context":…, "config":…, "now":…}` and the failed message → `ShouldBounce`.
+pub fn should_bounce(raw: &[u8], request: &[u8]) -> Result<Value, RequestError> {
+    let r: ShouldBounceRequest = parse(request)?;
+    to_value(crate::outbound::should_bounce(raw, &r.envelope, &r.context, &r.config, r.now))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+struct BuildDsnRequest {
+    envelope: Envelope,
+    failure: crate::outbound::Failure,
+    /// Return the whole original instead of its headers.
+    full: bool,
+    now: u64,
+}
+
+/// `{"envelope":…, "failure":…, "full":…, "now":…}` and the failed message → `Dsn`.
+pub fn build_dsn(raw: &[u8], request: &[u8]) -> Result<Value, RequestError> {
+    let r: BuildDsnRequest = parse(request)?;
+    let dsn = crate::outbound::build_dsn(raw, &r.envelope, &r.failure, r.full, r.now).map_err(RequestError::BadJson)?;
+    to_value(dsn)
+}

@@ -117,7 +117,6 @@ pub struct FilterInstance {
     budget: Budget,
     alloc: TypedFunc<i32, i32>,
     free: TypedFunc<(i32, i32), i32>,
-    classify: TypedFunc<(i32, i32, i32, i32), i32>,
     result_ptr: TypedFunc<(), i32>,
     result_len: TypedFunc<(), i32>,
     poisoned: bool,
@@ -129,7 +128,6 @@ impl FilterInstance {
         Ok(FilterInstance {
             alloc: instance.get_typed_func(&mut *s, "ndr_alloc")?,
             free: instance.get_typed_func(&mut *s, "ndr_free")?,
-            classify: instance.get_typed_func(&mut *s, "ndr_classify")?,
             result_ptr: instance.get_typed_func(&mut *s, "ndr_result_ptr")?,
             result_len: instance.get_typed_func(&mut *s, "ndr_result_len")?,
             store,
@@ -147,14 +145,7 @@ impl FilterInstance {
     /// Classify a message; `request_json` is the ABI request (empty for defaults). Returns the
     /// report as JSON text.
     pub fn classify(&mut self, raw: &[u8], request_json: &[u8]) -> Result<String, CallError> {
-        self.guarded(raw.len() + request_json.len(), |this| {
-            let msg = this.put(raw)?;
-            let req = this.put(request_json)?;
-            let status = this.classify.call(&mut this.store, (msg.0, msg.1, req.0, req.1));
-            this.free.call(&mut this.store, msg)?;
-            this.free.call(&mut this.store, req)?;
-            Ok(status?)
-        })
+        self.message_request("ndr_classify", raw, request_json)
     }
 
     /// Call a request export (`ndr_batv_sign`, `ndr_batv_verify`, `ndr_srs_forward`,
@@ -164,6 +155,19 @@ impl FilterInstance {
             let f: TypedFunc<(i32, i32), i32> = this.instance.get_typed_func(&mut this.store, export)?;
             let req = this.put(request_json)?;
             let status = f.call(&mut this.store, req);
+            this.free.call(&mut this.store, req)?;
+            Ok(status?)
+        })
+    }
+
+    /// Call an export that takes a message and a request (`ndr_should_bounce`, `ndr_build_dsn`).
+    pub fn message_request(&mut self, export: &str, raw: &[u8], request_json: &[u8]) -> Result<String, CallError> {
+        self.guarded(raw.len() + request_json.len(), |this| {
+            let f: TypedFunc<(i32, i32, i32, i32), i32> = this.instance.get_typed_func(&mut this.store, export)?;
+            let msg = this.put(raw)?;
+            let req = this.put(request_json)?;
+            let status = f.call(&mut this.store, (msg.0, msg.1, req.0, req.1));
+            this.free.call(&mut this.store, msg)?;
             this.free.call(&mut this.store, req)?;
             Ok(status?)
         })

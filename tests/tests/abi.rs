@@ -293,3 +293,37 @@ fn request_exports_report_bad_json_and_bad_config() {
     let (ptr, len) = m.put(b"{\"address\": \"\xff\"}");
     assert_eq!(m.call("ndr_srs_forward", &[ptr, len]), Some(3), "bad UTF-8");
 }
+
+#[test]
+fn should_bounce_and_build_dsn_exports() {
+    let mut m = Foreign::new();
+    let original =
+        b"From: alice@example.com\nTo: bob@remote.example\nSubject: hi\nMessage-ID: <m1@example.com>\n\nHello\n";
+    let msg = m.put(original);
+    let req = m.put(
+        br#"{"envelope":{"mail_from":"alice@example.com","rcpt_to":["bob@remote.example"]},"context":{"spf":"pass"}}"#,
+    );
+    let (status, doc) = m.classify_with("ndr_should_bounce", msg, req);
+    assert_eq!((status, doc["decision"].as_str(), doc["reason"].as_str()), (0, Some("send"), Some("sender_verified")));
+    let req = m.put(br#"{"envelope":{"mail_from":"","rcpt_to":["bob@remote.example"]}}"#);
+    assert_eq!(m.classify_with("ndr_should_bounce", msg, req).1["decision"], "drop");
+    let req = m.put(br#"{"envelope":{"mail_from":"alice@example.com"},"failure":{"recipients":[{"address":"bob@remote.example","status":"5.1.1","diagnostic":"550 5.1.1 no such user"}],"reporting_mta":"mx1.example.com"},"now":1795478400}"#);
+    let (status, dsn) = m.classify_with("ndr_build_dsn", msg, req);
+    assert_eq!((status, dsn["mail_from"].as_str()), (0, Some("")));
+    let text = dsn["message"].as_str().unwrap().as_bytes().to_vec();
+    let back = m.put(&text);
+    let (status, report) = m.classify(back, (0, 0));
+    assert_eq!(
+        (status, report["kind"].as_str(), report["recipients"][0]["status"].as_str()),
+        (0, Some("bounce"), Some("5.1.1"))
+    );
+    let req = m.put(br#"{"envelope":{"mail_from":""},"failure":{"recipients":[]}}"#);
+    assert_eq!(m.classify_with("ndr_build_dsn", msg, req).0, 4);
+}
+
+impl Foreign {
+    fn classify_with(&mut self, export: &str, msg: (i32, i32), req: (i32, i32)) -> (i32, Value) {
+        let status = self.call(export, &[msg.0, msg.1, req.0, req.1]).unwrap();
+        (status, self.result())
+    }
+}
