@@ -87,7 +87,7 @@ pub fn classify(raw: &[u8], envelope: Option<&Envelope>, config: &Config, now: u
     }
     if verdict::applies_to(report.kind) {
         let none = Envelope::default();
-        let (decision, signals) = verdict::judge(&mail, &report, env.unwrap_or(&none), inferred, config);
+        let (decision, signals) = verdict::judge(&mail, &report, env.unwrap_or(&none), inferred, config, now);
         report.verdict = Some(decision.verdict);
         report.action = Some(decision.action);
         report.stage = Some(decision.stage);

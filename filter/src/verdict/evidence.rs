@@ -159,11 +159,26 @@ fn payload_text(mail: &Mail<'_>) -> String {
     text
 }
 
-pub fn collect(mail: &Mail<'_>, report: &Report, envelope: &Envelope, site: &SiteConfig) -> Vec<Signal> {
+pub fn collect(
+    mail: &Mail<'_>,
+    report: &Report,
+    envelope: &Envelope,
+    site: &SiteConfig,
+    ring: Option<&crate::batv::KeyRing>,
+    now: u64,
+) -> Vec<Signal> {
     let mut out = Vec::new();
     // The envelope: a report comes from the null sender, to one recipient.
     let null_sender = envelope.mail_from.as_deref().is_some_and(|m| m.is_empty());
     out.push(signal("null_sender", null_sender.to_string(), 0));
+    let daemon = envelope
+        .mail_from
+        .as_deref()
+        .and_then(|m| m.rsplit_once('@'))
+        .is_some_and(|(local, _)| ["mailer-daemon", "postmaster"].iter().any(|d| local.eq_ignore_ascii_case(d)));
+    if daemon {
+        out.push(signal("daemon_sender", envelope.mail_from.clone().unwrap_or_default(), 0));
+    }
     if null_sender && envelope.rcpt_to.len() > 1 {
         out.push(signal("null_sender_to_several", envelope.rcpt_to.len().to_string(), -40));
     }
@@ -229,6 +244,15 @@ pub fn collect(mail: &Mail<'_>, report: &Report, envelope: &Envelope, site: &Sit
                     ));
                 }
             }
+        }
+    }
+    // Our own BATV tag on the original's Return-Path: we signed that envelope (expired or not).
+    if let (Some(ring), Some(rp)) = (ring, report.original.as_ref().and_then(|o| o.return_path.as_deref())) {
+        let v = ring.verify(rp, now);
+        match v.result {
+            Outcome::Valid | Outcome::Expired => out.push(signal("original_return_path_tag", "ours", 60)),
+            Outcome::BadSignature | Outcome::Malformed => out.push(signal("original_return_path_tag", "forged", -40)),
+            _ => {}
         }
     }
     // Without our domains, the bounce's recipient should at least be the original's sender.

@@ -74,9 +74,11 @@ pub fn judge(
     envelope: &Envelope,
     inferred: bool,
     config: &Config,
+    now: u64,
 ) -> (Decision, Vec<Signal>) {
     let site = config.site.clone().unwrap_or_default();
-    let signals = evidence::collect(mail, report, envelope, &site);
+    let ring = config.batv.as_ref().and_then(|b| crate::batv::KeyRing::new(b).ok());
+    let signals = evidence::collect(mail, report, envelope, &site, ring.as_ref(), now);
     let score: i32 = signals.iter().map(|s| s.weight).sum();
     let spam_score: i32 = signals.iter().map(|s| s.spam).sum();
     let strong_against = signals.iter().any(|s| s.weight <= -100);
@@ -224,6 +226,18 @@ Message-ID: <abc@example.com>\nFrom: alice@example.com\nTo: bob@remote.example\n
         let cfg = json!({"batv": {"keys": [{"digit": 1, "secret": "k"}]}, "site": {"relays": ["out1.example.com"]}});
         let r = run(cfg, "prvs=1000abcdef=alice@example.com", BOUNCE);
         assert_eq!(r.action, Some(Action::Quarantine));
+    }
+
+    #[test]
+    fn our_tag_on_the_returned_return_path_is_evidence() {
+        let cfg = json!({"batv": {"keys": [{"digit": 1, "secret": "k"}]}});
+        let ring = crate::batv::KeyRing::new(&serde_json::from_value(cfg["batv"].clone()).unwrap()).unwrap();
+        let tag = ring.sign("alice@example.com", None, 1_795_478_400 - 3 * 86_400).address;
+        let raw = String::from_utf8_lossy(BOUNCE)
+            .replace("Message-ID: <abc@example.com>", &format!("Return-Path: <{tag}>\nMessage-ID: <abc@example.com>"));
+        let r = run(cfg, "alice@example.com", raw.as_bytes());
+        assert!(r.signals.iter().any(|s| s.name == "original_return_path_tag" && s.weight == 60), "{:?}", r.signals);
+        assert_ne!(r.action, Some(Action::Reject));
     }
 
     use serde_json::json;
