@@ -1,7 +1,8 @@
 //! Backscatter scenarios built from the real bounces of `../shared/corpus/bounces`. Each bounce
 //! becomes variants: a legitimate bounce of our mail (our relay in the returned original's
 //! Received chain, our Message-ID, a valid BATV tag on the envelope recipient), partial-evidence
-//! variants of it (BATV off, a relay missing from the configuration, a truncated original), and
+//! variants of it (BATV off, a relay missing from the configuration, a truncated original, an
+//! original re-encoded in base64 by the bouncing MTA; many corpus bounces return headers only), and
 //! backscatter variants (untagged under enforcement, a forged tag, no BATV at all). Fake NDRs
 //! carrying an advertisement stand for NDR spam. Under the default enforce policy, no legitimate
 //! bounce may be rejected and at least 99% of backscatter must be rejected or quarantined.
@@ -59,6 +60,18 @@ fn ours(raw: &str, report: &Report, relay: &str) -> Option<String> {
         }
     }
     Some(out)
+}
+
+/// The original re-encoded by the bouncing MTA: the `message/rfc822` part sent as base64.
+fn reencoded(raw: &str) -> Option<String> {
+    let ct = raw.to_ascii_lowercase().find("content-type: message/rfc822")?;
+    let body_start = ct + raw[ct..].find("\n\n")? + 2;
+    let end = body_start + raw[body_start..].find("\n--")?;
+    use base64::Engine;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(&raw.as_bytes()[body_start..end]);
+    let lines: Vec<String> = encoded.as_bytes().chunks(76).map(|c| String::from_utf8_lossy(c).into_owned()).collect();
+    let header_end = body_start - 1;
+    Some(format!("{}Content-Transfer-Encoding: base64\n\n{}\n{}", &raw[..header_end], lines.join("\n"), &raw[end..]))
 }
 
 /// A fake bounce whose point is its payload.
@@ -138,6 +151,9 @@ fn scenarios_from_real_bounces() {
             let cut = legit.len() * 3 / 4;
             let cut = (0..=cut).rev().find(|i| legit.is_char_boundary(*i)).unwrap_or(0);
             run("legitimate: truncated", &legit[..cut], &full, &tagged);
+            if let Some(encoded) = reencoded(&legit) {
+                run("legitimate: original re-encoded (base64)", &encoded, &no_batv, USER);
+            }
         } else {
             run("legitimate: tag only (no Message-ID to mark)", &raw, &full, &tagged);
         }

@@ -287,12 +287,38 @@ pub fn collect(
     let ads = |t: &str| MARKETING.iter().filter(|w| t.contains(*w)).count();
     let real_report =
         report.recipients.iter().any(|r| r.reply_code.is_some() || (r.status.is_some() && !r.pseudo_status));
+    let structure = if report.format.as_deref() == Some("rfc3464") {
+        "rfc3464"
+    } else if real_report {
+        "mta text with codes"
+    } else {
+        "no report fields"
+    };
+    out.push(signal("report_structure", structure, 0));
     let (own_links, own_ads) = (links(&own), ads(&own));
     let mut payload = signal("payload", format!("report text: {own_links} links, {own_ads} advertising words"), 0);
     if !real_report && own_ads >= 2 {
         payload.spam = own_ads.min(4) as i32 + own_links.min(2) as i32;
     }
     out.push(payload);
+    // Attachments in a "returned message" that never passed our relays: a payload, not our mail.
+    let attachments = mail
+        .leaves
+        .iter()
+        .filter_map(|l| l.message.as_deref())
+        .flat_map(|m| m.leaves.iter())
+        .filter(|l| {
+            !l.content_type.starts_with("text/")
+                && !l.content_type.starts_with("message/")
+                && !l.content_type.starts_with("multipart/")
+        })
+        .count();
+    let via_us = out.iter().any(|s| s.name == "original_via_our_relay" && s.weight > 0);
+    if attachments > 0 && !via_us {
+        let mut a = signal("original_attachments", attachments.to_string(), 0);
+        a.spam = 1;
+        out.push(a);
+    }
     let quoted_ads = ads(&all);
     if quoted_ads >= 2 {
         out.push(signal("original_is_advertising", format!("{quoted_ads} advertising words"), -20));
