@@ -40,29 +40,17 @@ enum Command {
         /// JSON Lines: one object per message.
         #[arg(long)]
         json: bool,
-        /// Site configuration (TOML or JSON).
-        #[arg(long)]
-        config: Option<PathBuf>,
-        /// The time in Unix seconds (default: the clock).
-        #[arg(long)]
-        now: Option<u64>,
         #[command(flatten)]
-        envelope: EnvelopeArgs,
+        request: RequestArgs,
     },
     /// Show every signal behind the verdict on one message.
     Explain {
         file: PathBuf,
-        /// Site configuration (TOML, or JSON for *.json).
-        #[arg(long)]
-        config: Option<PathBuf>,
-        /// The time in Unix seconds (default: the clock).
-        #[arg(long)]
-        now: Option<u64>,
-        #[command(flatten)]
-        envelope: EnvelopeArgs,
         /// The whole report as JSON.
         #[arg(long)]
         json: bool,
+        #[command(flatten)]
+        request: RequestArgs,
     },
     /// Print the module's ABI version and what it knows.
     Info,
@@ -76,6 +64,19 @@ enum Command {
         #[command(subcommand)]
         op: SrsOp,
     },
+}
+
+/// What a classification request carries besides the message.
+#[derive(clap::Args, Clone, Default)]
+struct RequestArgs {
+    /// Site configuration (TOML, or JSON for *.json).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// The time in Unix seconds (default: the clock).
+    #[arg(long)]
+    now: Option<u64>,
+    #[command(flatten)]
+    envelope: EnvelopeArgs,
 }
 
 /// The SMTP envelope, for stored mail whose delivery headers are missing or wrong. Parts not
@@ -182,14 +183,14 @@ fn main() -> ExitCode {
         Command::Batv { op: BatvOp::Verify { args } } => address_command(&filter, "ndr_batv_verify", &args, None),
         Command::Srs { op: SrsOp::Forward { args } } => address_command(&filter, "ndr_srs_forward", &args, None),
         Command::Srs { op: SrsOp::Reverse { args } } => address_command(&filter, "ndr_srs_reverse", &args, None),
-        Command::Explain { file, config, now, envelope, json } => match request(config, now, &envelope) {
+        Command::Explain { file, json, request: args } => match request(&args) {
             Ok(req) => explain(&filter, &file, &req, json),
             Err(e) => {
                 eprintln!("ndr: {e}");
                 ExitCode::from(2)
             }
         },
-        Command::Scan { paths, json, config, now, envelope } => match request(config, now, &envelope) {
+        Command::Scan { paths, json, request: args } => match request(&args) {
             Ok(req) => scan(&filter, &paths, json, &req),
             Err(e) => {
                 eprintln!("ndr: {e}");
@@ -200,15 +201,15 @@ fn main() -> ExitCode {
 }
 
 /// The ABI request document: configuration, time and envelope.
-fn request(config: Option<PathBuf>, now: Option<u64>, envelope: &EnvelopeArgs) -> Result<Vec<u8>, String> {
-    let now = now.unwrap_or_else(|| {
+fn request(args: &RequestArgs) -> Result<Vec<u8>, String> {
+    let now = args.now.unwrap_or_else(|| {
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
     });
     let mut req = json!({ "now": now });
-    if let Some(path) = config {
-        req["config"] = read_config(&path)?;
+    if let Some(path) = &args.config {
+        req["config"] = read_config(path)?;
     }
-    if let Some(env) = envelope.to_json() {
+    if let Some(env) = args.envelope.to_json() {
         req["envelope"] = env;
     }
     Ok(req.to_string().into_bytes())
@@ -227,9 +228,8 @@ fn read_config(path: &std::path::Path) -> Result<Value, String> {
 /// `ndr batv …` and `ndr srs …`: one request to the module, one answer.
 fn address_command(filter: &Filter, export: &str, args: &AddressArgs, destination: Option<String>) -> ExitCode {
     let run = || -> Result<Value, String> {
-        let mut req: Value =
-            serde_json::from_slice(&request(Some(args.config.clone()), args.now, &EnvelopeArgs::default())?)
-                .map_err(|e| e.to_string())?;
+        let request_args = RequestArgs { config: Some(args.config.clone()), now: args.now, ..Default::default() };
+        let mut req: Value = serde_json::from_slice(&request(&request_args)?).map_err(|e| e.to_string())?;
         req["address"] = json!(args.address);
         if let Some(d) = destination {
             req["destination"] = json!(d);
