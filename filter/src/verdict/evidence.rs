@@ -117,8 +117,11 @@ fn quoted_received_lines(mail: &Mail<'_>, report: &Report) -> Vec<String> {
             );
         }
     }
-    for leaf in &mail.leaves {
-        let text = String::from_utf8_lossy(leaf.bytes);
+    // Text parts and returned messages only: attachments hold no Received lines.
+    for leaf in
+        mail.leaves.iter().filter(|l| l.text.is_some() || l.message.is_some() || l.content_type.starts_with("text/"))
+    {
+        let text = String::from_utf8_lossy(&leaf.bytes[..leaf.bytes.len().min(PAYLOAD_LIMIT)]);
         let mut current: Option<String> = None;
         for line in text.lines() {
             let t = line.trim_start_matches(['>', ' ']);
@@ -145,7 +148,10 @@ fn tokens(line: &str) -> impl Iterator<Item = &str> {
     line.split(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '_'))).filter(|t| !t.is_empty())
 }
 
-/// The text of the returned original and of the report, for payload features.
+/// How much text the payload features read: advertising shows early, and the cost stays bounded.
+const PAYLOAD_LIMIT: usize = 64 << 10;
+
+/// The text of the returned original and of the report (lower case, bounded), for payload features.
 fn payload_text(mail: &Mail<'_>) -> String {
     let mut text = String::new();
     for leaf in &mail.leaves {
@@ -155,8 +161,11 @@ fn payload_text(mail: &Mail<'_>) -> String {
             _ => {}
         }
         text.push('\n');
+        if text.len() > PAYLOAD_LIMIT {
+            break;
+        }
     }
-    text
+    text.to_lowercase()
 }
 
 pub fn collect(
@@ -282,7 +291,7 @@ pub fn collect(
     // NDR spam: the report's own text is an advertisement (links, advertising words) and it has
     // none of a real MTA's fields. A real report that quotes a spam original is backscatter.
     let own = crate::formats::human::report_text(mail).to_lowercase();
-    let all = payload_text(mail).to_lowercase();
+    let all = payload_text(mail);
     let links = |t: &str| t.matches("http://").count() + t.matches("https://").count();
     let ads = |t: &str| MARKETING.iter().filter(|w| t.contains(*w)).count();
     let real_report =
