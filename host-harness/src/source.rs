@@ -1,8 +1,6 @@
 //! Messages from the file system: single `.eml` files, folders (recursively, Maildir
 //! included), and mbox files (a file whose first line starts with `From `).
 
-use std::fs::File;
-use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
 
 /// One message to classify, or the reason it could not be read.
@@ -51,23 +49,29 @@ fn is_maildir_tmp(p: &Path) -> bool {
 /// The messages of one file: one, or every message of an mbox.
 pub fn messages(path: &Path) -> Vec<Item> {
     let file = path.display().to_string();
-    let one = |bytes| vec![Item { file: file.clone(), index: None, bytes }];
-    let mut head = [0u8; 5];
-    let is_mbox = File::open(path).and_then(|mut f| f.read_exact(&mut head)).is_ok() && &head == b"From ";
-    if !is_mbox {
-        return one(std::fs::read(path).map_err(|e| format!("cannot read {file}: {e}")));
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) => {
+            return vec![Item { file: file.clone(), index: None, bytes: Err(format!("cannot read {file}: {e}")) }];
+        }
+    };
+    if !bytes.starts_with(b"From ") {
+        return vec![Item { file, index: None, bytes: Ok(bytes) }];
     }
-    match File::open(path) {
-        Err(e) => one(Err(format!("cannot read {file}: {e}"))),
-        Ok(f) => mail_parser::mailbox::mbox::MessageIterator::new(BufReader::new(f))
-            .enumerate()
-            .map(|(i, m)| Item {
-                file: file.clone(),
-                index: Some(i),
-                bytes: m.map(|m| m.unwrap_contents()).map_err(|e| format!("cannot read {file}: {e}")),
-            })
-            .collect(),
-    }
+    // An mbox. Old Mac files end lines with CR alone: the mbox reader splits on LF.
+    let bytes = if !bytes.contains(&b'\n') {
+        bytes.iter().map(|&b| if b == b'\r' { b'\n' } else { b }).collect()
+    } else {
+        bytes
+    };
+    mail_parser::mailbox::mbox::MessageIterator::new(std::io::Cursor::new(bytes))
+        .enumerate()
+        .map(|(i, m)| Item {
+            file: file.clone(),
+            index: Some(i),
+            bytes: m.map(|m| m.unwrap_contents()).map_err(|e| format!("cannot read {file}: {e}")),
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -92,6 +96,10 @@ mod tests {
         assert_eq!(mbox.len(), 2);
         assert_eq!(mbox[1].index, Some(1));
         assert!(String::from_utf8_lossy(mbox[1].bytes.as_ref().unwrap()).contains("Subject: 2"));
+        std::fs::write(dir.join("mac.eml"), "From a@b Mon Jan  1 00:00:00 2024\rSubject: cr\r\rbody\r").unwrap();
+        let mac = messages(&dir.join("mac.eml"));
+        assert_eq!(mac.len(), 1);
+        assert!(String::from_utf8_lossy(mac[0].bytes.as_ref().unwrap()).starts_with("Subject: cr\n"));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
