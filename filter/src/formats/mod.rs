@@ -84,19 +84,18 @@ fn enrich(mail: &Mail<'_>, finding: &mut Finding) {
         }
         if r.reason.is_empty() {
             let (status, code) = (r.status.as_deref(), r.reply_code.as_deref());
-            let mut why = reason::classify(status, code, r.diagnostic.as_deref(), r.smtp_command.as_deref());
-            // The recipient's own lines said nothing: a one-recipient report's whole text speaks for it.
-            if why == "undefined" && single {
-                let text = report_text.get_or_insert_with(|| human::report_text(mail));
-                why = reason::classify(status, code, Some(text), r.smtp_command.as_deref());
-            }
+            // A one-recipient report's whole text speaks for it when its own lines do not.
+            let text =
+                if single { Some(report_text.get_or_insert_with(|| human::report_text(mail)).as_str()) } else { None };
+            let texts: Vec<&str> = r.diagnostic.as_deref().into_iter().chain(text).collect();
+            let mut why = reason::classify(status, code, &texts, r.smtp_command.as_deref());
             // The receiver's own wording wins over the generic tables.
             let host = r
                 .remote_mta
                 .clone()
                 .or_else(|| r.address.as_deref().and_then(|a| a.rsplit_once('@')).map(|(_, d)| d.to_string()));
-            if let (Some(host), Some(diag)) = (host, r.diagnostic.as_deref()) {
-                why = reason::refine_for_receiver(&host, diag).unwrap_or(why);
+            if let Some(host) = host {
+                why = texts.iter().find_map(|t| reason::refine_for_receiver(&host, t)).unwrap_or(why);
             }
             r.reason = why.to_string();
         }

@@ -45,20 +45,19 @@ pub const REASONS: &[&str] = &[
     "virusdetected",
 ];
 
-/// The reason for a failed recipient: what its diagnostic text says first (the phrase tables),
-/// then its status, then its reply code. A recipient refused as unknown after DATA is
-/// `filtered` (the mailbox may exist; a filter said no), as sisimai counts it.
-pub fn classify(
-    status: Option<&str>,
-    reply_code: Option<&str>,
-    diagnostic: Option<&str>,
-    command: Option<&str>,
-) -> &'static str {
-    let lower = diagnostic.map(str::to_lowercase).unwrap_or_default();
-    let reason = phrases::reason_for_text(&lower)
-        .or_else(|| status.and_then(status::reason_for_status))
-        .or_else(|| reply_code.and_then(status::reason_for_reply_code))
-        .unwrap_or("undefined");
+/// The reason for a failed recipient: what its texts say first (the phrase tables, tried on each
+/// text in order: its own diagnostic, then, for a one-recipient report, the report's text), then
+/// its status, then its reply code. A recipient refused as unknown after DATA is `filtered` (the
+/// mailbox may exist; a filter said no), as sisimai counts it.
+pub fn classify(status: Option<&str>, reply_code: Option<&str>, texts: &[&str], command: Option<&str>) -> &'static str {
+    let by_status = status.and_then(status::reason_for_status);
+    let by_text = texts.iter().find_map(|t| phrases::reason_for_text(&t.to_lowercase()));
+    let reason = match (by_text, by_status) {
+        // X.2.3 is the recipient's own size limit; the wording cannot tell it from a system limit.
+        (Some("mesgtoobig"), Some("exceedlimit")) => "exceedlimit",
+        (Some(t), _) => t,
+        (None, s) => s.or_else(|| reply_code.and_then(status::reason_for_reply_code)).unwrap_or("undefined"),
+    };
     if reason == "userunknown" && command == Some("DATA") { "filtered" } else { reason }
 }
 
@@ -99,21 +98,33 @@ mod tests {
 
     #[test]
     fn status_first_then_reply_code() {
-        assert_eq!(classify(Some("5.1.1"), Some("550"), None, None), "userunknown");
-        assert_eq!(classify(Some("5.2.2"), None, None, None), "mailboxfull");
-        assert_eq!(classify(Some("4.4.7"), None, None, None), "expired");
-        assert_eq!(classify(Some("5.0.0"), Some("552"), None, None), "mailboxfull");
-        assert_eq!(classify(None, None, None, None), "undefined");
+        assert_eq!(classify(Some("5.1.1"), Some("550"), &[], None), "userunknown");
+        assert_eq!(classify(Some("5.2.2"), None, &[], None), "mailboxfull");
+        assert_eq!(classify(Some("4.4.7"), None, &[], None), "expired");
+        assert_eq!(classify(Some("5.0.0"), Some("552"), &[], None), "mailboxfull");
+        assert_eq!(classify(None, None, &[], None), "undefined");
     }
 
     #[test]
     fn text_before_status_and_data_makes_unknown_filtered() {
-        assert_eq!(classify(Some("5.1.1"), None, Some("552 5.1.1 Mailbox full"), None), "mailboxfull");
-        let unknown = Some("550 5.1.1 <a@b.example>: Recipient address rejected: User unknown");
+        assert_eq!(classify(Some("5.1.1"), None, &["552 5.1.1 Mailbox full"], None), "mailboxfull");
+        let unknown = &["550 5.1.1 <a@b.example>: Recipient address rejected: User unknown"];
         assert_eq!(classify(Some("5.1.1"), Some("550"), unknown, Some("RCPT")), "userunknown");
         assert_eq!(classify(Some("5.1.1"), Some("550"), unknown, Some("DATA")), "filtered");
-        let sender = Some("553 5.1.8 <x@y.example>: Sender address rejected: Domain not found");
+        let sender = &["553 5.1.8 <x@y.example>: Sender address rejected: Domain not found"];
         assert_eq!(classify(Some("5.1.8"), None, sender, Some("MAIL")), "rejected");
+        assert_eq!(
+            classify(Some("5.2.3"), None, &["552 5.2.3 Message size exceeds fixed maximum"], None),
+            "exceedlimit"
+        );
+        assert_eq!(
+            classify(Some("5.3.4"), None, &["552 5.3.4 Message size exceeds fixed maximum"], None),
+            "mesgtoobig"
+        );
+        assert_eq!(
+            classify(None, None, &["DNS Error: lookup of x.example responded with code NXDOMAIN"], None),
+            "networkerror"
+        );
     }
 
     #[test]

@@ -362,7 +362,6 @@ pub const NETWORKERROR: &[&str] = &[
     "routing loop",
     "too many hops",
     "malformed or unexpected name server reply",
-    "name server",
 ];
 
 pub const EXPIRED: &[&str] = &[
@@ -448,6 +447,9 @@ pub const ORDER: &[(&str, &[&str])] = &[
     ("toomanyconn", TOOMANYCONN),
     ("notaccept", NOTACCEPT),
     ("rejected", REJECTED),
+    // DNS lookup failures ("DNS Error: ... NXDOMAIN", "Name service error") are network errors
+    // before they are unknown hosts: the lookup, not the answer, failed.
+    ("networkerror", NETWORKERROR),
     ("hostunknown", HOSTUNKNOWN),
     ("userunknown", USERUNKNOWN),
     ("filtered", FILTERED),
@@ -455,7 +457,6 @@ pub const ORDER: &[(&str, &[&str])] = &[
     ("policyviolation", POLICYVIOLATION),
     ("virusdetected", VIRUSDETECTED),
     ("securityerror", SECURITYERROR),
-    ("networkerror", NETWORKERROR),
     ("systemfull", SYSTEMFULL),
     ("expired", EXPIRED),
     ("mailererror", MAILERERROR),

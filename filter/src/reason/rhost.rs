@@ -72,6 +72,11 @@ pub const RECEIVERS: &[Receiver] = &[
         phrases: &[("user unknown", "userunknown"), ("unknown user", "userunknown")],
     },
     Receiver {
+        // orange: Orange and Wanadoo (France) refuse spam with "Mail rejeté" (OFR codes)
+        hosts: &["orange.fr", "wanadoo.fr"],
+        phrases: &[("mail rejete", "spamdetected"), ("mail rejeté", "spamdetected")],
+    },
+    Receiver {
         // tencent
         hosts: &["qq.com", "exmail.qq.com"],
         phrases: &[("frequency limited", "toomanyconn"), ("mailbox not found", "userunknown")],
