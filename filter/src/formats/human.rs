@@ -7,12 +7,13 @@ use crate::text::{collapse_ws, contains_ci, split_field};
 
 /// Lines that introduce the returned original in text reports (ASCII case-insensitive).
 const ORIGINAL_MARKERS: &[&str] = &[
-    "original message",              // many: "----- Original message -----", "original message follows"
-    "this is a copy of the message", // Exim
-    "below this line is a copy",     // qmail
-    "returned message",              // Sendmail "----- Returned message -----"
-    "unsent message below",          // Sendmail
-    "message headers follow",        // Postfix, Sendmail
+    "original message",               // many: "----- Original message -----", "original message follows"
+    "this is a copy of the message",  // Exim
+    "this is a copy of your message", // Exim (newer wording)
+    "below this line is a copy",      // qmail
+    "returned message",               // Sendmail "----- Returned message -----"
+    "unsent message below",           // Sendmail
+    "message headers follow",         // Postfix, Sendmail
     "header of original message",
     "headers of the original message",
     "content-type: message/rfc822", // a report whose MIME structure was lost

@@ -40,7 +40,10 @@ const BOUNCE_SUBJECTS: &[&str] = &[
     "delayed mail", // Postfix delay warnings
     "delivery delayed",
     "warning: could not send message",
-    "unzustellbar",   // German Exchange
+    "unzustellbar", // German Exchange
+    "mail failure", // Exim "Mail failure - malformed recipient address"
+    "error sending your mail",
+    "エラー通知",     // Japanese: error notice (au one net)
     "配信エラー",     // Japanese: delivery error
     "不達",           // Japanese: not delivered
     "エラーメール",   // Japanese: error mail
@@ -88,6 +91,8 @@ const FAILURE_PHRASES: &[&str] = &[
     "retried",
     "timed out",
     "not found",
+    "malformed",
+    "exceed",
     "配信",
     "送信",
     "エラー",
