@@ -16,7 +16,9 @@ pub fn detect(mail: &Mail<'_>) -> Option<Finding> {
         return None;
     }
     let start = text.find('{')?;
-    let doc: Value = serde_json::Deserializer::from_str(&text[start..]).into_iter::<Value>().next()?.ok()?;
+    let first = |t: &str| serde_json::Deserializer::from_str(t).into_iter::<Value>().next().and_then(Result::ok);
+    // Long JSON lines arrive folded ("\n " inside a string): rejoin them when the first read fails.
+    let doc = first(&text[start..]).or_else(|| first(&text[start..].replace("\r\n", "\n").replace("\n ", "")))?;
     let kind_name = doc["notificationType"].as_str().or(doc["eventType"].as_str())?;
     let mut finding = Finding { format: "amazon-ses", ..Default::default() };
     match kind_name {

@@ -11,8 +11,16 @@ use crate::report::{Kind, Recipient};
 use crate::text::{address_in_field, contains_ci, find_addresses, find_reply_code, find_status, leading_reply_code};
 
 /// Local parts of the senders of bounces.
-const DAEMON_LOCAL_PARTS: &[&str] =
-    &["mailer-daemon", "postmaster", "mail-daemon", "maildaemon", "mailerdaemon", "mdaemon", "mail.delivery.system"];
+const DAEMON_LOCAL_PARTS: &[&str] = &[
+    "mailer-daemon",
+    "postmaster",
+    "post_master",
+    "mail-daemon",
+    "maildaemon",
+    "mailerdaemon",
+    "mdaemon",
+    "mail.delivery.system",
+];
 
 /// Display names of the senders of bounces.
 const DAEMON_NAMES: &[&str] = &["mail delivery", "mailer-daemon", "mail administrator", "mail system", "postmaster"];
@@ -48,6 +56,16 @@ const BOUNCE_SUBJECTS: &[&str] = &[
     "不達",           // Japanese: not delivered
     "エラーメール",   // Japanese: error mail
     "送信できません", // Japanese: could not be sent
+];
+
+/// Wording that only a failure report uses (ASCII case-insensitive).
+const STRONG_PHRASES: &[&str] = &[
+    "could not be delivered to",                  // KDDI / au one net, Exchange
+    "did not reach the following recipient",      // Exchange
+    "delivery to the following recipient failed", // Gmail
+    "delivery to the following recipients failed",
+    "the following addresses had permanent fatal errors", // Sendmail
+    "i'm afraid i wasn't able to deliver your message",   // qmail
 ];
 
 /// Phrases that say delivery is still being tried (a delay notice, not a bounce).
@@ -100,20 +118,29 @@ const FAILURE_PHRASES: &[&str] = &[
 
 pub fn detect(mail: &Mail<'_>) -> Option<Finding> {
     let subject = mail.header("subject").unwrap_or("");
-    if ["re:", "fwd:", "fw:", "aw:", "wg:"].iter().any(|p| subject.trim_start().to_ascii_lowercase().starts_with(p)) {
-        return None;
-    }
     let failed_header: Vec<String> = mail
         .header("x-failed-recipients")
         .map(|v| v.split(',').filter_map(address_in_field).collect())
         .unwrap_or_default();
     let from = mail.header("from").unwrap_or("");
     let from_daemon = is_daemon(from) || mail.header("sender").is_some_and(is_daemon);
-    let subject_says = BOUNCE_SUBJECTS.iter().any(|p| contains_ci(subject, p));
-    if !(from_daemon || subject_says || !failed_header.is_empty()) || mail.header("list-id").is_some() && !from_daemon {
+    // A person's reply or forward is no report; a daemon's "Re:" (MMS gateways) still is.
+    let reply_chain =
+        ["re:", "fwd:", "fw:", "aw:", "wg:"].iter().any(|p| subject.trim_start().to_ascii_lowercase().starts_with(p));
+    if reply_chain && !from_daemon {
         return None;
     }
+    let subject_says = BOUNCE_SUBJECTS.iter().any(|p| contains_ci(subject, p));
     let text = report_text(mail);
+    // Without a daemon sender or a bounce subject, the wording must be unmistakable and the
+    // original must come back attached (au one net and other carriers' notices).
+    let structural = STRONG_PHRASES.iter().any(|p| contains_ci(&text, p))
+        && mail.leaves.iter().any(|l| l.message.is_some() || l.content_type == "text/rfc822-headers");
+    if !(from_daemon || subject_says || structural || !failed_header.is_empty())
+        || mail.header("list-id").is_some() && !from_daemon
+    {
+        return None;
+    }
     // A daemon sender with a bounce subject is evidence enough; otherwise the text must say so.
     let confident = !failed_header.is_empty() || (from_daemon && subject_says);
     if !confident && !FAILURE_PHRASES.iter().any(|p| contains_ci(&text, p)) {
@@ -125,11 +152,12 @@ pub fn detect(mail: &Mail<'_>) -> Option<Finding> {
         .flat_map(|v| v.split(',').filter_map(address_in_field).collect::<Vec<_>>())
         .collect();
     let mut addresses: Vec<String> = if failed_header.is_empty() {
-        find_addresses(&text)
+        let named: Vec<String> = find_addresses(&text)
             .into_iter()
-            .filter(|a| (listed_as_failed(&text, a) || !own.iter().any(|o| o.eq_ignore_ascii_case(a))) && !is_daemon(a))
-            .filter(|a| plausible(a))
-            .collect()
+            .filter(|a| (listed_as_failed(&text, a) || !own.iter().any(|o| o.eq_ignore_ascii_case(a))) && plausible(a))
+            .collect();
+        // "Contact postmaster@…" is advice, not a failed recipient, unless nobody else is named.
+        if named.iter().any(|a| !is_daemon(a)) { named.into_iter().filter(|a| !is_daemon(a)).collect() } else { named }
     } else {
         failed_header
     };
