@@ -187,7 +187,15 @@ pub fn find_addresses(s: &str) -> Vec<String> {
 }
 
 /// An address from a field such as `rfc822; <user@example.com>` or `"Name" <user@example.com>`.
+/// A source route (`@relay.example:user@example.com`) is dropped.
 pub fn address_in_field(v: &str) -> Option<String> {
+    address_with_route(v).map(|a| match a.strip_prefix('@').and_then(|r| r.rsplit_once(':')) {
+        Some((_, mailbox)) => mailbox.to_string(),
+        None => a,
+    })
+}
+
+fn address_with_route(v: &str) -> Option<String> {
     let v = v.trim();
     // Drop an RFC 3464 address type (`rfc822;`, `utf-8;`, `x400;`).
     let v = match v.split_once(';') {
@@ -282,6 +290,19 @@ pub fn find_smtp_command(text: &str) -> Option<&'static str> {
         .map(|(_, c)| c)
 }
 
+/// The last RFC 3463 status of class 4 or 5 in a text: in a diagnostic that quotes several
+/// replies ("554 4.4.7 expired <421 4.4.2 timed out>"), the last one is the remote server's.
+pub fn find_last_failure_status(s: &str) -> Option<String> {
+    let mut last = None;
+    let mut rest = s;
+    while let Some(found) = find_status_from(rest, b"45") {
+        let at = rest.find(&found).unwrap_or(0);
+        rest = &rest[at + found.len()..];
+        last = Some(found);
+    }
+    last
+}
+
 /// ASCII case-insensitive substring test.
 pub fn contains_ci(haystack: &str, needle: &str) -> bool {
     let (h, n) = (haystack.as_bytes(), needle.as_bytes());
@@ -302,6 +323,11 @@ mod tests {
         assert_eq!(find_status("version 1.5.1.2 and 10.5.1.1"), None);
         assert_eq!(find_status("ip 192.5.1.1"), None);
         assert_eq!(find_status("ends 5.2.2."), Some("5.2.2".to_string()));
+        assert_eq!(
+            find_last_failure_status("554 4.4.7 expired <421 4.4.2 Connection timed out>").as_deref(),
+            Some("4.4.2")
+        );
+        assert_eq!(find_last_failure_status("Out: 250 2.1.5 Ok Out: 451 4.3.0 Error").as_deref(), Some("4.3.0"));
     }
 
     #[test]
@@ -327,6 +353,7 @@ mod tests {
         assert_eq!(address_in_field("rfc822; <user@example.com>").as_deref(), Some("user@example.com"));
         assert_eq!(address_in_field("rfc822;user@example.com").as_deref(), Some("user@example.com"));
         assert_eq!(address_in_field("utf-8; j\\x{00FC}rgen@example.de").as_deref(), Some("jürgen@example.de"));
+        assert_eq!(address_in_field("rfc822;@smtp.example.net:kijitora@server").as_deref(), Some("kijitora@server"));
         assert_eq!(address_in_field("\"quoted local\"@example.com").as_deref(), Some("\"quoted local\"@example.com"));
     }
 

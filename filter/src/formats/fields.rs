@@ -14,10 +14,14 @@ pub fn without_type(v: &str) -> &str {
 /// One recipient from the fields of its block. `None` when the block names no recipient.
 pub fn recipient(fields: &[(String, String)]) -> Option<Recipient> {
     let get = |name: &str| fields.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str());
+    let original = get("original-recipient").and_then(address_in_field);
     let address = get("final-recipient")
         .and_then(address_in_field)
         .or_else(|| get("x-actual-recipient").and_then(address_in_field))
-        .or_else(|| get("original-recipient").and_then(address_in_field));
+        // An unqualified final address (`user@server` after a source route) says less than the
+        // original recipient.
+        .filter(|a| a.rsplit_once('@').is_some_and(|(_, d)| d.contains('.')) || original.is_none())
+        .or_else(|| original.clone());
     if address.is_none() && get("action").is_none() && get("status").is_none() {
         return None;
     }
@@ -40,7 +44,7 @@ pub fn recipient(fields: &[(String, String)]) -> Option<Recipient> {
         remote_mta: get("remote-mta").map(|v| without_type(v).to_string()).filter(|v| !v.is_empty()),
         smtp_command: None,
         pseudo_status: false,
-        original_recipient: get("original-recipient").and_then(address_in_field),
+        original_recipient: original,
         last_attempt: get("last-attempt-date").map(str::to_string),
     })
 }

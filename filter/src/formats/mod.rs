@@ -17,7 +17,7 @@ mod virus_notice;
 use crate::mime::Mail;
 use crate::reason;
 use crate::report::{Feedback, Kind, Recipient};
-use crate::text::{find_smtp_command, find_status};
+use crate::text::{find_last_failure_status, find_smtp_command};
 
 /// What a format detector found.
 #[derive(Debug, Default)]
@@ -63,7 +63,7 @@ fn enrich(mail: &Mail<'_>, finding: &mut Finding) {
     for r in &mut finding.recipients {
         // The remote server's own enhanced code (in its reply) is more precise than the code
         // the reporting MTA chose for the whole failure: prefer it when the classes agree.
-        if let Some(d) = r.diagnostic.as_deref().and_then(find_status) {
+        if let Some(d) = r.diagnostic.as_deref().and_then(find_last_failure_status) {
             if r.status.as_deref().is_none_or(|s| s.as_bytes()[0] == d.as_bytes()[0]) {
                 r.status = Some(d);
             }
