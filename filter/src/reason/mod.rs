@@ -47,8 +47,8 @@ pub const REASONS: &[&str] = &[
 
 /// The reason for a failed recipient: what its texts say first (the phrase tables, tried on each
 /// text in order: its own diagnostic, then, for a one-recipient report, the report's text), then
-/// its status, then its reply code. A recipient refused as unknown after DATA is `filtered` (the
-/// mailbox may exist; a filter said no), as sisimai counts it.
+/// its status, then its reply code. A recipient refused as unknown after DATA (or at an unknown
+/// stage, without a X.1.1 status) is `filtered`: the mailbox may exist, a filter said no.
 pub fn classify(status: Option<&str>, reply_code: Option<&str>, texts: &[&str], command: Option<&str>) -> &'static str {
     let by_status = status.and_then(status::reason_for_status);
     let by_text = texts.iter().find_map(|t| phrases::reason_for_text(&t.to_lowercase()));
@@ -58,7 +58,11 @@ pub fn classify(status: Option<&str>, reply_code: Option<&str>, texts: &[&str], 
         (Some(t), _) => t,
         (None, s) => s.or_else(|| reply_code.and_then(status::reason_for_reply_code)).unwrap_or("undefined"),
     };
-    if reason == "userunknown" && command == Some("DATA") { "filtered" } else { reason }
+    // "User unknown" is certain when the status says so (X.1.1) or the server said it at RCPT
+    // or before; said after DATA, or at an unknown stage, a filter may be speaking (sisimai).
+    let said_early = matches!(command, Some("RCPT" | "MAIL" | "HELO" | "EHLO" | "CONN"));
+    let filtered = command == Some("DATA") || (by_status != Some("userunknown") && !said_early);
+    if reason == "userunknown" && filtered { "filtered" } else { reason }
 }
 
 /// The reading of the receiver that answered (`host`: its MTA, or the recipient's domain), when
