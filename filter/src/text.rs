@@ -303,6 +303,29 @@ pub fn find_last_failure_status(s: &str) -> Option<String> {
     last
 }
 
+/// The remote host a diagnostic names: "host mx.example.net [192.0.2.1]" (Exim, Postfix
+/// "host mx.example[ip] said:"), "host: smtp-in.example.fr (ip)", "Remote host said" excluded.
+pub fn find_remote_host(text: &str) -> Option<String> {
+    let lower = text.to_ascii_lowercase();
+    let mut from = 0;
+    while let Some(at) = lower[from..].find("host") {
+        let start = from + at;
+        from = start + 4;
+        let preceded_ok = start == 0 || !lower.as_bytes()[start - 1].is_ascii_alphanumeric();
+        let rest = lower[start + 4..].trim_start_matches(':').trim_start();
+        if !preceded_ok || !lower[start + 4..].starts_with([' ', ':']) {
+            continue;
+        }
+        let token: String =
+            rest.chars().take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_')).collect();
+        let token = token.trim_end_matches(['.', '-']);
+        if token.contains('.') && token.chars().any(|c| c.is_ascii_alphabetic()) && !token.contains("..") {
+            return Some(token.to_string());
+        }
+    }
+    None
+}
+
 /// ASCII case-insensitive substring test.
 pub fn contains_ci(haystack: &str, needle: &str) -> bool {
     let (h, n) = (haystack.as_bytes(), needle.as_bytes());
@@ -337,6 +360,27 @@ mod tests {
         assert_eq!(leading_reply_code("5.1.1 user"), None);
         assert_eq!(find_reply_code("said: 554 5.7.1 rejected").as_deref(), Some("554"));
         assert_eq!(find_reply_code("port 587 and 5.1.1"), None);
+    }
+
+    #[test]
+    fn remote_hosts() {
+        assert_eq!(
+            find_remote_host(
+                "SMTP error from remote mail server after RCPT TO:<a@b.c>: host mx.example.jp [192.0.2.153]: 550"
+            )
+            .as_deref(),
+            Some("mx.example.jp")
+        );
+        assert_eq!(
+            find_remote_host("<a@b.c>: host mx.user.example.or.jp[192.0.2.22] said: 550").as_deref(),
+            Some("mx.user.example.or.jp")
+        );
+        assert_eq!(
+            find_remote_host("for TEXT command, host: smtp-in.orange.fr (193.252.22.65) reason: 550").as_deref(),
+            Some("smtp-in.orange.fr")
+        );
+        assert_eq!(find_remote_host("Remote host said: 550 no"), None);
+        assert_eq!(find_remote_host("localhost refused"), None);
     }
 
     #[test]

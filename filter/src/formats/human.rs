@@ -72,17 +72,58 @@ pub fn paragraph_about(text: &str, address: &str) -> Option<String> {
     let lines: Vec<&str> = text.lines().collect();
     let at = lines.iter().position(|l| contains_ci(l, address))?;
     let mut out: Vec<&str> = vec![lines[at]];
-    for l in &lines[at + 1..] {
-        if l.trim().is_empty() || (out.len() > 1 && !l.starts_with([' ', '\t']) && looks_like_new_item(l)) {
+    let mut i = at + 1;
+    while i < lines.len() {
+        let l = lines[i];
+        if l.trim().is_empty() {
+            // "There was an error delivering your mail to <x>." — the reply is the next paragraph.
+            let has_reply = out.iter().any(|o| has_code(o));
+            let next = lines[i..].iter().position(|x| !x.trim().is_empty()).map(|p| i + p);
+            // A multi-line SMTP reply ("550-…" then "550 …") is one reply, blank lines or not.
+            let continues_reply = |n: usize| {
+                let last = out.last().map(|l| l.trim_start()).unwrap_or("");
+                let b = last.as_bytes();
+                b.len() > 4
+                    && b[..3].iter().all(u8::is_ascii_digit)
+                    && b[3] == b'-'
+                    && lines[n].trim_start().starts_with(&last[..3])
+            };
+            match next {
+                Some(n) if continues_reply(n) => {
+                    i = n;
+                    continue;
+                }
+                Some(n)
+                    if !has_reply && out.len() <= 2 && !looks_like_new_item(lines[n]) && !is_separator(lines[n]) =>
+                {
+                    i = n;
+                    continue;
+                }
+                _ => break,
+            }
+        }
+        if out.len() > 1 && !l.starts_with([' ', '\t']) && looks_like_new_item(l) {
             break;
         }
         out.push(l);
         if out.len() >= 8 {
             break;
         }
+        i += 1;
     }
     let joined = collapse_ws(&out.join(" "));
     Some(joined).filter(|s| !s.is_empty())
+}
+
+/// A reply code or enhanced status in a line.
+fn has_code(line: &str) -> bool {
+    crate::text::find_status(line).is_some() || crate::text::find_reply_code(line).is_some()
+}
+
+/// A line of dashes, equals signs or asterisks, or a header of the returned original.
+fn is_separator(line: &str) -> bool {
+    let t = line.trim();
+    t.starts_with("--") || t.starts_with("==") || t.starts_with("**") || is_original_header(t)
 }
 
 /// In a session transcript (`>>> DATA` / `<<< 550 … <address>… User unknown`), the command

@@ -17,7 +17,7 @@ mod virus_notice;
 use crate::mime::Mail;
 use crate::reason;
 use crate::report::{Feedback, Kind, Recipient};
-use crate::text::{find_last_failure_status, find_smtp_command};
+use crate::text::{find_last_failure_status, find_remote_host, find_smtp_command};
 
 /// What a format detector found.
 #[derive(Debug, Default)]
@@ -61,6 +61,9 @@ fn enrich(mail: &Mail<'_>, finding: &mut Finding) {
     let mut report_text: Option<String> = None;
     let single = finding.recipients.len() == 1;
     for r in &mut finding.recipients {
+        if r.remote_mta.is_none() {
+            r.remote_mta = r.diagnostic.as_deref().and_then(find_remote_host);
+        }
         // The remote server's own enhanced code (in its reply) is more precise than the code
         // the reporting MTA chose for the whole failure: prefer it when the classes agree.
         if let Some(d) = r.diagnostic.as_deref().and_then(find_last_failure_status) {

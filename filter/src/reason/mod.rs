@@ -55,6 +55,8 @@ pub fn classify(status: Option<&str>, reply_code: Option<&str>, texts: &[&str], 
     let reason = match (by_text, by_status) {
         // X.2.3 is the recipient's own size limit; the wording cannot tell it from a system limit.
         (Some("mesgtoobig"), Some("exceedlimit")) => "exceedlimit",
+        // A failed DNS lookup with X.4.4 ("unable to route"): the name does not exist.
+        (Some("networkerror"), Some("hostunknown")) => "hostunknown",
         (Some(t), _) => t,
         (None, s) => s.or_else(|| reply_code.and_then(status::reason_for_reply_code)).unwrap_or("undefined"),
     };
