@@ -52,7 +52,11 @@ pub fn parse(raw: &[u8]) -> Option<mail_parser::Message<'_>> {
 /// Build our view of a parsed message.
 pub fn view<'m>(msg: &'m mail_parser::Message<'m>, max_depth: usize) -> Mail<'m> {
     let root = msg.root_part();
-    let headers = root.headers().iter().map(|h| (h.name().to_ascii_lowercase(), value_text(h.value()))).collect();
+    let headers = root
+        .headers()
+        .iter()
+        .map(|h| (h.name().to_ascii_lowercase(), clip(value_text(h.value()), MAX_HEADER_VALUE)))
+        .collect();
     let received = msg.received_all().map(received_hop).collect();
     let mut mail = Mail { headers, received, leaves: Vec::new(), containers: Vec::new() };
     for part in &msg.parts {
@@ -119,6 +123,21 @@ fn add_part<'m>(mail: &mut Mail<'m>, part: &'m MessagePart<'m>, max_depth: usize
             });
         }
     }
+}
+
+/// Header values longer than this are cut: no real header is, and every detector scans them.
+const MAX_HEADER_VALUE: usize = 64 << 10;
+
+/// Cut a string to at most `max` bytes, on a character boundary.
+fn clip(mut s: String, max: usize) -> String {
+    if s.len() > max {
+        let mut end = max;
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        s.truncate(end);
+    }
+    s
 }
 
 /// A header value as one line of text.

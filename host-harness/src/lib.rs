@@ -120,6 +120,7 @@ pub struct FilterInstance {
     result_ptr: TypedFunc<(), i32>,
     result_len: TypedFunc<(), i32>,
     poisoned: bool,
+    last_fuel_used: u64,
 }
 
 impl FilterInstance {
@@ -134,6 +135,7 @@ impl FilterInstance {
             instance,
             budget,
             poisoned: false,
+            last_fuel_used: 0,
         })
     }
 
@@ -233,6 +235,7 @@ impl FilterInstance {
         f: impl FnOnce(&mut Self) -> anyhow::Result<i32>,
     ) -> Result<String, CallError> {
         let status = self.guarded_raw(input_len, f)?;
+        self.last_fuel_used = self.fuel_budget(input_len).saturating_sub(self.store.get_fuel().unwrap_or(0));
         let doc = self.guarded_raw(0, |this| this.read_result())?;
         if status == 0 {
             return Ok(doc);
@@ -251,7 +254,7 @@ impl FilterInstance {
         if self.poisoned {
             return Err(CallError::Trap("instance was poisoned by an earlier failure".into()));
         }
-        let fuel = self.budget.fuel_base.saturating_add(self.budget.fuel_per_byte.saturating_mul(input_len as u64));
+        let fuel = self.fuel_budget(input_len);
         self.store.set_fuel(fuel).map_err(|e| CallError::Trap(e.to_string()))?;
         f(self).map_err(|e| {
             self.poisoned = true;
@@ -262,8 +265,12 @@ impl FilterInstance {
         })
     }
 
-    /// Fuel left after the last call (a noise-free cost measure).
-    pub fn fuel_left(&self) -> u64 {
-        self.store.get_fuel().unwrap_or(0)
+    fn fuel_budget(&self, input_len: usize) -> u64 {
+        self.budget.fuel_base.saturating_add(self.budget.fuel_per_byte.saturating_mul(input_len as u64))
+    }
+
+    /// Fuel the last classification or request used: a noise-free cost measure.
+    pub fn fuel_used(&self) -> u64 {
+        self.last_fuel_used
     }
 }
