@@ -131,6 +131,12 @@ mod tests {
             classify(None, None, &["DNS Error: lookup of x.example responded with code NXDOMAIN"], None),
             "networkerror"
         );
+        assert_eq!(classify(Some("5.1.6"), Some("551"), &["551 not our user"], None), "hasmoved");
+        assert_eq!(classify(Some("5.7.1"), Some("550"), &["550 5.7.1 Access denied"], Some("MAIL")), "rejected");
+        let multi = &["550-5.7.1 Messages with multiple 550-5.7.1 addresses in From: header are not accepted"];
+        assert_eq!(classify(Some("5.7.1"), Some("550"), multi, None), "notcompliantrfc");
+        let postfix = &["550 5.3.2 <a@b.example>: Recipient address rejected: System not accepting network messages"];
+        assert_eq!(classify(Some("5.3.2"), Some("550"), postfix, Some("RCPT")), "notaccept");
     }
 
     #[test]

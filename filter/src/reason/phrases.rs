@@ -55,6 +55,7 @@ pub const EXCEEDLIMIT: &[&str] = &[
 ];
 
 pub const SUSPEND: &[&str] = &[
+    "disabled recipient",        // Sendmail 5.7.13
     "account disabled",          // Gmail, Yahoo
     "account has been disabled", // Yahoo, Sendmail
     "account is disabled",
@@ -140,7 +141,6 @@ pub const USERUNKNOWN: &[&str] = &[
     "recipient address rejected: user unknown",  // Postfix
     "recipient unknown",
     "recipient name is not recognized", // Exchange 2003
-    "address rejected",                 // Postfix "Recipient address rejected"
     "invalid recipient",                // many
     "invalid mailbox",
     "invalid address",
@@ -247,7 +247,8 @@ pub const HOSTUNKNOWN: &[&str] = &[
 ];
 
 pub const SPAMDETECTED: &[&str] = &[
-    "scored as spam", // Postfix + content filters
+    "blacklisted url", // URI blocklists: the content, not the client
+    "scored as spam",  // Postfix + content filters
     "spam detected",
     "detected as spam",
     "identified as spam",
@@ -340,7 +341,8 @@ pub const SECURITYERROR: &[&str] = &[
 ];
 
 pub const NOTACCEPT: &[&str] = &[
-    "null mx", // RFC 7505
+    "not accepting network messages", // RFC 3463 X.3.2 wording
+    "null mx",                        // RFC 7505
     "does not accept mail",
     "doesn't receive email", // Gmail null MX
     "does not receive email",
@@ -428,7 +430,13 @@ pub const SYNTAXERROR: &[&str] = &[
     "bad sequence of commands",
 ];
 
-pub const CONTENTERROR: &[&str] = &["content error", "invalid header", "header error", "illegal character"];
+pub const CONTENTERROR: &[&str] = &[
+    "content error",
+    "invalid header",
+    "header error",
+    "illegal character",
+    "media error", // RFC 3463 X.6.0 wording
+];
 
 /// The order in which the tables are tried: the first match decides.
 pub const ORDER: &[(&str, &[&str])] = &[
