@@ -51,8 +51,11 @@ pub const REASONS: &[&str] = &[
 /// stage, without a X.1.1 status) is `filtered`: the mailbox may exist, a filter said no.
 pub fn classify(status: Option<&str>, reply_code: Option<&str>, texts: &[&str], command: Option<&str>) -> &'static str {
     let by_status = status.and_then(status::reason_for_status);
-    let by_text = texts.iter().find_map(|t| phrases::reason_for_text(&t.to_lowercase()));
+    let by_text = texts.iter().find_map(|t| phrases::reason_for_text(&without_continuations(&t.to_lowercase())));
     let reason = match (by_text, by_status) {
+        // A few codes say exactly what happened, whatever the wording: X.1.6 moved, X.2.3 the
+        // recipient's size limit, X.7.13 a disabled account.
+        (_, Some(s)) if status.is_some_and(|c| [".1.6", ".2.3", ".7.13"].iter().any(|d| c.ends_with(d))) => s,
         // X.2.3 is the recipient's own size limit; the wording cannot tell it from a system limit.
         (Some("mesgtoobig"), Some("exceedlimit")) => "exceedlimit",
         // A failed DNS lookup with X.4.4 ("unable to route"): the name does not exist.
@@ -64,7 +67,44 @@ pub fn classify(status: Option<&str>, reply_code: Option<&str>, texts: &[&str], 
     // or before; said after DATA, or at an unknown stage, a filter may be speaking (sisimai).
     let said_early = matches!(command, Some("RCPT" | "MAIL" | "HELO" | "EHLO" | "CONN"));
     let filtered = command == Some("DATA") || (by_status != Some("userunknown") && !said_early);
-    if reason == "userunknown" && filtered { "filtered" } else { reason }
+    if reason == "userunknown" && filtered {
+        return "filtered";
+    }
+    // Refused at MAIL FROM: the server turned down the sender, not a recipient.
+    if command == Some("MAIL") && matches!(reason, "userunknown" | "securityerror" | "undefined") {
+        return "rejected";
+    }
+    reason
+}
+
+/// A multi-line reply joined into one line repeats its code ("550-5.7.1 … 550-5.7.1 …"): drop
+/// the repeats so that phrases spanning the line breaks match.
+fn without_continuations(text: &str) -> String {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let mut out: Vec<&str> = Vec::with_capacity(words.len());
+    let mut first_code: Option<&str> = None;
+    let mut i = 0;
+    while i < words.len() {
+        let w = words[i];
+        let code =
+            w.get(..3).filter(|c| c.bytes().all(|b| b.is_ascii_digit()) && (w.len() == 3 || w.as_bytes()[3] == b'-'));
+        match (code, first_code) {
+            (Some(c), Some(f)) if c == f => {
+                // Skip "550-5.7.1" or "550 5.7.1": the code and an enhanced status after it.
+                let next_is_status = w.len() == 3
+                    && words
+                        .get(i + 1)
+                        .is_some_and(|n| n.bytes().next().is_some_and(|b| b.is_ascii_digit()) && n.contains('.'));
+                i += if next_is_status { 2 } else { 1 };
+                continue;
+            }
+            (Some(c), None) => first_code = Some(c),
+            _ => {}
+        }
+        out.push(w);
+        i += 1;
+    }
+    out.join(" ")
 }
 
 /// The reading of the receiver that answered (`host`: its MTA, or the recipient's domain), when
