@@ -22,6 +22,13 @@ pub fn detect(mail: &Mail<'_>) -> Option<Finding> {
     }
     let mut finding = from_status_texts(texts.iter().map(String::as_str));
     if finding.recipients.is_empty() {
+        // "Delivery report unavailable": the human part or the original names the recipients.
+        let text = human::report_text(mail);
+        let addresses = super::text_ndr::failed_addresses(mail, &text, Vec::new());
+        finding.recipients = super::text_ndr::recipients_from_text(&text, addresses, false);
+        finding.kind = kind_of(&finding.recipients);
+    }
+    if finding.recipients.is_empty() {
         finding.warnings.push("delivery-status part without recipient fields".into());
     }
     fill_from_transcript(mail, &mut finding.recipients);

@@ -146,27 +146,7 @@ pub fn detect(mail: &Mail<'_>) -> Option<Finding> {
     if !confident && !FAILURE_PHRASES.iter().any(|p| contains_ci(&text, p)) {
         return None;
     }
-    let own: Vec<String> = ["from", "to", "reply-to", "return-path", "sender"]
-        .iter()
-        .filter_map(|h| mail.header(h))
-        .flat_map(|v| v.split(',').filter_map(address_in_field).collect::<Vec<_>>())
-        .collect();
-    let mut addresses: Vec<String> = if failed_header.is_empty() {
-        let named: Vec<String> = find_addresses(&text)
-            .into_iter()
-            .filter(|a| (listed_as_failed(&text, a) || !own.iter().any(|o| o.eq_ignore_ascii_case(a))) && plausible(a))
-            .collect();
-        // "Contact postmaster@…" is advice, not a failed recipient, unless nobody else is named.
-        if named.iter().any(|a| !is_daemon(a)) { named.into_iter().filter(|a| !is_daemon(a)).collect() } else { named }
-    } else {
-        failed_header
-    };
-    if addresses.is_empty() {
-        // The report names nobody: the returned original's recipients are who it failed for.
-        addresses = crate::original::find(mail, true).map(|o| o.to).unwrap_or_default();
-        addresses.retain(|a| plausible(a) && !is_daemon(a));
-        addresses.truncate(5);
-    }
+    let addresses = failed_addresses(mail, &text, failed_header);
     // A daemon's report with a bounce subject is a report even when it names nobody (fake
     // bounces rarely do): the verdict then weighs its payload.
     let says_failure = FAILURE_PHRASES.iter().any(|p| contains_ci(&text, p));
@@ -174,11 +154,54 @@ pub fn detect(mail: &Mail<'_>) -> Option<Finding> {
         return None;
     }
     let delayed = DELAY_PHRASES.iter().any(|p| contains_ci(&text, p) || contains_ci(subject, p));
-    let only_status = (addresses.len() == 1).then(|| find_status(&text)).flatten();
-    let recipients: Vec<Recipient> = addresses
+    let recipients = recipients_from_text(&text, addresses, delayed);
+    let kind = if delayed && !recipients.iter().any(|r| r.status.as_deref().is_some_and(|s| s.starts_with('5'))) {
+        Kind::Delay
+    } else {
+        Kind::Bounce
+    };
+    let mut finding = Finding { kind, format: "text", recipients, ..Default::default() };
+    if finding.recipients.is_empty() {
+        finding.warnings.push("the report names no failed recipient".into());
+    }
+    Some(finding)
+}
+
+/// The failed recipients a text report names: Exim's `X-Failed-Recipients` (given), else the
+/// addresses of the report text that are not the report's own, else the returned original's
+/// recipients.
+pub fn failed_addresses(mail: &Mail<'_>, text: &str, failed_header: Vec<String>) -> Vec<String> {
+    if !failed_header.is_empty() {
+        return failed_header;
+    }
+    let own: Vec<String> = ["from", "to", "reply-to", "return-path", "sender"]
+        .iter()
+        .filter_map(|h| mail.header(h))
+        .flat_map(|v| v.split(',').filter_map(address_in_field).collect::<Vec<_>>())
+        .collect();
+    let named: Vec<String> = find_addresses(text)
+        .into_iter()
+        .filter(|a| (listed_as_failed(text, a) || !own.iter().any(|o| o.eq_ignore_ascii_case(a))) && plausible(a))
+        .collect();
+    // "Contact postmaster@…" is advice, not a failed recipient, unless nobody else is named.
+    let mut addresses: Vec<String> =
+        if named.iter().any(|a| !is_daemon(a)) { named.into_iter().filter(|a| !is_daemon(a)).collect() } else { named };
+    if addresses.is_empty() {
+        // The report names nobody: the returned original's recipients are who it failed for.
+        addresses = crate::original::find(mail, true).map(|o| o.to).unwrap_or_default();
+        addresses.retain(|a| plausible(a) && !is_daemon(a));
+        addresses.truncate(5);
+    }
+    addresses
+}
+
+/// One recipient per address, with the paragraph that names it as its diagnostic.
+pub fn recipients_from_text(text: &str, addresses: Vec<String>, delayed: bool) -> Vec<Recipient> {
+    let only_status = (addresses.len() == 1).then(|| find_status(text)).flatten();
+    addresses
         .into_iter()
         .map(|address| {
-            let diagnostic = paragraph_about(&text, &address);
+            let diagnostic = paragraph_about(text, &address);
             let diag = diagnostic.as_deref().unwrap_or("");
             let status = find_status(diag).or_else(|| only_status.clone());
             let reply_code = leading_reply_code(diag).or_else(|| find_reply_code(diag));
@@ -191,17 +214,7 @@ pub fn detect(mail: &Mail<'_>) -> Option<Finding> {
                 ..Default::default()
             }
         })
-        .collect();
-    let kind = if delayed && !recipients.iter().any(|r| r.status.as_deref().is_some_and(|s| s.starts_with('5'))) {
-        Kind::Delay
-    } else {
-        Kind::Bounce
-    };
-    let mut finding = Finding { kind, format: "text", recipients, ..Default::default() };
-    if finding.recipients.is_empty() {
-        finding.warnings.push("the report names no failed recipient".into());
-    }
-    Some(finding)
+        .collect()
 }
 
 /// A header value or address that belongs to a mailer daemon.
