@@ -52,6 +52,22 @@ enum Command {
         #[command(flatten)]
         request: RequestArgs,
     },
+    /// Measure classification speed on a folder of mail: messages/s, MB/s, per-message percentiles.
+    Bench {
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// A fresh module instance per message instead of one reused instance.
+        #[arg(long)]
+        fresh: bool,
+        /// Passes over the messages (the first one warms up and is not counted).
+        #[arg(long, default_value_t = 3)]
+        passes: usize,
+        /// Print the figures as JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        request: RequestArgs,
+    },
     /// Print the module's ABI version and what it knows.
     Info,
     /// BATV: sign envelope senders, verify the tags of bounce recipients.
@@ -183,6 +199,13 @@ fn main() -> ExitCode {
         Command::Batv { op: BatvOp::Verify { args } } => address_command(&filter, "ndr_batv_verify", &args, None),
         Command::Srs { op: SrsOp::Forward { args } } => address_command(&filter, "ndr_srs_forward", &args, None),
         Command::Srs { op: SrsOp::Reverse { args } } => address_command(&filter, "ndr_srs_reverse", &args, None),
+        Command::Bench { paths, fresh, passes, json, request: args } => match request(&args) {
+            Ok(req) => bench(&filter, &paths, fresh, passes.max(2), json, &req),
+            Err(e) => {
+                eprintln!("ndr: {e}");
+                ExitCode::from(2)
+            }
+        },
         Command::Explain { file, json, request: args } => match request(&args) {
             Ok(req) => explain(&filter, &file, &req, json),
             Err(e) => {
@@ -451,4 +474,101 @@ fn explain(filter: &Filter, file: &std::path::Path, req: &[u8], json: bool) -> E
         println!("recipient {}: {} {} ({})", s(&r["address"]), s(&r["status"]), s(&r["reason"]), s(&r["diagnostic"]));
     }
     ExitCode::SUCCESS
+}
+
+/// `ndr bench`: time every message through the module, after one warm-up pass.
+fn bench(filter: &Filter, paths: &[PathBuf], fresh: bool, passes: usize, json: bool, req: &[u8]) -> ExitCode {
+    let messages: Vec<Vec<u8>> = source::files(paths)
+        .into_iter()
+        .filter_map(Result::ok)
+        .flat_map(|p| source::messages(&p))
+        .filter_map(|i| i.bytes.ok())
+        .collect();
+    if messages.is_empty() {
+        eprintln!("ndr: no readable messages");
+        return ExitCode::from(1);
+    }
+    let bytes: usize = messages.iter().map(Vec::len).sum();
+    let mut reused = match filter.instance() {
+        Ok(i) => i,
+        Err(e) => {
+            eprintln!("ndr: cannot instantiate the module: {e:#}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut times: Vec<f64> = Vec::with_capacity(messages.len() * (passes - 1));
+    let (mut failures, mut fuel) = (0usize, 0u64);
+    let started = std::time::Instant::now();
+    for pass in 0..passes {
+        for m in &messages {
+            let t = std::time::Instant::now();
+            let outcome = if fresh {
+                filter.instance().map_err(|e| e.to_string()).and_then(|mut i| {
+                    let r = i.classify(m, req).map_err(|e| e.to_string());
+                    fuel += i.fuel_used();
+                    r
+                })
+            } else {
+                let r = reused.classify(m, req).map_err(|e| e.to_string());
+                fuel += reused.fuel_used();
+                if reused.is_poisoned() {
+                    reused = match filter.instance() {
+                        Ok(i) => i,
+                        Err(_) => return ExitCode::from(2),
+                    };
+                }
+                r
+            };
+            if pass > 0 {
+                times.push(t.elapsed().as_secs_f64() * 1e6);
+                failures += outcome.is_err() as usize;
+            }
+        }
+        if pass == 0 {
+            fuel = 0;
+        }
+    }
+    let total = started.elapsed().as_secs_f64();
+    times.sort_by(f64::total_cmp);
+    let pct = |p: f64| times[((times.len() - 1) as f64 * p).round() as usize];
+    let timed_secs: f64 = times.iter().sum::<f64>() / 1e6;
+    let figures = json!({
+        "messages": messages.len(),
+        "bytes": bytes,
+        "passes_timed": passes - 1,
+        "instance": if fresh { "fresh per message" } else { "reused" },
+        "messages_per_second": times.len() as f64 / timed_secs,
+        "mb_per_second": (bytes * (passes - 1)) as f64 / 1e6 / timed_secs,
+        "us_per_message": {"p50": pct(0.5), "p90": pct(0.9), "p99": pct(0.99), "max": pct(1.0), "mean": timed_secs * 1e6 / times.len() as f64},
+        "fuel_per_byte": fuel as f64 / (bytes * (passes - 1)) as f64,
+        "failures": failures,
+        "wall_seconds": total,
+    });
+    if json {
+        println!("{figures}");
+    } else {
+        let us = &figures["us_per_message"];
+        println!(
+            "{} messages, {:.1} MB, {} timed passes, {} instance",
+            messages.len(),
+            bytes as f64 / 1e6,
+            passes - 1,
+            figures["instance"].as_str().unwrap_or("")
+        );
+        println!(
+            "{:.0} messages/s, {:.2} MB/s",
+            figures["messages_per_second"].as_f64().unwrap_or(0.0),
+            figures["mb_per_second"].as_f64().unwrap_or(0.0)
+        );
+        println!(
+            "per message: p50 {:.0} µs, p90 {:.0} µs, p99 {:.0} µs, max {:.0} µs, mean {:.0} µs",
+            us["p50"].as_f64().unwrap_or(0.0),
+            us["p90"].as_f64().unwrap_or(0.0),
+            us["p99"].as_f64().unwrap_or(0.0),
+            us["max"].as_f64().unwrap_or(0.0),
+            us["mean"].as_f64().unwrap_or(0.0)
+        );
+        println!("fuel per input byte: {:.0}; failures: {failures}", figures["fuel_per_byte"].as_f64().unwrap_or(0.0));
+    }
+    if failures > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS }
 }

@@ -163,3 +163,15 @@ fn explain_shows_the_verdict_and_its_signals() {
     assert!(v["signals"].as_array().is_some_and(|s| !s.is_empty()));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn bench_prints_figures_as_json() {
+    let out = ndr().args(["bench", "--json", "--passes", "2"]).arg(samples()).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["messages"], 9);
+    assert_eq!(v["failures"], 0);
+    let us = &v["us_per_message"];
+    assert!(us["p50"].as_f64().unwrap() > 0.0 && us["p50"].as_f64() <= us["p99"].as_f64());
+    assert!(v["messages_per_second"].as_f64().unwrap() > 0.0);
+}
