@@ -13,6 +13,8 @@ pub struct Mail<'m> {
     pub leaves: Vec<Leaf<'m>>,
     /// Multipart containers seen: `(content type, report-type parameter)`.
     pub containers: Vec<(String, Option<String>)>,
+    /// The report's human-readable text, computed once (`formats::human::report_text`).
+    pub report_text: std::cell::OnceCell<String>,
 }
 
 /// One non-multipart MIME part.
@@ -58,7 +60,8 @@ pub fn view<'m>(msg: &'m mail_parser::Message<'m>, max_depth: usize) -> Mail<'m>
         .map(|h| (h.name().to_ascii_lowercase(), clip(value_text(h.value()), MAX_HEADER_VALUE)))
         .collect();
     let received = msg.received_all().map(received_hop).collect();
-    let mut mail = Mail { headers, received, leaves: Vec::new(), containers: Vec::new() };
+    let mut mail =
+        Mail { headers, received, leaves: Vec::new(), containers: Vec::new(), report_text: Default::default() };
     for part in &msg.parts {
         add_part(&mut mail, part, max_depth);
     }

@@ -326,13 +326,32 @@ pub fn find_remote_host(text: &str) -> Option<String> {
     None
 }
 
-/// ASCII case-insensitive substring test.
+/// ASCII case-insensitive substring test. Scans for the needle's first byte (either case) and
+/// compares only there: the detectors call it with many phrases over whole reports.
 pub fn contains_ci(haystack: &str, needle: &str) -> bool {
     let (h, n) = (haystack.as_bytes(), needle.as_bytes());
     if n.is_empty() {
         return true;
     }
-    h.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n))
+    if n.len() > h.len() {
+        return false;
+    }
+    let (lower, upper) = (n[0].to_ascii_lowercase(), n[0].to_ascii_uppercase());
+    let last = h.len() - n.len();
+    let mut i = 0;
+    while i <= last {
+        match h[i..=last].iter().position(|&b| b == lower || b == upper) {
+            None => return false,
+            Some(p) => {
+                let at = i + p;
+                if h[at..at + n.len()].eq_ignore_ascii_case(n) {
+                    return true;
+                }
+                i = at + 1;
+            }
+        }
+    }
+    false
 }
 
 #[cfg(test)]
@@ -360,6 +379,16 @@ mod tests {
         assert_eq!(leading_reply_code("5.1.1 user"), None);
         assert_eq!(find_reply_code("said: 554 5.7.1 rejected").as_deref(), Some("554"));
         assert_eq!(find_reply_code("port 587 and 5.1.1"), None);
+    }
+
+    #[test]
+    fn case_insensitive_search() {
+        assert!(contains_ci("Mail Delivery FAILED", "delivery failed"));
+        assert!(contains_ci("xx", ""));
+        assert!(!contains_ci("abc", "abcd"));
+        assert!(contains_ci("aaab", "aab"));
+        assert!(!contains_ci("配信エラー a", "b"));
+        assert!(contains_ci("配信エラー", "エラー"));
     }
 
     #[test]

@@ -24,7 +24,11 @@ const ORIGINAL_MARKERS: &[&str] = &[
 
 /// The report's own text: its first text parts (not inside an attached original), cut where
 /// the returned original starts.
-pub fn report_text(mail: &Mail<'_>) -> String {
+pub fn report_text<'a>(mail: &'a Mail<'_>) -> &'a str {
+    mail.report_text.get_or_init(|| compute_report_text(mail))
+}
+
+fn compute_report_text(mail: &Mail<'_>) -> String {
     let mut text = String::new();
     for leaf in mail.text_parts().take(2) {
         if leaf.content_type == "text/rfc822-headers" {

@@ -58,7 +58,6 @@ pub fn detect(mail: &Mail<'_>) -> Option<Finding> {
 
 /// Derive what detectors leave open, the same way for every format.
 fn enrich(mail: &Mail<'_>, finding: &mut Finding) {
-    let mut report_text: Option<String> = None;
     let single = finding.recipients.len() == 1;
     for r in &mut finding.recipients {
         if r.remote_mta.is_none() {
@@ -77,7 +76,7 @@ fn enrich(mail: &Mail<'_>, finding: &mut Finding) {
                 .as_deref()
                 .and_then(find_smtp_command)
                 .or_else(|| {
-                    let text = report_text.get_or_insert_with(|| human::report_text(mail));
+                    let text = human::report_text(mail);
                     let address = r.address.as_deref()?;
                     human::paragraph_about(text, address)
                         .and_then(|p| find_smtp_command(&p))
@@ -88,8 +87,7 @@ fn enrich(mail: &Mail<'_>, finding: &mut Finding) {
         if r.reason.is_empty() {
             let (status, code) = (r.status.as_deref(), r.reply_code.as_deref());
             // A one-recipient report's whole text speaks for it when its own lines do not.
-            let text =
-                if single { Some(report_text.get_or_insert_with(|| human::report_text(mail)).as_str()) } else { None };
+            let text = if single { Some(human::report_text(mail)) } else { None };
             let texts: Vec<&str> = r.diagnostic.as_deref().into_iter().chain(text).collect();
             let mut why = reason::classify(status, code, &texts, r.smtp_command.as_deref());
             // The receiver's own wording wins over the generic tables.
