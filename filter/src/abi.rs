@@ -117,28 +117,19 @@ pub extern "C" fn ndr_result_len() -> i32 {
 /// on status 0, an error document otherwise.
 #[unsafe(no_mangle)]
 pub extern "C" fn ndr_classify(msg_ptr: i32, msg_len: i32, req_ptr: i32, req_len: i32) -> i32 {
-    let outcome =
-        with_input(msg_ptr, msg_len, |msg| with_request(req_ptr, req_len, |req| requests::classify(msg, req)))
-            .and_then(|inner| inner);
-    finish(outcome)
+    message_export(msg_ptr, msg_len, req_ptr, req_len, requests::classify)
 }
 
 /// Should the failed message in `[msg_ptr, msg_ptr + msg_len)` be bounced (ABI 1.1)?
 #[unsafe(no_mangle)]
 pub extern "C" fn ndr_should_bounce(msg_ptr: i32, msg_len: i32, req_ptr: i32, req_len: i32) -> i32 {
-    let outcome =
-        with_input(msg_ptr, msg_len, |msg| with_request(req_ptr, req_len, |req| requests::should_bounce(msg, req)))
-            .and_then(|inner| inner);
-    finish(outcome)
+    message_export(msg_ptr, msg_len, req_ptr, req_len, requests::should_bounce)
 }
 
 /// Build the RFC 3464 bounce for the failed message (ABI 1.1).
 #[unsafe(no_mangle)]
 pub extern "C" fn ndr_build_dsn(msg_ptr: i32, msg_len: i32, req_ptr: i32, req_len: i32) -> i32 {
-    let outcome =
-        with_input(msg_ptr, msg_len, |msg| with_request(req_ptr, req_len, |req| requests::build_dsn(msg, req)))
-            .and_then(|inner| inner);
-    finish(outcome)
+    message_export(msg_ptr, msg_len, req_ptr, req_len, requests::build_dsn)
 }
 
 /// Sign an envelope sender with the BATV key ring (ABI 1.1).
@@ -163,6 +154,19 @@ pub extern "C" fn ndr_srs_forward(req_ptr: i32, req_len: i32) -> i32 {
 #[unsafe(no_mangle)]
 pub extern "C" fn ndr_srs_reverse(req_ptr: i32, req_len: i32) -> i32 {
     finish(with_request(req_ptr, req_len, requests::srs_reverse))
+}
+
+/// An export that takes a message and a request document.
+fn message_export(
+    msg_ptr: i32,
+    msg_len: i32,
+    req_ptr: i32,
+    req_len: i32,
+    answer: fn(&[u8], &[u8]) -> Result<serde_json::Value, RequestError>,
+) -> i32 {
+    let outcome = with_input(msg_ptr, msg_len, |msg| with_request(req_ptr, req_len, |req| answer(msg, req)))
+        .and_then(|inner| inner);
+    finish(outcome)
 }
 
 /// Read a request document (UTF-8 JSON) and answer it; the answer is serialised.
