@@ -66,7 +66,11 @@ pub fn classify(status: Option<&str>, reply_code: Option<&str>, texts: &[&str], 
     // "User unknown" is certain when the status says so (X.1.1) or the server said it at RCPT
     // or before; said after DATA, or at an unknown stage, a filter may be speaking (sisimai).
     let said_early = matches!(command, Some("RCPT" | "MAIL" | "HELO" | "EHLO" | "CONN"));
-    let filtered = command == Some("DATA") || (by_status != Some("userunknown") && !said_early);
+    let certain = texts.iter().any(|t| {
+        let lower = t.to_lowercase();
+        phrases::USERUNKNOWN_CERTAIN.iter().any(|p| lower.contains(p))
+    });
+    let filtered = command == Some("DATA") || (by_status != Some("userunknown") && !said_early && !certain);
     if reason == "userunknown" && filtered {
         return "filtered";
     }
@@ -188,7 +192,6 @@ mod tests {
             ),
             Some("userunknown")
         );
-        assert_eq!(refine_for_receiver("mx.docomo.ne.jp", "550 Unknown user x@docomo.ne.jp"), Some("userunknown"));
         assert_eq!(refine_for_receiver("notgoogle.com", "does not exist"), None);
         assert_eq!(refine_for_receiver("mx.example.org", "account that you tried to reach does not exist"), None);
     }

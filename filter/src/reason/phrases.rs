@@ -438,6 +438,22 @@ pub const CONTENTERROR: &[&str] = &[
     "media error", // RFC 3463 X.6.0 wording
 ];
 
+/// "User unknown" wordings that name a failed address lookup: certain, unless said after DATA
+/// (plain "user unknown" at an unknown stage may be a filter speaking).
+pub const USERUNKNOWN_CERTAIN: &[&str] = &[
+    "recipient name is not recognized", // Exchange 2003
+    "recipient not found",              // Exchange RESOLVER.ADR.RecipientNotFound
+    "recipientnotfound",
+    "wasn't found at the destination", // Office 365
+    "was not found at the destination",
+    "unknown recipient", // Exchange
+    "invalid recipient",
+    "destinataire invalide", // La Poste
+    "doesn't have a",        // Yahoo
+    "mailbox unavailable",   // Outlook.com 550 5.5.0
+    "not found by smtp address lookup",
+];
+
 /// The order in which the tables are tried: the first match decides.
 pub const ORDER: &[(&str, &[&str])] = &[
     ("mailboxfull", MAILBOXFULL),

@@ -66,12 +66,6 @@ pub const RECEIVERS: &[Receiver] = &[
         ],
     },
     Receiver {
-        // Japanese mobile carriers check recipients after DATA: "unknown" there is no filter.
-        // japanese-carriers
-        hosts: &["docomo.ne.jp", "ezweb.ne.jp", "au.com", "softbank.ne.jp", "i.softbank.jp", "kddi.com"],
-        phrases: &[("user unknown", "userunknown"), ("unknown user", "userunknown")],
-    },
-    Receiver {
         // orange: Orange and Wanadoo (France) refuse spam with "Mail rejeté" (OFR codes)
         hosts: &["orange.fr", "wanadoo.fr"],
         phrases: &[("mail rejete", "spamdetected"), ("mail rejeté", "spamdetected")],
