@@ -60,10 +60,10 @@ pub fn split_blocks(blocks: Vec<Vec<(String, String)>>) -> (Vec<(String, String)
         let mut current: Vec<(String, String)> = Vec::new();
         for (name, value) in block {
             let starts_recipient = STARTS.contains(&name.as_str());
-            // A repeated start field, or a start field after a finished recipient's Action or
-            // Status, begins the next recipient (Final- and Original-Recipient come in any order).
-            let finished = current.iter().any(|(n, _)| n == &name || n == "action" || n == "status");
-            if starts_recipient && finished {
+            // A recipient field that repeats begins the next recipient: the fields come in any
+            // order (Amazon SES writes Action first, Facebook Status first).
+            let repeated = is_recipient_field(&name) && current.iter().any(|(n, _)| n == &name);
+            if repeated {
                 recipients.push(std::mem::take(&mut current));
             }
             if current.is_empty() && !starts_recipient && !is_recipient_field(&name) {
@@ -99,6 +99,15 @@ fn is_recipient_field(name: &str) -> bool {
 mod tests {
     use super::*;
     use crate::text::field_blocks;
+
+    #[test]
+    fn fields_before_the_address_belong_to_it() {
+        let text = "Reporting-MTA: dns; 10.0.0.1\n\nDiagnostic-Code: SMTP; 550 5.1.1 Recipient address does not exist\nStatus: 5.1.1\nFinal-Recipient: rfc822; a@x.example\n";
+        let (_, rcpts) = split_blocks(field_blocks(text));
+        assert_eq!(rcpts.len(), 1);
+        let r = recipient(&rcpts[0]).unwrap();
+        assert_eq!((r.address.as_deref(), r.status.as_deref()), (Some("a@x.example"), Some("5.1.1")));
+    }
 
     #[test]
     fn recipients_without_blank_lines() {

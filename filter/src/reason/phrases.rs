@@ -367,7 +367,8 @@ pub const NETWORKERROR: &[&str] = &[
 ];
 
 pub const EXPIRED: &[&str] = &[
-    "has been delayed", // Gmail delay notices ("Delivery ... has been delayed")
+    "did not accept our requests to connect", // Gmail: connections refused until it gave up
+    "has been delayed",                       // Gmail delay notices ("Delivery ... has been delayed")
     "will be retried for",
     "envelope expired",       // OpenSMTPD
     "message expired",        // Exchange 4.4.7 / 5.4.316
