@@ -74,6 +74,11 @@ pub fn classify(status: Option<&str>, reply_code: Option<&str>, texts: &[&str], 
     if reason == "userunknown" && filtered {
         return "filtered";
     }
+    // Refused at the greeting or HELO: the server turned down the client itself.
+    if matches!(command, Some("CONN" | "HELO" | "EHLO")) && matches!(reason, "undefined" | "rejected" | "securityerror")
+    {
+        return "blocked";
+    }
     // Refused at MAIL FROM: the server turned down the sender, not a recipient.
     if command == Some("MAIL") && matches!(reason, "userunknown" | "securityerror" | "undefined") {
         return "rejected";
@@ -177,6 +182,7 @@ mod tests {
         );
         assert_eq!(classify(Some("5.1.6"), Some("551"), &["551 not our user"], None), "hasmoved");
         assert_eq!(classify(Some("5.7.1"), Some("550"), &["550 5.7.1 Access denied"], Some("MAIL")), "rejected");
+        assert_eq!(classify(Some("5.0.0"), Some("550"), &["550 Rejected"], Some("EHLO")), "blocked");
         let multi = &["550-5.7.1 Messages with multiple 550-5.7.1 addresses in From: header are not accepted"];
         assert_eq!(classify(Some("5.7.1"), Some("550"), multi, None), "notcompliantrfc");
         let postfix = &["550 5.3.2 <a@b.example>: Recipient address rejected: System not accepting network messages"];

@@ -424,6 +424,7 @@ pub const MAILERERROR: &[&str] = &[
 ];
 
 pub const SYNTAXERROR: &[&str] = &[
+    "malformed address", // Exim "malformed address: <x> may not follow <y>"
     "syntax error",
     "command unrecognized",
     "command not recognized",
