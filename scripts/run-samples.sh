@@ -4,4 +4,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/build-module.sh
 cargo build --quiet --locked --release -p ndr-host
-./target/release/ndr scan samples/mail "$@"
+./target/release/ndr scan --config samples/site.toml samples/mail "$@"

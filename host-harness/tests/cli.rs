@@ -19,7 +19,7 @@ fn scan_json_has_the_stable_fields_for_every_sample() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let lines: Vec<serde_json::Value> =
         String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-    assert_eq!(lines.len(), 9);
+    assert_eq!(lines.len(), 10);
     for l in &lines {
         for key in ["file", "index", "kind", "is_bounce", "format", "recipients", "original", "warnings", "error"] {
             assert!(l.get(key).is_some(), "{key} missing in {l}");
@@ -37,7 +37,8 @@ fn scan_json_has_the_stable_fields_for_every_sample() {
             "auto_reply",
             "auto_reply",
             "normal",
-            "bounce"
+            "bounce",
+            "bounce",
         ]
     );
     assert_eq!(lines[0]["recipients"][0]["reason"], "userunknown");
@@ -135,6 +136,21 @@ fn a_bad_key_is_a_clear_error_without_the_secret() {
 }
 
 #[test]
+fn the_sample_site_judges_its_own_bounce_legitimate_and_the_forged_one_backscatter() {
+    let config = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../samples/site.toml");
+    let out =
+        ndr().args(["scan", "--json", "--now", "1795478400", "--config"]).arg(&config).arg(samples()).output().unwrap();
+    let lines: Vec<serde_json::Value> =
+        String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let verdict = |name: &str| {
+        let l = lines.iter().find(|l| l["file"].as_str().unwrap().ends_with(name)).unwrap();
+        (l["verdict"].as_str().map(str::to_string), l["action"].as_str().map(str::to_string))
+    };
+    assert_eq!(verdict("01-dsn-user-unknown.eml"), (Some("legitimate".into()), Some("accept".into())));
+    assert_eq!(verdict("10-backscatter.eml"), (Some("backscatter".into()), Some("quarantine".into())));
+}
+
+#[test]
 fn explain_shows_the_verdict_and_its_signals() {
     let dir = std::env::temp_dir().join(format!("ndr-explain-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -169,7 +185,7 @@ fn bench_prints_figures_as_json() {
     let out = ndr().args(["bench", "--json", "--passes", "2"]).arg(samples()).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(v["messages"], 9);
+    assert_eq!(v["messages"], 10);
     assert_eq!(v["failures"], 0);
     let us = &v["us_per_message"];
     assert!(us["p50"].as_f64().unwrap() > 0.0 && us["p50"].as_f64() <= us["p99"].as_f64());
