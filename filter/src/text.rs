@@ -278,7 +278,8 @@ pub fn find_smtp_command(text: &str) -> Option<&'static str> {
         ("failed after i sent the message", "DATA"),
         ("sender was rejected", "MAIL"),
         ("my name was rejected", "HELO"),
-        ("[rcpt_to]", "RCPT"), // Yahoo
+        ("most progress was rcpt to", "RCPT"), // qmail: "no SMTP connection got far enough"
+        ("[rcpt_to]", "RCPT"),                 // Yahoo
         ("[mail_from]", "MAIL"),
         ("[data]", "DATA"),
     ];

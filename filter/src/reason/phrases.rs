@@ -118,11 +118,14 @@ pub const AUTHFAILURE: &[&str] = &[
 ];
 
 pub const USERUNKNOWN: &[&str] = &[
-    "存在しない",        // Japanese: does not exist
-    "宛先不明",          // Japanese: unknown destination
-    "user unknown",      // Sendmail, Postfix, many
-    "unknown user",      // qmail, Courier, Exchange
-    "unknown recipient", // Exchange
+    "recipient address rejected.", // Postfix without a stated reason
+    "possibly incorrect",          // Mimecast "Recipient email address is possibly incorrect"
+    "check if address is correct", // Trend Micro
+    "存在しない",                  // Japanese: does not exist
+    "宛先不明",                    // Japanese: unknown destination
+    "user unknown",                // Sendmail, Postfix, many
+    "unknown user",                // qmail, Courier, Exchange
+    "unknown recipient",           // Exchange
     "unknown address",
     "no such user", // Sendmail, MessageLabs
     "no such mailbox",
@@ -443,6 +446,8 @@ pub const CONTENTERROR: &[&str] = &[
 /// "User unknown" wordings that name a failed address lookup: certain, unless said after DATA
 /// (plain "user unknown" at an unknown stage may be a filter speaking).
 pub const USERUNKNOWN_CERTAIN: &[&str] = &[
+    "possibly incorrect",
+    "check if address is correct",
     "recipient name is not recognized", // Exchange 2003
     "recipient not found",              // Exchange RESOLVER.ADR.RecipientNotFound
     "recipientnotfound",
