@@ -82,12 +82,18 @@ pub fn classify(raw: &[u8], envelope: Option<&Envelope>, config: &Config, now: u
     // Without the SMTP envelope (a message read from disk) the delivery headers stand for it.
     let (merged, inferred) = merge_envelope(envelope, verdict::envelope_from_headers(&mail));
     let env = merged.as_ref();
+    // The key ring is built once: the recipient checks and the verdict both use it.
+    let ring = config.batv.as_ref().map(batv::KeyRing::new).transpose().unwrap_or_else(|e| {
+        report.warnings.push(e);
+        None
+    });
     if let Some(env) = env {
-        report.rcpt_checks = rcpt_checks(env, config, now, &mut report.warnings);
+        report.rcpt_checks = rcpt_checks(env, config, ring.as_ref(), now, &mut report.warnings);
     }
     if verdict::applies_to(report.kind) {
         let none = Envelope::default();
-        let (decision, signals) = verdict::judge(&mail, &report, env.unwrap_or(&none), inferred, config, now);
+        let (decision, signals) =
+            verdict::judge(&mail, &report, env.unwrap_or(&none), inferred, config, ring.as_ref(), now);
         report.verdict = Some(decision.verdict);
         report.action = Some(decision.action);
         report.stage = Some(decision.stage);
@@ -126,11 +132,13 @@ fn merge_envelope(given: Option<&Envelope>, from_headers: Option<Envelope>) -> (
 
 /// BATV and SRS on each envelope recipient. A configuration error is a warning here (the
 /// message is still classified); the BATV and SRS requests report it as an error.
-fn rcpt_checks(envelope: &Envelope, config: &Config, now: u64, warnings: &mut Vec<String>) -> Vec<RcptCheck> {
-    let ring = config.batv.as_ref().map(batv::KeyRing::new).transpose().unwrap_or_else(|e| {
-        warnings.push(e);
-        None
-    });
+fn rcpt_checks(
+    envelope: &Envelope,
+    config: &Config,
+    ring: Option<&batv::KeyRing>,
+    now: u64,
+    warnings: &mut Vec<String>,
+) -> Vec<RcptCheck> {
     let srs = config.srs.as_ref().map(srs::Srs::new).transpose().unwrap_or_else(|e| {
         warnings.push(e);
         None
@@ -143,7 +151,7 @@ fn rcpt_checks(envelope: &Envelope, config: &Config, now: u64, warnings: &mut Ve
         .iter()
         .map(|rcpt| RcptCheck {
             address: rcpt.clone(),
-            batv: ring.as_ref().map(|r| r.verify(rcpt, now)),
+            batv: ring.map(|r| r.verify(rcpt, now)),
             srs: srs.as_ref().map(|s| s.reverse(rcpt, now)).filter(|r| r.error != Some(srs::ReverseError::NotSrs)),
         })
         .collect()

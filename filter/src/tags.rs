@@ -1,6 +1,8 @@
 //! Tagged envelope addresses: recognising BATV, SRS and vendor tags, and stripping them.
 //! Recognition only: verifying our own tags is `batv.rs` and `srs.rs`.
 
+use crate::text::starts_with_ci;
+
 /// What kind of tag an address carries.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Tag<'a> {
@@ -18,10 +20,6 @@ pub enum Tag<'a> {
 /// Split at the last `@`.
 pub fn split(address: &str) -> Option<(&str, &str)> {
     address.rsplit_once('@').filter(|(l, d)| !l.is_empty() && !d.is_empty())
-}
-
-fn starts_with_ci(s: &str, prefix: &str) -> bool {
-    s.len() >= prefix.len() && s.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
 }
 
 /// `[0-9]{4}[0-9a-fA-F]{6}`: the tag of a prvs address.

@@ -327,6 +327,35 @@ pub fn find_remote_host(text: &str) -> Option<String> {
     None
 }
 
+/// ASCII case-insensitive prefix test (non-ASCII bytes compare exactly).
+pub fn starts_with_ci(s: &str, prefix: &str) -> bool {
+    s.len() >= prefix.len() && s.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
+}
+
+/// A subject without leading mailing-list tags such as `[ILUG]`.
+pub fn without_list_tags(subject: &str) -> &str {
+    let mut s = subject.trim();
+    while let Some(rest) = s.strip_prefix('[').and_then(|r| r.split_once(']')).map(|(_, r)| r.trim_start()) {
+        s = rest;
+    }
+    s
+}
+
+/// A person's reply or forward ("Re:", "Fwd:", "AW:", …), after any list tags.
+pub fn is_reply_subject(subject: &str) -> bool {
+    let s = without_list_tags(subject);
+    ["re:", "fwd:", "fw:", "aw:", "wg:"].iter().any(|p| starts_with_ci(s, p))
+}
+
+/// `host` is `domain` or one of its subdomains (ASCII case-insensitive, trailing dot ignored).
+pub fn host_in(host: &str, domain: &str) -> bool {
+    let host = host.trim_end_matches('.');
+    let (h, d) = (host.as_bytes(), domain.as_bytes());
+    h.len() >= d.len()
+        && h[h.len() - d.len()..].eq_ignore_ascii_case(d)
+        && (h.len() == d.len() || h[h.len() - d.len() - 1] == b'.')
+}
+
 /// ASCII case-insensitive substring test. Scans for the needle's first byte (either case) and
 /// compares only there: the detectors call it with many phrases over whole reports.
 pub fn contains_ci(haystack: &str, needle: &str) -> bool {
@@ -380,6 +409,16 @@ mod tests {
         assert_eq!(leading_reply_code("5.1.1 user"), None);
         assert_eq!(find_reply_code("said: 554 5.7.1 rejected").as_deref(), Some("554"));
         assert_eq!(find_reply_code("port 587 and 5.1.1"), None);
+    }
+
+    #[test]
+    fn subjects_and_hosts() {
+        assert!(is_reply_subject("[ILUG] Re: out of office"));
+        assert!(is_reply_subject("AW: Abwesenheitsnotiz"));
+        assert!(!is_reply_subject("Undelivered Mail Returned to Sender"));
+        assert!(host_in("Mail.Example.COM.", "example.com"));
+        assert!(host_in("example.com", "example.com"));
+        assert!(!host_in("notexample.com", "example.com"));
     }
 
     #[test]

@@ -5,7 +5,7 @@
 use super::Finding;
 use crate::mime::Mail;
 use crate::report::{Kind, Recipient};
-use crate::text::address_in_field;
+use crate::text::{address_in_field, is_reply_subject, starts_with_ci, without_list_tags};
 
 /// Headers whose presence (with the value shown, or any value for "") marks an auto-reply.
 const HEADERS: &[(&str, &str)] = &[
@@ -55,8 +55,7 @@ pub fn detect(mail: &Mail<'_>) -> Option<Finding> {
     });
     let replied = auto_submitted.as_deref().is_some_and(|v| v.starts_with("auto-replied"));
     let generated = auto_submitted.as_deref().is_some_and(|v| v.starts_with("auto-generated"));
-    let is_reply_chain =
-        starts_with_ci(subject, "re:") || starts_with_ci(subject, "fwd:") || starts_with_ci(subject, "fw:");
+    let is_reply_chain = is_reply_subject(subject);
     let yes = replied || header_says || (subject_says && !is_reply_chain) || (generated && subject_says);
     if !yes {
         return None;
@@ -64,19 +63,4 @@ pub fn detect(mail: &Mail<'_>) -> Option<Finding> {
     let address = mail.header("from").and_then(address_in_field);
     let recipient = Recipient { address, reason: "vacation".into(), ..Default::default() };
     Some(Finding { kind: Kind::AutoReply, format: "rfc3834", recipients: vec![recipient], ..Default::default() })
-}
-
-/// The subject without leading mailing-list tags such as `[ILUG]`.
-fn without_list_tags(subject: &str) -> &str {
-    let mut s = subject.trim();
-    while let Some(rest) = s.strip_prefix('[').and_then(|r| r.split_once(']')).map(|(_, r)| r.trim_start()) {
-        s = rest;
-    }
-    s
-}
-
-fn starts_with_ci(s: &str, prefix: &str) -> bool {
-    s.len() >= prefix.len()
-        && s.is_char_boundary(prefix.len())
-        && s[..prefix.len()].to_lowercase() == prefix.to_lowercase()
 }

@@ -8,7 +8,9 @@ use super::Finding;
 use super::human::{paragraph_about, report_text};
 use crate::mime::Mail;
 use crate::report::{Kind, Recipient};
-use crate::text::{address_in_field, contains_ci, find_addresses, find_reply_code, find_status, leading_reply_code};
+use crate::text::{
+    address_in_field, contains_ci, find_addresses, find_reply_code, find_status, is_reply_subject, leading_reply_code,
+};
 
 /// Local parts of the senders of bounces.
 const DAEMON_LOCAL_PARTS: &[&str] = &[
@@ -125,8 +127,7 @@ pub fn detect(mail: &Mail<'_>) -> Option<Finding> {
     let from = mail.header("from").unwrap_or("");
     let from_daemon = is_daemon(from) || mail.header("sender").is_some_and(is_daemon);
     // A person's reply or forward is no report; a daemon's "Re:" (MMS gateways) still is.
-    let reply_chain =
-        ["re:", "fwd:", "fw:", "aw:", "wg:"].iter().any(|p| subject.trim_start().to_ascii_lowercase().starts_with(p));
+    let reply_chain = is_reply_subject(subject);
     if reply_chain && !from_daemon {
         return None;
     }

@@ -5,7 +5,7 @@
 use super::Finding;
 use crate::mime::Mail;
 use crate::report::{Kind, Recipient};
-use crate::text::{address_in_field, contains_ci};
+use crate::text::{address_in_field, contains_ci, is_reply_subject};
 
 /// Subject phrases of scanner notices (ASCII case-insensitive substrings).
 const SUBJECTS: &[&str] = &[
@@ -25,12 +25,7 @@ const SUBJECTS: &[&str] = &[
 
 pub fn detect(mail: &Mail<'_>) -> Option<Finding> {
     let subject = mail.header("subject").unwrap_or("");
-    let lower = subject.trim_start().to_ascii_lowercase();
-    if lower.starts_with("re:")
-        || lower.starts_with("fwd:")
-        || lower.starts_with("fw:")
-        || mail.header("list-id").is_some()
-    {
+    if is_reply_subject(subject) || mail.header("list-id").is_some() {
         return None;
     }
     if !SUBJECTS.iter().any(|p| contains_ci(subject, p)) {

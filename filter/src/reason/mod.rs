@@ -51,7 +51,8 @@ pub const REASONS: &[&str] = &[
 /// stage, without a X.1.1 status) is `filtered`: the mailbox may exist, a filter said no.
 pub fn classify(status: Option<&str>, reply_code: Option<&str>, texts: &[&str], command: Option<&str>) -> &'static str {
     let by_status = status.and_then(status::reason_for_status);
-    let by_text = texts.iter().find_map(|t| phrases::reason_for_text(&without_continuations(&t.to_lowercase())));
+    let lowered: Vec<String> = texts.iter().map(|t| without_continuations(&t.to_lowercase())).collect();
+    let by_text = lowered.iter().find_map(|t| phrases::reason_for_text(t));
     let reason = match (by_text, by_status) {
         // A few codes say exactly what happened, whatever the wording: X.1.6 moved, X.2.3 the
         // recipient's size limit, X.7.13 a disabled account.
@@ -66,10 +67,7 @@ pub fn classify(status: Option<&str>, reply_code: Option<&str>, texts: &[&str], 
     // "User unknown" is certain when the status says so (X.1.1) or the server said it at RCPT
     // or before; said after DATA, or at an unknown stage, a filter may be speaking (sisimai).
     let said_early = matches!(command, Some("RCPT" | "MAIL" | "HELO" | "EHLO" | "CONN"));
-    let certain = texts.iter().any(|t| {
-        let lower = t.to_lowercase();
-        phrases::USERUNKNOWN_CERTAIN.iter().any(|p| lower.contains(p))
-    });
+    let certain = lowered.iter().any(|t| phrases::USERUNKNOWN_CERTAIN.iter().any(|p| t.contains(p)));
     let filtered = command == Some("DATA") || (by_status != Some("userunknown") && !said_early && !certain);
     if reason == "userunknown" && filtered {
         return "filtered";

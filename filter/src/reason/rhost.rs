@@ -79,9 +79,6 @@ pub const RECEIVERS: &[Receiver] = &[
 
 /// The receiver's reading of the text, if the host is one of them.
 pub fn refine(host: &str, lower: &str) -> Option<&'static str> {
-    let host = host.trim_end_matches('.').to_ascii_lowercase();
-    let receiver = RECEIVERS
-        .iter()
-        .find(|r| r.hosts.iter().any(|h| host == *h || host.strip_suffix(h).is_some_and(|rest| rest.ends_with('.'))))?;
+    let receiver = RECEIVERS.iter().find(|r| r.hosts.iter().any(|h| crate::text::host_in(host, h)))?;
     receiver.phrases.iter().find(|(p, _)| lower.contains(p)).map(|(_, r)| *r)
 }

@@ -10,6 +10,7 @@ use crate::mime::Mail;
 use crate::report::{Kind, Report};
 use crate::srs::ReverseError;
 use crate::tags;
+use crate::text::host_in;
 
 /// Words of advertising payloads (lower case), counted in the returned original and the text.
 const MARKETING: &[&str] = &[
@@ -51,11 +52,7 @@ fn domain_of(address: &str) -> &str {
 }
 
 fn is_ours(domain: &str, site: &SiteConfig) -> bool {
-    let d = domain.trim_end_matches('.').to_ascii_lowercase();
-    site.domains.iter().any(|o| {
-        let o = o.to_ascii_lowercase();
-        d == o || d.strip_suffix(&o).is_some_and(|rest| rest.ends_with('.'))
-    })
+    site.domains.iter().any(|o| host_in(domain, o))
 }
 
 /// `*` matches any run of characters in a host name pattern.

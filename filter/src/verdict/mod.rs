@@ -74,11 +74,12 @@ pub fn judge(
     envelope: &Envelope,
     inferred: bool,
     config: &Config,
+    ring: Option<&crate::batv::KeyRing>,
     now: u64,
 ) -> (Decision, Vec<Signal>) {
-    let site = config.site.clone().unwrap_or_default();
-    let ring = config.batv.as_ref().and_then(|b| crate::batv::KeyRing::new(b).ok());
-    let signals = evidence::collect(mail, report, envelope, &site, ring.as_ref(), now);
+    let no_site = SiteConfig::default();
+    let site = config.site.as_ref().unwrap_or(&no_site);
+    let signals = evidence::collect(mail, report, envelope, site, ring, now);
     let score: i32 = signals.iter().map(|s| s.weight).sum();
     let spam_score: i32 = signals.iter().map(|s| s.spam).sum();
     let strong_against = signals.iter().any(|s| s.weight <= -100);
