@@ -191,13 +191,7 @@ fn with_request(
 /// Information about the module: versions and the reason classes, as JSON.
 #[unsafe(no_mangle)]
 pub extern "C" fn ndr_info() -> i32 {
-    let info = serde_json::json!({
-        "abi_major": ABI_MAJOR,
-        "abi_minor": ABI_MINOR,
-        "version": env!("CARGO_PKG_VERSION"),
-        "reasons": crate::reason::REASONS,
-    });
-    finish(serde_json::to_vec(&info).map_err(|e| (Status::Internal, e.to_string())))
+    finish(serde_json::to_vec(&requests::info()).map_err(|e| (Status::Internal, e.to_string())))
 }
 
 fn finish(outcome: Result<Vec<u8>, (Status, String)>) -> i32 {

@@ -35,6 +35,8 @@ pub mod verdict;
 /// The exports of the wasm module (tested through wasmtime in `tests/`: its addresses are 32-bit).
 #[cfg(feature = "abi")]
 pub mod abi;
+#[cfg(feature = "js")]
+pub mod js;
 
 pub use config::{Config, Envelope, Limits};
 pub use report::{Feedback, Kind, Original, RcptCheck, ReceivedHop, Recipient, Report};

@@ -25,6 +25,16 @@ fn parse<'a, T: Deserialize<'a> + Default>(json: &'a [u8]) -> Result<T, RequestE
     serde_json::from_slice(json).map_err(|e| RequestError::BadJson(format!("request: {e}")))
 }
 
+/// Versions and the reason classes.
+pub fn info() -> Value {
+    serde_json::json!({
+        "abi_major": crate::ABI_MAJOR,
+        "abi_minor": crate::ABI_MINOR,
+        "version": env!("CARGO_PKG_VERSION"),
+        "reasons": crate::reason::REASONS,
+    })
+}
+
 #[derive(Deserialize, Default)]
 #[serde(default, deny_unknown_fields)]
 struct ClassifyRequest {

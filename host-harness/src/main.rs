@@ -68,6 +68,16 @@ enum Command {
         #[command(flatten)]
         request: RequestArgs,
     },
+    /// Write every message of files, folders and mbox files to a folder, one file each
+    /// (`000001.eml`, …), and print one JSON line per message: its source and the file written.
+    Split {
+        /// Files and folders to read.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// The folder to write to (created if missing).
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Print the module's ABI version and what it knows.
     Info,
     /// BATV: sign envelope senders, verify the tags of bounce recipients.
@@ -213,6 +223,7 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
+        Command::Split { paths, out } => split(&paths, &out),
         Command::Scan { paths, json, request: args } => match request(&args) {
             Ok(req) => scan(&filter, &paths, json, &req),
             Err(e) => {
@@ -310,6 +321,43 @@ fn human_answer(export: &str, a: &Value) -> String {
         "ndr_srs_reverse" => format!("not reversed: {}", s(&a["error"])),
         _ => s(&a["address"]),
     }
+}
+
+fn split(paths: &[PathBuf], out: &std::path::Path) -> ExitCode {
+    if let Err(e) = std::fs::create_dir_all(out) {
+        eprintln!("ndr: cannot create {}: {e}", out.display());
+        return ExitCode::from(2);
+    }
+    let mut failed = false;
+    let mut written = 0;
+    for file in source::files(paths) {
+        let items = match file {
+            Ok(path) => source::messages(&path),
+            Err((path, e)) => {
+                eprintln!("ndr: {}: {e}", path.display());
+                failed = true;
+                continue;
+            }
+        };
+        for item in items {
+            let bytes = match item.bytes {
+                Ok(b) => b,
+                Err(e) => {
+                    eprintln!("ndr: {e}");
+                    failed = true;
+                    continue;
+                }
+            };
+            written += 1;
+            let target = out.join(format!("{written:06}.eml"));
+            if let Err(e) = std::fs::write(&target, bytes) {
+                eprintln!("ndr: cannot write {}: {e}", target.display());
+                return ExitCode::from(2);
+            }
+            println!("{}", json!({"file": item.file, "index": item.index, "written": target.display().to_string()}));
+        }
+    }
+    if failed { ExitCode::from(1) } else { ExitCode::SUCCESS }
 }
 
 fn scan(filter: &Filter, paths: &[PathBuf], json: bool, req: &[u8]) -> ExitCode {

@@ -68,6 +68,29 @@ fn mbox_messages_are_numbered_and_unreadable_paths_fail_clearly() {
 }
 
 #[test]
+fn split_writes_each_mbox_message_to_its_own_file() {
+    let dir = std::env::temp_dir().join(format!("ndr-cli-split-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mbox = dir.join("mail.mbox");
+    std::fs::write(
+        &mbox,
+        "From a@b Mon Jan  1 00:00:00 2024\nSubject: 1\n\nx\n\nFrom c@d Mon Jan  1 00:00:00 2024\nSubject: 2\n\ny\n",
+    )
+    .unwrap();
+    let out_dir = dir.join("out");
+    let out = ndr().args(["split", "--out"]).arg(&out_dir).arg(&mbox).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let lines: Vec<serde_json::Value> =
+        String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[1]["index"], 1);
+    let second = std::fs::read_to_string(lines[1]["written"].as_str().unwrap()).unwrap();
+    assert!(second.starts_with("Subject: 2"), "{second:?}");
+    assert!(!second.contains("From c@d"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn a_bad_module_or_config_exits_2_with_a_message() {
     let out = ndr().args(["--module", "/nonexistent.wasm", "scan"]).arg(samples()).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
