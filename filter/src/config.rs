@@ -30,11 +30,25 @@ pub struct Limits {
     pub max_embedded_messages: usize,
     /// Recipients listed in one report.
     pub max_recipients: usize,
+    /// MIME parts read, over the whole message and its nested messages.
+    pub max_parts: usize,
+    /// Header fields read per header block.
+    pub max_headers: usize,
+    /// Bytes of one header value (decoded) that are read.
+    pub max_header_bytes: usize,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_message_bytes: 32 << 20, max_nesting: 8, max_embedded_messages: 64, max_recipients: 1000 }
+        Limits {
+            max_message_bytes: 32 << 20,
+            max_nesting: 8,
+            max_embedded_messages: 64,
+            max_recipients: 1000,
+            max_parts: 1000,
+            max_headers: 1000,
+            max_header_bytes: 64 << 10,
+        }
     }
 }
 

@@ -44,7 +44,7 @@ pub use report::{Feedback, Kind, Original, RcptCheck, ReceivedHop, Recipient, Re
 /// ABI major version: a change that breaks hosts gets a new major and a new marker export.
 pub const ABI_MAJOR: u32 = 1;
 /// ABI minor version: new exports and new JSON fields.
-pub const ABI_MINOR: u32 = 1;
+pub const ABI_MINOR: u32 = 2;
 
 /// Classify one message. `envelope` is the SMTP envelope when the host has it (absent for a
 /// message read from disk); `now` is the host's clock in Unix seconds.
@@ -55,12 +55,10 @@ pub fn classify(raw: &[u8], envelope: Option<&Envelope>, config: &Config, now: u
         report.error = Some("empty message".into());
         return report;
     };
-    let mail = mime::view(&msg, config.limits.max_nesting);
+    let mail = mime::view(&msg, &config.limits);
     report.subject = mail.header("subject").map(str::to_string);
     report.from = mail.header("from").map(str::to_string);
-    if mail.leaves.iter().any(|l| l.nested_skipped) {
-        report.warnings.push(format!("nested messages deeper than {} were not read", config.limits.max_nesting));
-    }
+    limits::report_cuts(&mail.cuts, &config.limits, &mut report.warnings);
     if let Some(finding) = formats::detect(&mail) {
         report.kind = finding.kind;
         report.format = Some(finding.format.to_string());
@@ -162,6 +160,26 @@ fn rcpt_checks(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn configured_limits_cut_parts_headers_and_values_and_say_so() {
+        let limits = Limits { max_parts: 3, max_headers: 2, max_header_bytes: 5, ..Limits::default() };
+        let config = Config { limits, ..Config::default() };
+        let raw = "Subject: abcdefgh\nFrom: a@example.com\nX-A: 1\nContent-Type: multipart/mixed; boundary=p\n\n\
+                   --p\n\nx\n--p\n\ny\n--p\n\nz\n--p\n\nw\n--p--\n";
+        let report = classify(raw.as_bytes(), None, &config, 0);
+        assert_eq!(report.subject.as_deref(), Some("abcde"));
+        assert_eq!(
+            report.warnings,
+            [
+                "2 MIME parts past the first 3 were not read",
+                "2 header fields past 2 in a header block were not read",
+                "2 header values cut to 5 bytes",
+            ]
+        );
+        let defaults = classify(raw.as_bytes(), None, &Config::default(), 0);
+        assert!(defaults.warnings.is_empty(), "{:?}", defaults.warnings);
+    }
 
     #[test]
     fn envelope_recipients_are_checked_against_our_tags() {

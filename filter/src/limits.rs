@@ -29,6 +29,25 @@ pub fn prepare<'a>(raw: &'a [u8], limits: &Limits, warnings: &mut Vec<String>) -
     bytes
 }
 
+/// A warning for each limit that [`crate::mime::view`] reached.
+pub fn report_cuts(cuts: &crate::mime::Cuts, limits: &Limits, warnings: &mut Vec<String>) {
+    if cuts.nested > 0 {
+        warnings.push(format!("nested messages deeper than {} were not read", limits.max_nesting));
+    }
+    if cuts.parts > 0 {
+        warnings.push(format!("{} MIME parts past the first {} were not read", cuts.parts, limits.max_parts));
+    }
+    if cuts.headers > 0 {
+        warnings.push(format!(
+            "{} header fields past {} in a header block were not read",
+            cuts.headers, limits.max_headers
+        ));
+    }
+    if cuts.header_values > 0 {
+        warnings.push(format!("{} header values cut to {} bytes", cuts.header_values, limits.max_header_bytes));
+    }
+}
+
 /// Start of the line holding the `n+1`-th `message/rfc822` or `message/global` type.
 fn nth_embedded_message(b: &[u8], n: usize) -> Option<usize> {
     let mut seen = 0;

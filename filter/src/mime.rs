@@ -5,6 +5,8 @@ use std::borrow::Cow;
 
 use mail_parser::{Address, HeaderValue, Host, MessageParser, MessagePart, MimeHeaders, PartType};
 
+use crate::config::Limits;
+
 /// A parsed message: decoded headers and its MIME leaves in document order.
 pub struct Mail<'m> {
     /// Header names in lower case, values unfolded and decoded (RFC 2047), in order.
@@ -15,6 +17,21 @@ pub struct Mail<'m> {
     pub containers: Vec<(String, Option<String>)>,
     /// The report's human-readable text, computed once (`formats::human::report_text`).
     pub report_text: std::cell::OnceCell<String>,
+    /// What the limits left out (whole tree, on the outermost message only).
+    pub cuts: Cuts,
+}
+
+/// What [`view`] left out because of the limits.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Cuts {
+    /// MIME parts past `max_parts` (counted over the whole tree).
+    pub parts: usize,
+    /// Header fields past `max_headers` in a header block.
+    pub headers: usize,
+    /// Header values cut to `max_header_bytes`.
+    pub header_values: usize,
+    /// Nested messages deeper than `max_nesting`, not read.
+    pub nested: usize,
 }
 
 /// One non-multipart MIME part.
@@ -27,8 +44,6 @@ pub struct Leaf<'m> {
     pub bytes: &'m [u8],
     /// A nested message (`message/rfc822`, `message/global`), parsed.
     pub message: Option<Box<Mail<'m>>>,
-    /// Set when the nested message was not parsed because the depth limit was reached.
-    pub nested_skipped: bool,
 }
 
 impl<'m> Mail<'m> {
@@ -51,96 +66,119 @@ pub fn parse(raw: &[u8]) -> Option<mail_parser::Message<'_>> {
     MessageParser::default().parse(raw)
 }
 
-/// Build our view of a parsed message.
-pub fn view<'m>(msg: &'m mail_parser::Message<'m>, max_depth: usize) -> Mail<'m> {
-    let root = msg.root_part();
-    let headers = root
-        .headers()
-        .iter()
-        .map(|h| (h.name().to_ascii_lowercase(), clip(value_text(h.value()), MAX_HEADER_VALUE)))
-        .collect();
-    let received = msg.received_all().map(received_hop).collect();
-    let mut mail =
-        Mail { headers, received, leaves: Vec::new(), containers: Vec::new(), report_text: Default::default() };
-    for part in &msg.parts {
-        add_part(&mut mail, part, max_depth);
-    }
-    if mail.leaves.is_empty() {
-        // A multipart whose boundary never occurs: its body is plain text to the reader.
-        let body = msg.raw_message.get(root.offset_body as usize..root.offset_end as usize).unwrap_or_default();
-        mail.leaves.push(Leaf {
-            content_type: "text/plain".into(),
-            text: Some(String::from_utf8_lossy(body)),
-            bytes: body,
-            message: None,
-            nested_skipped: false,
-        });
-    }
+/// Build our view of a parsed message, within the limits (what they cut is in `cuts`).
+pub fn view<'m>(msg: &'m mail_parser::Message<'m>, limits: &Limits) -> Mail<'m> {
+    let mut walk = Walk { limits, parts_left: limits.max_parts, cuts: Cuts::default() };
+    let mut mail = walk.message(msg, limits.max_nesting);
+    mail.cuts = walk.cuts;
     mail
 }
 
-fn add_part<'m>(mail: &mut Mail<'m>, part: &'m MessagePart<'m>, max_depth: usize) {
-    let content_type = part
-        .content_type()
-        .map(|ct| match ct.subtype() {
-            Some(sub) => format!("{}/{}", ct.ctype(), sub).to_ascii_lowercase(),
-            None => ct.ctype().to_ascii_lowercase(),
-        })
-        .unwrap_or_else(|| "text/plain".to_string());
-    match &part.body {
-        PartType::Multipart(_) => {
-            let report_type =
-                part.content_type().and_then(|ct| ct.attribute("report-type")).map(|s| s.to_ascii_lowercase());
-            mail.containers.push((content_type, report_type));
-        }
-        PartType::Message(nested) => {
-            let (message, nested_skipped) =
-                if max_depth > 0 { (Some(Box::new(view(nested, max_depth - 1))), false) } else { (None, true) };
-            mail.leaves.push(Leaf { content_type, text: None, bytes: nested.raw_message(), message, nested_skipped });
-        }
-        PartType::Text(t) | PartType::Html(t) => {
-            // A multipart whose boundary is missing comes back as text: it reads as plain text.
-            let content_type =
-                if content_type.starts_with("multipart/") { "text/plain".to_string() } else { content_type };
-            mail.leaves.push(Leaf {
-                content_type,
-                text: Some(Cow::Borrowed(t.as_ref())),
-                bytes: t.as_bytes(),
-                message: None,
-                nested_skipped: false,
-            });
-        }
-        PartType::Binary(b) | PartType::InlineBinary(b) if content_type.starts_with("multipart/") => {
-            // A multipart whose boundary parameter is broken: its body is text to the reader.
-            let text = Some(String::from_utf8_lossy(b.as_ref()));
-            let content_type = "text/plain".to_string();
-            mail.leaves.push(Leaf { content_type, text, bytes: b.as_ref(), message: None, nested_skipped: false });
-        }
-        PartType::Binary(b) | PartType::InlineBinary(b) => {
-            mail.leaves.push(Leaf {
-                content_type,
-                text: None,
-                bytes: b.as_ref(),
-                message: None,
-                nested_skipped: false,
-            });
-        }
-    }
+/// The state of one [`view`]: the limits and what is left of them.
+struct Walk<'l> {
+    limits: &'l Limits,
+    parts_left: usize,
+    cuts: Cuts,
 }
 
-/// Header values longer than this are cut: no real header is, and every detector scans them.
-const MAX_HEADER_VALUE: usize = 64 << 10;
-
-/// Cut a string to at most `max` bytes, on a character boundary.
-fn clip(mut s: String, max: usize) -> String {
-    if s.len() > max {
-        let mut end = max;
-        while !s.is_char_boundary(end) {
-            end -= 1;
+impl Walk<'_> {
+    fn message<'m>(&mut self, msg: &'m mail_parser::Message<'m>, depth_left: usize) -> Mail<'m> {
+        let root = msg.root_part();
+        let all = root.headers();
+        let kept = all.len().min(self.limits.max_headers);
+        self.cuts.headers += all.len() - kept;
+        let headers =
+            all[..kept].iter().map(|h| (h.name().to_ascii_lowercase(), self.clip(value_text(h.value())))).collect();
+        let received = msg.received_all().map(received_hop).collect();
+        let mut mail = Mail {
+            headers,
+            received,
+            leaves: Vec::new(),
+            containers: Vec::new(),
+            report_text: Default::default(),
+            cuts: Cuts::default(),
+        };
+        for part in &msg.parts {
+            if self.parts_left == 0 {
+                self.cuts.parts += 1;
+                continue;
+            }
+            self.parts_left -= 1;
+            self.add_part(&mut mail, part, depth_left);
         }
-        s.truncate(end);
+        if mail.leaves.is_empty() {
+            // A multipart whose boundary never occurs: its body is plain text to the reader.
+            let body = msg.raw_message.get(root.offset_body as usize..root.offset_end as usize).unwrap_or_default();
+            mail.leaves.push(Leaf {
+                content_type: "text/plain".into(),
+                text: Some(String::from_utf8_lossy(body)),
+                bytes: body,
+                message: None,
+            });
+        }
+        mail
     }
-    s
+
+    /// A header value cut to the limit, on a character boundary: no real header is that long,
+    /// and every detector scans them.
+    fn clip(&mut self, mut s: String) -> String {
+        let max = self.limits.max_header_bytes;
+        if s.len() > max {
+            let mut end = max;
+            while !s.is_char_boundary(end) {
+                end -= 1;
+            }
+            s.truncate(end);
+            self.cuts.header_values += 1;
+        }
+        s
+    }
+
+    fn add_part<'m>(&mut self, mail: &mut Mail<'m>, part: &'m MessagePart<'m>, depth_left: usize) {
+        let content_type = part
+            .content_type()
+            .map(|ct| match ct.subtype() {
+                Some(sub) => format!("{}/{}", ct.ctype(), sub).to_ascii_lowercase(),
+                None => ct.ctype().to_ascii_lowercase(),
+            })
+            .unwrap_or_else(|| "text/plain".to_string());
+        match &part.body {
+            PartType::Multipart(_) => {
+                let report_type =
+                    part.content_type().and_then(|ct| ct.attribute("report-type")).map(|s| s.to_ascii_lowercase());
+                mail.containers.push((content_type, report_type));
+            }
+            PartType::Message(nested) => {
+                let message = if depth_left > 0 {
+                    Some(Box::new(self.message(nested, depth_left - 1)))
+                } else {
+                    self.cuts.nested += 1;
+                    None
+                };
+                mail.leaves.push(Leaf { content_type, text: None, bytes: nested.raw_message(), message });
+            }
+            PartType::Text(t) | PartType::Html(t) => {
+                // A multipart whose boundary is missing comes back as text: it reads as plain text.
+                let content_type =
+                    if content_type.starts_with("multipart/") { "text/plain".to_string() } else { content_type };
+                mail.leaves.push(Leaf {
+                    content_type,
+                    text: Some(Cow::Borrowed(t.as_ref())),
+                    bytes: t.as_bytes(),
+                    message: None,
+                });
+            }
+            PartType::Binary(b) | PartType::InlineBinary(b) if content_type.starts_with("multipart/") => {
+                // A multipart whose boundary parameter is broken: its body is text to the reader.
+                let text = Some(String::from_utf8_lossy(b.as_ref()));
+                let content_type = "text/plain".to_string();
+                mail.leaves.push(Leaf { content_type, text, bytes: b.as_ref(), message: None });
+            }
+            PartType::Binary(b) | PartType::InlineBinary(b) => {
+                mail.leaves.push(Leaf { content_type, text: None, bytes: b.as_ref(), message: None });
+            }
+        }
+    }
 }
 
 /// A header value as one line of text.

@@ -37,7 +37,7 @@ pub fn find(mail: &Mail<'_>, inline: bool) -> Option<Original> {
 /// Parse header text (and whatever follows) as a message of its own.
 fn from_header_bytes(bytes: &[u8], source: &str, headers_only: bool) -> Option<Original> {
     let msg = mime::parse(bytes)?;
-    let view = mime::view(&msg, 0);
+    let view = mime::view(&msg, &crate::Limits { max_nesting: 0, ..crate::Limits::default() });
     if view.headers.is_empty() {
         return None;
     }

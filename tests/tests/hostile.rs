@@ -18,7 +18,21 @@ fn a_10_mb_single_line_header() {
     let mut raw = b"Subject: ".to_vec();
     raw.extend(std::iter::repeat_n(b'x', 10 << 20));
     raw.extend_from_slice(b"\nFrom: a@example.com\n\nbody\n");
-    run(&raw);
+    let r = run(&raw);
+    assert_eq!(r["subject"].as_str().unwrap().len(), 65536, "cut to max_header_bytes");
+    assert!(warned(&r, "header values cut to 65536 bytes"), "{}", r["warnings"]);
+}
+
+fn warned(report: &Value, text: &str) -> bool {
+    report["warnings"].as_array().unwrap().iter().any(|w| w.as_str().unwrap().contains(text))
+}
+
+#[test]
+fn a_million_header_fields() {
+    let raw = format!("{}From: a@example.com\n\nbody\n", "X-Spam: y\n".repeat(1_000_000));
+    let r = run(raw.as_bytes());
+    assert_eq!(r["kind"], "normal");
+    assert!(warned(&r, "999001 header fields past 1000"), "{}", r["warnings"]);
 }
 
 #[test]
@@ -51,13 +65,15 @@ fn many_parts_and_deep_nesting() {
         raw.push_str("--p\nContent-Type: text/plain\n\nx\n");
     }
     raw.push_str("--p--\n");
-    run(raw.as_bytes());
+    let r = run(raw.as_bytes());
+    assert!(warned(&r, "19001 MIME parts past the first 1000"), "{}", r["warnings"]);
     let mut nested = String::new();
     for i in 0..5_000 {
         nested.push_str(&format!("Content-Type: multipart/mixed; boundary=b{i}\n\n--b{i}\n"));
     }
     run(nested.as_bytes());
-    run("Content-Type: message/rfc822\n\n".repeat(10_000).as_bytes());
+    let r = run("Content-Type: message/rfc822\n\n".repeat(10_000).as_bytes());
+    assert!(warned(&r, "more than 64 embedded messages"), "{}", r["warnings"]);
 }
 
 #[test]

@@ -124,7 +124,7 @@ mod tests {
             let Some(msg) = crate::mime::parse(raw) else {
                 continue;
             };
-            let mail = crate::mime::view(&msg, 4);
+            let mail = crate::mime::view(&msg, &crate::Limits::default());
             for (name, d) in REGISTRY {
                 assert!(d(&mail).is_none(), "{name} claimed {:?}", String::from_utf8_lossy(raw));
             }
