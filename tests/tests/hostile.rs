@@ -85,3 +85,15 @@ fn a_malformed_original_claiming_our_relays() {
     assert_eq!(r["kind"], "bounce");
     assert_ne!(r["action"], "reject", "claimed relay evidence never leads to a reject");
 }
+
+/// Found by fuzzing (`classify`): a returned message whose own headers declare
+/// `message/rfc822` again, right before the closing boundary. mail-parser 0.11.9 reaches a
+/// `debug_assert!` there ("Invalid part ID", message.rs:485), so a debug build panics; the
+/// module is a release build, where that path just ends the part. It must stay a report.
+#[test]
+fn fuzz_nested_rfc822_header_before_the_closing_boundary() {
+    let raw = b"From: a\nContent-Type: multipart/mixed; boundary=\"b\"\n\n--b\nContent-Type: message/rfc822\n\nX: 1\nContent-Type: message/rfc822\n\nY: 2\n\n--b--\n";
+    let r = run(raw);
+    assert_eq!(r["kind"], "normal");
+    assert!(r["error"].is_null(), "{r}");
+}
