@@ -269,6 +269,12 @@ impl FilterInstance {
         self.budget.fuel_base.saturating_add(self.budget.fuel_per_byte.saturating_mul(input_len as u64))
     }
 
+    /// Size of the instance's linear memory in bytes. Wasm memory never shrinks, so this is
+    /// the most the instance has needed so far.
+    pub fn memory_bytes(&mut self) -> usize {
+        self.instance.get_memory(&mut self.store, "memory").map_or(0, |m| m.data_size(&self.store))
+    }
+
     /// Fuel the last classification or request used: a noise-free cost measure.
     pub fn fuel_used(&self) -> u64 {
         self.last_fuel_used

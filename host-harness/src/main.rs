@@ -545,7 +545,7 @@ fn bench(filter: &Filter, paths: &[PathBuf], fresh: bool, passes: usize, json: b
         }
     };
     let mut times: Vec<f64> = Vec::with_capacity(messages.len() * (passes - 1));
-    let (mut failures, mut fuel) = (0usize, 0u64);
+    let (mut failures, mut fuel, mut memory) = (0usize, 0u64, 0usize);
     let started = std::time::Instant::now();
     for pass in 0..passes {
         for m in &messages {
@@ -554,11 +554,13 @@ fn bench(filter: &Filter, paths: &[PathBuf], fresh: bool, passes: usize, json: b
                 filter.instance().map_err(|e| e.to_string()).and_then(|mut i| {
                     let r = i.classify(m, req).map_err(|e| e.to_string());
                     fuel += i.fuel_used();
+                    memory = memory.max(i.memory_bytes());
                     r
                 })
             } else {
                 let r = reused.classify(m, req).map_err(|e| e.to_string());
                 fuel += reused.fuel_used();
+                memory = memory.max(reused.memory_bytes());
                 if reused.is_poisoned() {
                     reused = match filter.instance() {
                         Ok(i) => i,
@@ -589,6 +591,7 @@ fn bench(filter: &Filter, paths: &[PathBuf], fresh: bool, passes: usize, json: b
         "mb_per_second": (bytes * (passes - 1)) as f64 / 1e6 / timed_secs,
         "us_per_message": {"p50": pct(0.5), "p90": pct(0.9), "p99": pct(0.99), "max": pct(1.0), "mean": timed_secs * 1e6 / times.len() as f64},
         "fuel_per_byte": fuel as f64 / (bytes * (passes - 1)) as f64,
+        "memory_bytes_max": memory,
         "failures": failures,
         "wall_seconds": total,
     });
@@ -616,7 +619,11 @@ fn bench(filter: &Filter, paths: &[PathBuf], fresh: bool, passes: usize, json: b
             us["max"].as_f64().unwrap_or(0.0),
             us["mean"].as_f64().unwrap_or(0.0)
         );
-        println!("fuel per input byte: {:.0}; failures: {failures}", figures["fuel_per_byte"].as_f64().unwrap_or(0.0));
+        println!(
+            "fuel per input byte: {:.0}; instance memory at most {:.1} MiB; failures: {failures}",
+            figures["fuel_per_byte"].as_f64().unwrap_or(0.0),
+            memory as f64 / (1 << 20) as f64
+        );
     }
     if failures > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS }
 }

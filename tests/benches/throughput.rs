@@ -51,6 +51,69 @@ fn classification(c: &mut Criterion) {
     println!("corpus: {} messages, {bytes} bytes", msgs.len());
 }
 
+/// Native time per message for each format the corpus bounces are read as.
+fn by_format(c: &mut Criterion) {
+    let config = ndr_filter::Config::default();
+    let mut groups: std::collections::BTreeMap<String, Vec<Vec<u8>>> = Default::default();
+    for m in corpus_bounces() {
+        let format = ndr_filter::classify(&m, None, &config, 0).format.unwrap_or_else(|| "none".into());
+        groups.entry(format).or_default().push(m);
+    }
+    let mut group = c.benchmark_group("native by format");
+    group.sample_size(10).measurement_time(std::time::Duration::from_secs(1));
+    for (format, msgs) in &groups {
+        group.throughput(Throughput::Elements(msgs.len() as u64));
+        group.bench_function(format!("{format} ({} messages)", msgs.len()), |b| {
+            b.iter(|| {
+                msgs.iter()
+                    .map(|m| ndr_filter::classify(black_box(m), None, &config, 0).recipients.len())
+                    .sum::<usize>()
+            })
+        });
+    }
+    group.finish();
+}
+
+/// A bounce whose returned original has a body of about `size` bytes of ordinary text.
+fn bounce_of_size(size: usize) -> Vec<u8> {
+    let mut m = String::from(
+        "From: MAILER-DAEMON@mx.example.org\nTo: alice@example.com\nSubject: Undelivered Mail Returned to Sender\n\
+         Content-Type: multipart/report; report-type=delivery-status; boundary=b\n\n--b\nContent-Type: text/plain\n\n\
+         I'm sorry to have to inform you that your message could not be delivered.\n\n--b\n\
+         Content-Type: message/delivery-status\n\nReporting-MTA: dns; mx.example.org\n\n\
+         Final-Recipient: rfc822; bob@example.org\nAction: failed\nStatus: 5.1.1\n\
+         Diagnostic-Code: smtp; 550 5.1.1 <bob@example.org>: Recipient address rejected: User unknown\n\n--b\n\
+         Content-Type: message/rfc822\n\nReceived: from out.example.com (out.example.com [198.51.100.7])\n\
+         From: alice@example.com\nTo: bob@example.org\nMessage-ID: <size.test@example.com>\nSubject: report\n\n",
+    );
+    let line = "Quarterly figures are attached below; see https://example.com/reports for the archive.\n";
+    while m.len() < size {
+        m.push_str(line);
+    }
+    m.truncate(size.max(m.find("\n\n--b\nContent-Type: message/rfc822").unwrap_or(0)));
+    m.push_str("\n--b--\n");
+    m.into_bytes()
+}
+
+/// Cost against message size, 1 KB to 10 MB: it should grow linearly (constant MB/s).
+fn size_curve(c: &mut Criterion) {
+    let config = ndr_filter::Config::default();
+    let filter = ndr_tests::filter();
+    let mut instance = filter.instance().unwrap();
+    let mut group = c.benchmark_group("size curve");
+    group.sample_size(10).measurement_time(std::time::Duration::from_secs(2));
+    for size in [1_000, 10_000, 100_000, 1_000_000, 10_000_000] {
+        let m = bounce_of_size(size);
+        assert_eq!(ndr_filter::classify(&m, None, &config, 0).recipients.len(), 1, "{size}");
+        group.throughput(Throughput::Bytes(m.len() as u64));
+        group.bench_function(format!("native {size} B"), |b| {
+            b.iter(|| ndr_filter::classify(black_box(&m), None, &config, 0))
+        });
+        group.bench_function(format!("wasm {size} B"), |b| b.iter(|| instance.classify(black_box(&m), b"").unwrap()));
+    }
+    group.finish();
+}
+
 fn batv_srs(c: &mut Criterion) {
     let config = json!({
         "batv": {"keys": [{"digit": 1, "secret": "bench-secret-0123456789abcdef"}]},
@@ -90,6 +153,6 @@ fn batv_srs(c: &mut Criterion) {
 criterion_group! {
     name = benches;
     config = Criterion::default().sample_size(20).measurement_time(std::time::Duration::from_secs(4));
-    targets = classification, batv_srs
+    targets = classification, by_format, size_curve, batv_srs
 }
 criterion_main!(benches);
