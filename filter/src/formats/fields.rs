@@ -33,9 +33,24 @@ pub fn recipient(fields: &[(String, String)]) -> Option<Recipient> {
     let action = get("action").map(|a| a.split_whitespace().next().unwrap_or("").to_ascii_lowercase());
     // Failed and delayed recipients get their reason when the report is complete (formats::enrich).
     let delivered = matches!(action.as_deref(), Some("delivered" | "relayed" | "expanded"));
+    // `X-Unix;`: the local delivery program (procmail, a pipe) failed, not the SMTP peer; its
+    // words count only where they say the mailbox or the disk is full (sisimai's mailererror).
+    let local_mailer = get("diagnostic-code")
+        .and_then(|d| d.split_once(';'))
+        .is_some_and(|(t, _)| t.trim().eq_ignore_ascii_case("x-unix"));
+    let reason = if delivered {
+        "delivered".to_string()
+    } else if local_mailer {
+        match crate::reason::classify(status.as_deref(), None, &[diag], None) {
+            r @ ("mailboxfull" | "systemfull" | "mesgtoobig" | "exceedlimit") => r.to_string(),
+            _ => "mailererror".to_string(),
+        }
+    } else {
+        String::new()
+    };
     Some(Recipient {
         hard: false,
-        reason: if delivered { "delivered".to_string() } else { String::new() },
+        reason,
         address,
         action,
         status,

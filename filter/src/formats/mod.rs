@@ -98,6 +98,11 @@ fn enrich(mail: &Mail<'_>, finding: &mut Finding) {
             if let Some(host) = host {
                 why = texts.iter().find_map(|t| reason::refine_for_receiver(&host, t)).unwrap_or(why);
             }
+            // Nothing found in words that do say something: sisimai's "onhold" (undecided), as
+            // opposed to "undefined" (nothing to read).
+            if why == "undefined" && r.diagnostic.as_deref().is_some_and(|d| says_something(d, r.address.as_deref())) {
+                why = "onhold";
+            }
             r.reason = why.to_string();
         }
         r.hard = reason::is_hard(&r.reason, r.status.as_deref(), r.reply_code.as_deref());
@@ -106,6 +111,15 @@ fn enrich(mail: &Mail<'_>, finding: &mut Finding) {
         let class = if finding.kind == Kind::Delay { '4' } else { '5' };
         finding.recipients.iter_mut().for_each(|r| reason::fill_pseudo_status(r, class));
     }
+}
+
+/// Whether a diagnostic holds words besides the recipient's address.
+fn says_something(diagnostic: &str, address: Option<&str>) -> bool {
+    let rest = match address {
+        Some(a) if !a.is_empty() => diagnostic.to_ascii_lowercase().replace(&a.to_ascii_lowercase(), ""),
+        _ => diagnostic.to_string(),
+    };
+    rest.split_whitespace().any(|w| w.chars().filter(|c| c.is_alphabetic()).count() >= 2)
 }
 
 #[cfg(test)]

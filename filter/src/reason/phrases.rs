@@ -115,6 +115,7 @@ pub const AUTHFAILURE: &[&str] = &[
     "fails to pass authentication",             // Gmail 5.7.26
     "unauthenticated email",                    // Gmail DMARC rejection
     "sender policy framework",
+    "fails to pass spf", // Gmail 5.7.26 "… fails to pass SPF checks"
 ];
 
 pub const USERUNKNOWN: &[&str] = &[
@@ -160,6 +161,8 @@ pub const USERUNKNOWN: &[&str] = &[
     "wasn't found at the destination", // Office 365 NDR text
     "was not found at the destination",
     "no such person",
+    "address couldn't be found", // Gmail "** Address not found **"
+    "address not found",
     "address does not exist",
     "adresse destinataire invalide", // La Poste
     "destinataire inconnu",          // French
@@ -173,8 +176,8 @@ pub const FILTERED: &[&str] = &[
     "domain filter",                 // Japanese carriers' domain filters
     "message filtered",              // Amazon SES receiving
     "filtered by",
-    "content filter",           // generic content filters
-    "message content rejected", // Barracuda without the UBE reason
+    "refused due to recipient preferences", // Facebook RCP-P2: the recipient's own settings
+    "content filter",                       // generic content filters
 ];
 
 pub const REQUIREPTR: &[&str] = &[
@@ -192,6 +195,7 @@ pub const REQUIREPTR: &[&str] = &[
     "reverse lookup",
     "not resolve your address",
     "reverse hostname",
+    "rdns", // Exim ACLs "invalid RDNS record", GMX "c=rdns"
 ];
 
 pub const NOTCOMPLIANTRFC: &[&str] = &[
@@ -247,6 +251,7 @@ pub const HOSTUNKNOWN: &[&str] = &[
     "nxdomain",
     "no mx or a record",
     "does not exist (domain",
+    "the account or domain may not exist", // cPanel Exim: its default failure text
 ];
 
 pub const SPAMDETECTED: &[&str] = &[
@@ -263,7 +268,8 @@ pub const SPAMDETECTED: &[&str] = &[
     "message is spam",
     "rejected as spam",
     "spam message",
-    "ube,", // Barracuda "Message content rejected, UBE"
+    "ube,",                     // Barracuda "Message content rejected, UBE"
+    "message content rejected", // Barracuda, Sendmail milters: the content scanner refused it
     "unsolicited bulk",
     "- spam", // Amavis "Reject, id=... - SPAM"
     "spam content",
@@ -311,6 +317,8 @@ pub const BLOCKED: &[&str] = &[
     "network not allowed",
     "may not be mail exchanger", // Postfix client restriction
     "refused to talk to me",     // Postfix greeting 554/421
+    "my name was rejected",      // qmail: the HELO name was refused
+    "smtp server of your isp",   // Japanese ISPs (OP25B): dynamic clients must use their ISP's relay
     "dnsbl",
     "rbl",
 ];
@@ -362,11 +370,26 @@ pub const NETWORKERROR: &[&str] = &[
     "network error", // OpenSMTPD
     "network is unreachable",
     "no route to host",
-    "host not reachable", // Zoho
-    "mail loops back",    // Postfix routing loop
+    "mail loops back", // Postfix routing loop
     "routing loop",
     "too many hops",
     "malformed or unexpected name server reply",
+    "wasn't able to establish an smtp connection", // qmail (#4.4.1): no server answered
+];
+
+/// The note that retries ran out, appended to the last error (qmail "I'm not going to try
+/// again; this message has been in the queue too long", Yahoo "... giving up"): `expired` only
+/// when neither the error nor its status says more.
+pub const GAVE_UP: &[&str] = &["in the queue too long", "giving up"];
+
+/// A lookup that failed because the name does not exist (a host, not a network, problem).
+pub const HOST_NOT_FOUND: &[&str] = &[
+    "host not found", // DragonFly "DNS lookup failure: host x not found"
+    "host unknown",   // Sendmail
+    "domain not found",
+    "no such domain",
+    "domain does not exist",
+    "nxdomain", // Gmail "DNS Error: … responded with code NXDOMAIN"
 ];
 
 pub const EXPIRED: &[&str] = &[
@@ -378,17 +401,14 @@ pub const EXPIRED: &[&str] = &[
     "retry timeout exceeded", // Exim
     "retry time not reached",
     "have been failing for a long time", // Exim
-    "in the queue too long",             // qmail
-    "queue too long",
     "could not be delivered within",
     "delivery time expired",
-    "giving up", // "Unable to deliver message after multiple retries, giving up"
     "attempts:", // "Delivery failed 20 attempts"
     "timed out", // connection timed out until expiry
     "timeout",
     "deferred", // Sendmail "Deferred: ..."
     "unable to establish an smtp connection",
-    "wasn't able to establish", // qmail
+    "host not reachable", // Zoho: its retries to an unreachable host ran out
     "try again later",
     "could not connect",
 ];
