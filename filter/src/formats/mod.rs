@@ -17,7 +17,7 @@ mod virus_notice;
 use crate::mime::Mail;
 use crate::reason;
 use crate::report::{Feedback, Kind, Recipient};
-use crate::text::{find_last_failure_status, find_remote_host, find_smtp_command};
+use crate::text::{contains_ci, find_last_failure_status, find_remote_host, find_smtp_command};
 
 /// What a format detector found.
 #[derive(Debug, Default)]
@@ -59,7 +59,8 @@ pub fn detect(mail: &Mail<'_>) -> Option<Finding> {
 /// Derive what detectors leave open, the same way for every format.
 fn enrich(mail: &Mail<'_>, finding: &mut Finding) {
     let single = finding.recipients.len() == 1;
-    for r in &mut finding.recipients {
+    let mut retried_out = vec![false; finding.recipients.len()];
+    for (n, r) in finding.recipients.iter_mut().enumerate() {
         if r.remote_mta.is_none() {
             r.remote_mta = r.diagnostic.as_deref().and_then(find_remote_host);
         }
@@ -89,15 +90,17 @@ fn enrich(mail: &Mail<'_>, finding: &mut Finding) {
             // A one-recipient report's whole text speaks for it when its own lines do not.
             let text = if single { Some(human::report_text(mail)) } else { None };
             let texts: Vec<&str> = r.diagnostic.as_deref().into_iter().chain(text).collect();
+            retried_out[n] = texts.iter().any(|t| RETRIED_OUT.iter().any(|p| contains_ci(t, p)));
             let mut why = reason::classify(status, code, &texts, r.smtp_command.as_deref());
             // The receiver's own wording wins over the generic tables.
-            let host = r
-                .remote_mta
-                .clone()
-                .or_else(|| r.address.as_deref().and_then(|a| a.rsplit_once('@')).map(|(_, d)| d.to_string()));
-            if let Some(host) = host {
-                why = texts.iter().find_map(|t| reason::refine_for_receiver(&host, t)).unwrap_or(why);
-            }
+            // Known by its MTA, else by the recipient's domain (a receiver behind a filtering
+            // service keeps its own codes).
+            let domain = r.address.as_deref().and_then(|a| a.rsplit_once('@')).map(|(_, d)| d);
+            let hosts = r.remote_mta.as_deref().into_iter().chain(domain);
+            why = hosts
+                .flat_map(|h| texts.iter().map(move |t| (h, *t)))
+                .find_map(|(h, t)| reason::refine_for_receiver(h, t))
+                .unwrap_or(why);
             // Nothing found in words that do say something: sisimai's "onhold" (undecided), as
             // opposed to "undefined" (nothing to read).
             if why == "undefined" && r.diagnostic.as_deref().is_some_and(|d| says_something(d, r.address.as_deref())) {
@@ -109,9 +112,19 @@ fn enrich(mail: &Mail<'_>, finding: &mut Finding) {
     }
     if finding.kind.is_bounce() {
         let class = if finding.kind == Kind::Delay { '4' } else { '5' };
-        finding.recipients.iter_mut().for_each(|r| reason::fill_pseudo_status(r, class));
+        for (r, retried_out) in finding.recipients.iter_mut().zip(retried_out) {
+            // Failed after retrying temporary errors until the retry time ran out: the errors
+            // were of class 4 (sisimai gives Exim's such failures a 4.x pseudo status).
+            reason::fill_pseudo_status(r, class);
+            if retried_out && r.pseudo_status && r.reply_code.is_none() {
+                r.status = r.status.as_deref().map(|s| format!("4{}", &s[1..]));
+            }
+        }
     }
 }
+
+/// Exim's words for a failure after temporary errors outlasted the retry rules.
+const RETRIED_OUT: &[&str] = &["retry timeout exceeded", "have been failing for a long time"];
 
 /// Whether a diagnostic holds words besides the recipient's address.
 fn says_something(diagnostic: &str, address: Option<&str>) -> bool {

@@ -9,7 +9,8 @@ use super::human::{paragraph_about, report_text};
 use crate::mime::Mail;
 use crate::report::{Kind, Recipient};
 use crate::text::{
-    address_in_field, contains_ci, find_addresses, find_reply_code, find_status, is_reply_subject, leading_reply_code,
+    address_in_field, contains_ci, find_addresses, find_reply_code, find_status_from, is_reply_subject,
+    leading_reply_code,
 };
 
 /// Local parts of the senders of bounces.
@@ -198,13 +199,14 @@ pub fn failed_addresses(mail: &Mail<'_>, text: &str, failed_header: Vec<String>)
 
 /// One recipient per address, with the paragraph that names it as its diagnostic.
 pub fn recipients_from_text(text: &str, addresses: Vec<String>, delayed: bool) -> Vec<Recipient> {
-    let only_status = (addresses.len() == 1).then(|| find_status(text)).flatten();
+    let only_status = (addresses.len() == 1).then(|| find_status_from(text, b"45")).flatten();
     addresses
         .into_iter()
         .map(|address| {
             let diagnostic = paragraph_about(text, &address);
             let diag = diagnostic.as_deref().unwrap_or("");
-            let status = find_status(diag).or_else(|| only_status.clone());
+            // A transcript's "250 2.1.5 Ok" is no failure status.
+            let status = find_status_from(diag, b"45").or_else(|| only_status.clone());
             let reply_code = leading_reply_code(diag).or_else(|| find_reply_code(diag));
             Recipient {
                 action: Some(if delayed { "delayed" } else { "failed" }.to_string()),

@@ -161,7 +161,10 @@ pub const USERUNKNOWN: &[&str] = &[
     "wasn't found at the destination", // Office 365 NDR text
     "was not found at the destination",
     "no such person",
-    "address couldn't be found", // Gmail "** Address not found **"
+    "not listed in domino directory", // Lotus Domino: "User x (addr) not listed in Domino Directory"
+    "not listed in public name & address book", // Lotus Notes (older wording)
+    "ディレクトリのリストにありません", // Lotus Notes (Japanese): not in the directory list
+    "address couldn't be found",      // Gmail "** Address not found **"
     "address not found",
     "address does not exist",
     "adresse destinataire invalide", // La Poste
@@ -479,6 +482,10 @@ pub const USERUNKNOWN_CERTAIN: &[&str] = &[
     "doesn't have a",        // Yahoo
     "mailbox unavailable",   // Outlook.com 550 5.5.0
     "not found by smtp address lookup",
+    "address couldn't be found", // Gmail "** Address not found **": its own reading of the reply
+    "not listed in domino directory", // Lotus Domino: a directory lookup
+    "not listed in public name & address book",
+    "ディレクトリのリストにありません", // Lotus Notes (Japanese)
 ];
 
 /// The order in which the tables are tried: the first match decides.

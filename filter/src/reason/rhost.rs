@@ -75,6 +75,21 @@ pub const RECEIVERS: &[Receiver] = &[
         hosts: &["qq.com", "exmail.qq.com"],
         phrases: &[("frequency limited", "toomanyconn"), ("mailbox not found", "userunknown")],
     },
+    Receiver {
+        // cox: "AUP#…" codes of Cox's published error-code table (cox.com email-error-codes)
+        hosts: &["cox.net", "cox.com"],
+        phrases: &[("aup#cdrbl", "blocked")], // the client IP is on Cox's DNS blocklist (seen)
+    },
+    Receiver {
+        // charter / spectrum: "AUP#In-nnnn" codes of Spectrum's email-error-codes page
+        hosts: &["charter.net", "spectrum.net", "twc.com", "rr.com"],
+        phrases: &[("aup#in-1310", "toomanyconn")], // too many connections from the sending IP (seen)
+    },
+    Receiver {
+        // mimecast: the customer's permitted-senders policy refused the client's network
+        hosts: &["mimecast.com", "mimecast.co.za"],
+        phrases: &[("host network not allowed", "policyviolation")],
+    },
 ];
 
 /// The receiver's reading of the text, if the host is one of them.
