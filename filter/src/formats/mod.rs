@@ -6,6 +6,7 @@ mod amazon_ses;
 mod arf;
 mod challenge;
 mod fields;
+mod fml;
 mod google_groups;
 pub(crate) mod human;
 mod rfc3464;
@@ -41,6 +42,7 @@ const REGISTRY: &[(&str, Detector)] = &[
     ("amazon-ses", amazon_ses::detect),
     ("rfc3464-text", rfc3464::detect_in_text),
     ("google-groups", google_groups::detect),
+    ("fml", fml::detect),
     ("virus-notice", virus_notice::detect),
     ("text", text_ndr::detect),
     // Challenges often carry Auto-Submitted too: they are tried before auto-replies.

@@ -156,7 +156,18 @@ pub fn detect(mail: &Mail<'_>) -> Option<Finding> {
         return None;
     }
     let delayed = DELAY_PHRASES.iter().any(|p| contains_ci(&text, p) || contains_ci(subject, p));
-    let recipients = recipients_from_text(&text, addresses, delayed);
+    // The recipients came from a forwarded report (see `failed_addresses`): take its fields.
+    let forwarded = mail
+        .leaves
+        .iter()
+        .filter_map(|l| l.message.as_deref())
+        .find_map(super::rfc3464::detect)
+        .map(|f| f.recipients)
+        .filter(|rs| !rs.is_empty() && rs.iter().map(|r| r.address.as_ref()).eq(addresses.iter().map(Some)));
+    let recipients = match forwarded {
+        Some(rs) => rs,
+        None => recipients_from_text(&text, addresses, delayed),
+    };
     let kind = if delayed && !recipients.iter().any(|r| r.status.as_deref().is_some_and(|s| s.starts_with('5'))) {
         Kind::Delay
     } else {
@@ -188,6 +199,17 @@ pub fn failed_addresses(mail: &Mail<'_>, text: &str, failed_header: Vec<String>)
     // "Contact postmaster@…" is advice, not a failed recipient, unless nobody else is named.
     let mut addresses: Vec<String> =
         if named.iter().any(|a| !is_daemon(a)) { named.into_iter().filter(|a| !is_daemon(a)).collect() } else { named };
+    if addresses.is_empty() {
+        // A gateway forwarding the report it got (Trend Micro IMSS): the attached message is
+        // itself a delivery report, and its recipients are the failed ones.
+        addresses = mail
+            .leaves
+            .iter()
+            .filter_map(|l| l.message.as_deref())
+            .find_map(super::rfc3464::detect)
+            .map(|f| f.recipients.into_iter().filter_map(|r| r.address).collect())
+            .unwrap_or_default();
+    }
     if addresses.is_empty() {
         // The report names nobody: the returned original's recipients are who it failed for.
         addresses = crate::original::find(mail, true).map(|o| o.to).unwrap_or_default();

@@ -239,6 +239,7 @@ pub const REJECTED: &[&str] = &[
     "is not a registered gateway user",
     "was not accepted by the group",      // Google Groups
     "you do not have permission to post", // Google Groups
+    "from a different address or alias",  // Gmail CustomFromDenied: a misconfigured "Send mail as" sender
 ];
 
 pub const HOSTUNKNOWN: &[&str] = &[
