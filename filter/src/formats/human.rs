@@ -125,7 +125,7 @@ pub fn paragraph_about(text: &str, address: &str) -> Option<String> {
 }
 
 /// A reply code or enhanced status in a line.
-fn has_code(line: &str) -> bool {
+pub(crate) fn has_code(line: &str) -> bool {
     crate::text::find_status(line).is_some() || crate::text::find_reply_code(line).is_some()
 }
 

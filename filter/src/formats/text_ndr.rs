@@ -5,11 +5,11 @@
 //! `X-Failed-Recipients`) and at least one recipient named in the report text.
 
 use super::Finding;
-use super::human::{paragraph_about, report_text};
+use super::human::{has_code, last_line_about, paragraph_about, report_text};
 use crate::mime::Mail;
 use crate::report::{Kind, Recipient};
 use crate::text::{
-    address_in_field, contains_ci, find_addresses, find_reply_code, find_status_from, is_reply_subject,
+    address_in_field, collapse_ws, contains_ci, find_addresses, find_reply_code, find_status_from, is_reply_subject,
     leading_reply_code,
 };
 
@@ -194,7 +194,10 @@ pub fn failed_addresses(mail: &Mail<'_>, text: &str, failed_header: Vec<String>)
         .collect();
     let named: Vec<String> = find_addresses(text)
         .into_iter()
-        .filter(|a| (listed_as_failed(text, a) || !own.iter().any(|o| o.eq_ignore_ascii_case(a))) && plausible(a))
+        .filter(|a| {
+            (listed_as_failed(text, a) || !own.iter().any(|o| o.eq_ignore_ascii_case(a) || sender_side(text, a)))
+                && plausible(a)
+        })
         .collect();
     // "Contact postmaster@…" is advice, not a failed recipient, unless nobody else is named.
     let mut addresses: Vec<String> =
@@ -221,11 +224,27 @@ pub fn failed_addresses(mail: &Mail<'_>, text: &str, failed_header: Vec<String>)
 
 /// One recipient per address, with the paragraph that names it as its diagnostic.
 pub fn recipients_from_text(text: &str, addresses: Vec<String>, delayed: bool) -> Vec<Recipient> {
-    let only_status = (addresses.len() == 1).then(|| find_status_from(text, b"45")).flatten();
+    let only_one = addresses.len() == 1;
+    let only_status = only_one.then(|| find_status_from(text, b"45")).flatten();
     addresses
         .into_iter()
         .map(|address| {
-            let diagnostic = paragraph_about(text, &address);
+            let mut diagnostic = paragraph_about(text, &address);
+            // A listing that names the address without the server's reply: the reply stands
+            // elsewhere ("Technical details: … 553 5.3.0 <x>… No such user", a "server message"
+            // section, "Error message below: 550 …").
+            if !diagnostic.as_deref().is_some_and(has_code) {
+                let reply = last_line_about(text, &address, has_code).or_else(|| {
+                    let first = text.lines().map(str::trim).find(|l| leading_reply_code(l).is_some());
+                    first.filter(|_| only_one).map(collapse_ws)
+                });
+                if let Some(reply) = reply {
+                    diagnostic = Some(match diagnostic {
+                        Some(d) if d != address && !d.contains(&reply) => format!("{d} {reply}"),
+                        _ => reply,
+                    });
+                }
+            }
             let diag = diagnostic.as_deref().unwrap_or("");
             // A transcript's "250 2.1.5 Ok" is no failure status.
             let status = find_status_from(diag, b"45").or_else(|| only_status.clone());
@@ -258,6 +277,18 @@ fn listed_as_failed(text: &str, address: &str) -> bool {
         let n = address.len();
         t.len() > n && t[..n].eq_ignore_ascii_case(address.as_bytes()) && matches!(t[n], b':' | b'>')
     })
+}
+
+/// An address that the text names only as the original's sender or Message-ID ("From: x",
+/// "MAIL FROM: x", "Message-ID: <x>" in a summary of the returned message).
+fn sender_side(text: &str, address: &str) -> bool {
+    const FIELDS: &[&str] = &["from:", "mail from:", "message-id:", "return-path:", "reply-to:", "sender:"];
+    let mut lines = text.lines().filter(|l| contains_ci(l, address)).peekable();
+    lines.peek().is_some()
+        && lines.all(|l| {
+            let t = l.trim_start().as_bytes();
+            FIELDS.iter().any(|f| t.len() >= f.len() && t[..f.len()].eq_ignore_ascii_case(f.as_bytes()))
+        })
 }
 
 /// Not a Message-ID or a token that merely contains an `@`.

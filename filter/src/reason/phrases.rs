@@ -30,7 +30,8 @@ pub const MAILBOXFULL: &[&str] = &[
     "not enough storage space",                 // Microsoft
     "user has exhausted allowed storage space", // Yahoo
     "mailbox full (quota",
-    "boite du destinataire pleine", // La Poste (French)
+    "boite du destinataire pleine",             // La Poste (French)
+    "messages in recipient's mailbox exceeded", // BIGLOBE "The number of messages in recipient's mailbox exceeded the local limit"
 ];
 
 pub const MESGTOOBIG: &[&str] = &[
@@ -161,10 +162,11 @@ pub const USERUNKNOWN: &[&str] = &[
     "wasn't found at the destination", // Office 365 NDR text
     "was not found at the destination",
     "no such person",
-    "not listed in domino directory", // Lotus Domino: "User x (addr) not listed in Domino Directory"
+    "no valid recipients for this mm",          // Verizon MMS gateway
+    "not listed in domino directory",           // Lotus Domino: "User x (addr) not listed in Domino Directory"
     "not listed in public name & address book", // Lotus Notes (older wording)
-    "ディレクトリのリストにありません", // Lotus Notes (Japanese): not in the directory list
-    "address couldn't be found",      // Gmail "** Address not found **"
+    "ディレクトリのリストにありません",         // Lotus Notes (Japanese): not in the directory list
+    "address couldn't be found",                // Gmail "** Address not found **"
     "address not found",
     "address does not exist",
     "adresse destinataire invalide", // La Poste
@@ -406,6 +408,7 @@ pub const EXPIRED: &[&str] = &[
     "retry time not reached",
     "have been failing for a long time", // Exim
     "could not be delivered within",
+    "not delivered within", // au/EZweb "Your message was not delivered within 0 days and 1 hours"
     "delivery time expired",
     "attempts:", // "Delivery failed 20 attempts"
     "timed out", // connection timed out until expiry
@@ -487,6 +490,7 @@ pub const USERUNKNOWN_CERTAIN: &[&str] = &[
     "not listed in domino directory", // Lotus Domino: a directory lookup
     "not listed in public name & address book",
     "ディレクトリのリストにありません", // Lotus Notes (Japanese)
+    "no valid recipients for this mm",  // Verizon MMS gateway
 ];
 
 /// The order in which the tables are tried: the first match decides.
