@@ -103,6 +103,15 @@ fn enrich(mail: &Mail<'_>, finding: &mut Finding) {
                 .flat_map(|h| texts.iter().map(move |t| (h, *t)))
                 .find_map(|(h, t)| reason::refine_for_receiver(h, t))
                 .unwrap_or(why);
+            // Still being retried, with a bare status (X.Y.0) and nothing in words: sisimai's
+            // reading of a delay is "expired".
+            let bare = status.is_none_or(|s| s.ends_with(".0"));
+            if r.action.as_deref() == Some("delayed")
+                && bare
+                && reason::classify(None, None, &texts, None) == "undefined"
+            {
+                why = "expired";
+            }
             // Nothing found in words that do say something: sisimai's "onhold" (undecided), as
             // opposed to "undefined" (nothing to read).
             if why == "undefined" && r.diagnostic.as_deref().is_some_and(|d| says_something(d, r.address.as_deref())) {

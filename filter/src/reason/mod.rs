@@ -56,7 +56,8 @@ pub fn classify(status: Option<&str>, reply_code: Option<&str>, texts: &[&str], 
         texts.iter().map(|t| without_continuations(&t.to_lowercase().replace('\u{2019}', "'"))).collect();
     // The recipient's own diagnostic first. A specific status (not X.0.0) outranks the wording
     // of the report's whole text, which also carries transcripts, advice and boilerplate.
-    let specific_status = by_status.filter(|_| status.is_some_and(|c| !c.ends_with(".0.0")));
+    // X.4.7 ("delivery time expired") only says that retries ran out; the text says why.
+    let specific_status = by_status.filter(|r| *r != "expired" && status.is_some_and(|c| !c.ends_with(".0.0")));
     let by_text = lowered.first().and_then(|t| phrases::reason_for_text(t)).or_else(|| {
         if specific_status.is_some() { None } else { lowered.iter().skip(1).find_map(|t| phrases::reason_for_text(t)) }
     });
@@ -100,7 +101,7 @@ pub fn classify(status: Option<&str>, reply_code: Option<&str>, texts: &[&str], 
 
 /// Status details whose meaning no wording overrides.
 const EXACT_DETAILS: &[&str] =
-    &[".1.6", ".2.3", ".7.13", ".7.20", ".7.21", ".7.22", ".7.23", ".7.24", ".7.25", ".7.26", ".7.29"];
+    &[".1.6", ".2.3", ".7.13", ".7.20", ".7.21", ".7.22", ".7.23", ".7.24", ".7.25", ".7.26", ".7.29", ".7.54"];
 
 /// A multi-line reply joined into one line repeats its code ("550-5.7.1 … 550-5.7.1 …"): drop
 /// the repeats so that phrases spanning the line breaks match.

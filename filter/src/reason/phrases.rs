@@ -177,9 +177,10 @@ pub const USERUNKNOWN: &[&str] = &[
 pub const FILTERED: &[&str] = &[
     "受信拒否", // Japanese carriers: refused by the recipient's filter
     "due to extended inactivity",
-    "rejected by the domain filter", // au/EZweb
-    "domain filter",                 // Japanese carriers' domain filters
-    "message filtered",              // Amazon SES receiving
+    "rejected by the domain filter",                   // au/EZweb
+    "recipients was rejected by a remote mail server", // au/EZweb: its domain filter, in its English notice
+    "domain filter",                                   // Japanese carriers' domain filters
+    "message filtered",                                // Amazon SES receiving
     "filtered by",
     "refused due to recipient preferences", // Facebook RCP-P2: the recipient's own settings
     "content filter",                       // generic content filters
@@ -347,10 +348,7 @@ pub const VIRUSDETECTED: &[&str] = &[
 ];
 
 pub const SECURITYERROR: &[&str] = &[
-    "authentication required", // Exchange RESOLVER.RST.AuthRequired
     "unauthenticated senders not allowed",
-    "authentication is required",
-    "must be authenticated",
     "access denied", // many
     "sender is not authorized",
     "starttls",
@@ -380,6 +378,7 @@ pub const NETWORKERROR: &[&str] = &[
     "routing loop",
     "too many hops",
     "malformed or unexpected name server reply",
+    "host name lookup failure", // Sendmail "Deferred: Name server: x.: host name lookup failure"
     "wasn't able to establish an smtp connection", // qmail (#4.4.1): no server answered
 ];
 
@@ -470,6 +469,15 @@ pub const CONTENTERROR: &[&str] = &[
     "media error", // RFC 3463 X.6.0 wording
 ];
 
+/// A relay or server that wants the client to authenticate first: the refusal names relaying,
+/// but the cause is the missing authentication (MessageLabs, Exchange).
+pub const AUTH_REQUIRED: &[&str] = &[
+    "turn on smtp authentication", // MessageLabs "Please turn on SMTP Authentication in your mail client"
+    "authentication required",     // Exchange RESOLVER.RST.AuthRequired
+    "authentication is required",
+    "must be authenticated",
+];
+
 /// "User unknown" wordings that name a failed address lookup: certain, unless said after DATA
 /// (plain "user unknown" at an unknown stage may be a filter speaking).
 pub const USERUNKNOWN_CERTAIN: &[&str] = &[
@@ -500,6 +508,7 @@ pub const ORDER: &[(&str, &[&str])] = &[
     ("exceedlimit", EXCEEDLIMIT),
     ("suspend", SUSPEND),
     ("hasmoved", HASMOVED),
+    ("securityerror", AUTH_REQUIRED),
     ("norelaying", NORELAYING),
     ("authfailure", AUTHFAILURE),
     ("requireptr", REQUIREPTR),

@@ -68,6 +68,7 @@ const BY_STATUS: &[(&str, &str)] = &[
     ("7.28", "spamdetected"),   // mail flood detected
     ("7.29", "authfailure"),    // ARC validation failure
     ("7.30", "failedstarttls"), // REQUIRETLS support required
+    ("7.54", "norelaying"),     // Exchange Online: unable to relay recipient in non-accepted domain
 ];
 
 /// A subject with no specific detail → reason.
