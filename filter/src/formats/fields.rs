@@ -11,6 +11,19 @@ pub fn without_type(v: &str) -> &str {
     }
 }
 
+/// SES's older diagnostics wrap the remote server's reply in its own category
+/// ("5.1.0 - Unknown address error 550-'5.7.1 <x>... Access denied' (delivery attempts: 0)"):
+/// the quoted reply is what the receiver said; the category is SES's guess.
+pub fn remote_reply(diag: &str) -> &str {
+    let wrapped = diag.split_whitespace().next().is_some_and(|w| crate::text::find_status(w).is_some())
+        && diag.contains(" - ")
+        && diag.contains(" error ");
+    match diag.find('\'').zip(diag.rfind('\'')) {
+        Some((a, b)) if wrapped && b > a + 1 => &diag[a + 1..b],
+        _ => diag,
+    }
+}
+
 /// One recipient from the fields of its block. `None` when the block names no recipient.
 pub fn recipient(fields: &[(String, String)]) -> Option<Recipient> {
     let get = |name: &str| fields.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str());
@@ -25,7 +38,8 @@ pub fn recipient(fields: &[(String, String)]) -> Option<Recipient> {
     if address.is_none() && get("action").is_none() && get("status").is_none() {
         return None;
     }
-    let diagnostic = get("diagnostic-code").map(|d| collapse_ws(without_type(d))).filter(|d| !d.is_empty());
+    let diagnostic =
+        get("diagnostic-code").map(|d| collapse_ws(remote_reply(without_type(d)))).filter(|d| !d.is_empty());
     let diag = diagnostic.as_deref().unwrap_or("");
     // The remote server's own code in the diagnostic is preferred later (formats::enrich).
     let status = get("status").and_then(find_status);

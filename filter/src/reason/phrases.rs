@@ -239,6 +239,7 @@ pub const REJECTED: &[&str] = &[
     "invalid sender",
     "bad sender",
     "mail rejected by destination domain", // Zoho 5.4.1
+    "please provide a valid from",         // GoDaddy IB506 "From: Domain is invalid. Please provide a valid From:"
     "is not a registered gateway user",
     "was not accepted by the group",      // Google Groups
     "you do not have permission to post", // Google Groups
