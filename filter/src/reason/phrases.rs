@@ -492,10 +492,10 @@ pub const USERUNKNOWN_CERTAIN: &[&str] = &[
     "unknown recipient", // Exchange
     "invalid recipient",
     "destinataire invalide", // La Poste
-    "doesn't have a",        // Yahoo
     "mailbox unavailable",   // Outlook.com 550 5.5.0
     "not found by smtp address lookup",
-    "address couldn't be found", // Gmail "** Address not found **": its own reading of the reply
+    "unknown user:",                  // IMail Server "Unknown user: x": its own directory lookup
+    "address couldn't be found",      // Gmail "** Address not found **": its own reading of the reply
     "not listed in domino directory", // Lotus Domino: a directory lookup
     "not listed in public name & address book",
     "ディレクトリのリストにありません", // Lotus Notes (Japanese)

@@ -66,9 +66,17 @@ pub const RECEIVERS: &[Receiver] = &[
         ],
     },
     Receiver {
-        // orange: Orange and Wanadoo (France) refuse spam with "Mail rejeté" (OFR codes)
-        hosts: &["orange.fr", "wanadoo.fr"],
-        phrases: &[("mail rejete", "spamdetected"), ("mail rejeté", "spamdetected")],
+        // orange: Orange and Wanadoo (France) refuse spam with "Mail rejeté"; Orange ("OFR005_505")
+        // and La Poste ("LPN006_107") end each reply with a code of their catalogue, whose
+        // number says more than the shared wording ("Service refusé" for several causes)
+        hosts: &["orange.fr", "wanadoo.fr", "laposte.net"],
+        phrases: &[
+            ("mail rejete", "spamdetected"),
+            ("mail rejeté", "spamdetected"),
+            ("_505", "systemerror"),     // OFR005_505: "421 4.2.0 Service refusé" (seen)
+            ("_107", "requireptr"),      // LPN006_107: the client's reverse DNS (seen)
+            ("_630", "policyviolation"), // LPN000_630: "Client host rejected" by policy (seen)
+        ],
     },
     Receiver {
         // tencent
