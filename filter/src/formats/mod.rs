@@ -150,6 +150,41 @@ fn says_something(diagnostic: &str, address: Option<&str>) -> bool {
 mod tests {
     use super::*;
 
+    fn finding(raw: &[u8]) -> Finding {
+        let msg = crate::mime::parse(raw).expect("parses");
+        let mail = crate::mime::view(&msg, 4);
+        detect(&mail).expect("a report")
+    }
+
+    #[test]
+    fn fml_notice_names_the_list() {
+        let raw = b"From: neko-admin@example.org\nTo: a@example.net\nSubject: You a@example.net are not member (neko ML)\nX-MLServer: fml [fml 4.0.3 release (20011202/4.0.3)]\n\nYou are not a member of this mailing list <neko@example.org>.\n";
+        let f = finding(raw);
+        assert_eq!(f.format, "fml");
+        assert_eq!(f.recipients[0].address.as_deref(), Some("neko@example.org"));
+        assert_eq!(f.recipients[0].reason, "rejected");
+    }
+
+    #[test]
+    fn text_report_paragraphs_end_at_the_next_recipient() {
+        let raw = b"From: MAILER-DAEMON@example.jp\nSubject: Delivery status notification\n\nAn error has occurred while attempting to deliver a message for\nthe following list of recipients:\n\nfull@example.jp: 550 5.2.2 <full@example.jp>... Mailbox Full\nnone@example.jp: 550 5.1.1 <none@example.jp>... User Unknown\n";
+        let f = finding(raw);
+        let full = f.recipients.iter().find(|r| r.address.as_deref() == Some("full@example.jp")).unwrap();
+        assert_eq!((full.status.as_deref(), full.reason.as_str()), (Some("5.2.2"), "mailboxfull"));
+    }
+
+    #[test]
+    fn x_unix_diagnostics_are_mailer_errors_and_undecided_words_are_onhold() {
+        let dsn = |diag: &str| {
+            format!(
+                "From: MAILER-DAEMON@example.org\nSubject: Undelivered Mail Returned to Sender\nContent-Type: multipart/report; report-type=delivery-status; boundary=b\n\n--b\nContent-Type: text/plain\n\nSorry.\n--b\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mx.example.org\n\nFinal-Recipient: rfc822; a@example.org\nAction: failed\nStatus: 5.0.0\nDiagnostic-Code: {diag}\n--b--\n"
+            )
+        };
+        assert_eq!(finding(dsn("x-unix; temporary failure").as_bytes()).recipients[0].reason, "mailererror");
+        assert_eq!(finding(dsn("x-unix; Disk quota exceeded").as_bytes()).recipients[0].reason, "mailboxfull");
+        assert_eq!(finding(dsn("smtp; 550 Frobnication refused").as_bytes()).recipients[0].reason, "onhold");
+    }
+
     #[test]
     fn every_detector_rejects_empty_garbage_and_ordinary_mail() {
         let samples: &[&[u8]] = &[

@@ -223,6 +223,11 @@ mod tests {
         assert_eq!(classify(Some("5.0.0"), Some("550"), &["550 Rejected"], Some("EHLO")), "blocked");
         let multi = &["550-5.7.1 Messages with multiple 550-5.7.1 addresses in From: header are not accepted"];
         assert_eq!(classify(Some("5.7.1"), Some("550"), multi, None), "notcompliantrfc");
+        // Authentication demanded before relaying; Exchange Online's X.7.54 is a relay refusal.
+        let labs = &["550-Please turn on SMTP Authentication in your mail client. 550 x is not permitted to relay"];
+        assert_eq!(classify(Some("5.0.0"), Some("550"), labs, None), "securityerror");
+        let possibly = &["Recipient email address is possibly incorrect"];
+        assert_eq!(classify(Some("5.7.54"), None, possibly, None), "norelaying");
         let postfix = &["550 5.3.2 <a@b.example>: Recipient address rejected: System not accepting network messages"];
         assert_eq!(classify(Some("5.3.2"), Some("550"), postfix, Some("RCPT")), "notaccept");
     }
@@ -237,6 +242,10 @@ mod tests {
             Some("userunknown")
         );
         assert_eq!(refine_for_receiver("notgoogle.com", "does not exist"), None);
+        // A receiver's own codes decide over the shared wording.
+        let orange = "421 4.2.0 Service refuse. Veuillez essayer plus tard. OFR005_505 [505]";
+        assert_eq!(refine_for_receiver("smtp-in.orange.fr", orange), Some("systemerror"));
+        assert_eq!(refine_for_receiver("cox.net", "550 5.1.0 <x@y> sender rejected. AUP#CDRBL"), Some("blocked"));
         assert_eq!(refine_for_receiver("mx.example.org", "account that you tried to reach does not exist"), None);
     }
 
