@@ -195,8 +195,8 @@ pub fn failed_addresses(mail: &Mail<'_>, text: &str, failed_header: Vec<String>)
     let named: Vec<String> = find_addresses(text)
         .into_iter()
         .filter(|a| {
-            (listed_as_failed(text, a) || !own.iter().any(|o| o.eq_ignore_ascii_case(a) || sender_side(text, a)))
-                && plausible(a)
+            let theirs = own.iter().any(|o| o.eq_ignore_ascii_case(a)) || sender_side(text, a);
+            (listed_as_failed(text, a) || !theirs) && plausible(a)
         })
         .collect();
     // "Contact postmaster@…" is advice, not a failed recipient, unless nobody else is named.
@@ -235,7 +235,8 @@ pub fn recipients_from_text(text: &str, addresses: Vec<String>, delayed: bool) -
             // section, "Error message below: 550 …").
             if !diagnostic.as_deref().is_some_and(has_code) {
                 let reply = last_line_about(text, &address, has_code).or_else(|| {
-                    let first = text.lines().map(str::trim).find(|l| leading_reply_code(l).is_some());
+                    let failure = |l: &&str| leading_reply_code(l).is_some_and(|c| c.starts_with(['4', '5']));
+                    let first = text.lines().map(str::trim).find(failure);
                     first.filter(|_| only_one).map(collapse_ws)
                 });
                 if let Some(reply) = reply {
