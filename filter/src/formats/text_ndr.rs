@@ -249,7 +249,8 @@ pub fn recipients_from_text(text: &str, addresses: Vec<String>, delayed: bool) -
             let diag = diagnostic.as_deref().unwrap_or("");
             // A transcript's "250 2.1.5 Ok" is no failure status.
             let status = find_status_from(diag, b"45").or_else(|| only_status.clone());
-            let reply_code = leading_reply_code(diag).or_else(|| find_reply_code(diag));
+            let reply_code =
+                leading_reply_code(diag).or_else(|| find_reply_code(diag)).or_else(|| labelled_reply_code(diag));
             Recipient {
                 action: Some(if delayed { "delayed" } else { "failed" }.to_string()),
                 address: Some(address),
@@ -260,6 +261,17 @@ pub fn recipients_from_text(text: &str, addresses: Vec<String>, delayed: bool) -
             }
         })
         .collect()
+}
+
+/// A reply code given as a labelled value: Zoho's "ERROR_CODE :421," and "ResponseCode 421,".
+fn labelled_reply_code(diag: &str) -> Option<String> {
+    const LABELS: &[&str] = &["error_code :", "responsecode "];
+    let lower = diag.to_ascii_lowercase();
+    LABELS.iter().find_map(|label| {
+        let at = lower.find(label)? + label.len();
+        let code = lower.get(at..at + 3)?;
+        crate::text::is_reply_code(code).then(|| code.to_string())
+    })
 }
 
 /// A header value or address that belongs to a mailer daemon.
