@@ -94,12 +94,10 @@ pub fn find_status_from(s: &str, classes: &[u8]) -> Option<String> {
 pub fn leading_reply_code(s: &str) -> Option<String> {
     let t = s.trim_start().trim_start_matches(['<', '(', '#', '[']);
     let b = t.as_bytes();
-    if b.len() >= 3
-        && is_reply_code(&t[..3])
-        && !is_digit_at(b, 3)
-        && b.get(3).is_none_or(|c| !c.is_ascii_alphabetic() && *c != b'.')
-    {
-        return Some(t[..3].to_string());
+    // `get`: the text may start with a multi-byte character.
+    let code = t.get(..3).filter(|c| is_reply_code(c))?;
+    if !is_digit_at(b, 3) && b.get(3).is_none_or(|c| !c.is_ascii_alphabetic() && *c != b'.') {
+        return Some(code.to_string());
     }
     None
 }
@@ -279,6 +277,7 @@ pub fn find_smtp_command(text: &str) -> Option<&'static str> {
         ("sender was rejected", "MAIL"),
         ("my name was rejected", "HELO"),
         ("most progress was rcpt to", "RCPT"), // qmail: "no SMTP connection got far enough"
+        ("smtp:rcpt host", "RCPT"),            // "SMTP:RCPT host 192.0.2.8: 553 …" (X3 reports)
         ("[rcpt_to]", "RCPT"),                 // Yahoo
         ("[mail_from]", "MAIL"),
         ("[data]", "DATA"),
@@ -386,6 +385,13 @@ pub fn contains_ci(haystack: &str, needle: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn leading_reply_code_on_multibyte_text() {
+        // A line starting with Cyrillic (Mail.Ru's notice) once panicked on a byte slice.
+        assert_eq!(super::leading_reply_code("Это письмо"), None);
+        assert_eq!(super::leading_reply_code("<550> no"), Some("550".into()));
+    }
+
     use super::*;
 
     #[test]

@@ -12,7 +12,7 @@ const NON_NDR: &[&str] = &["delivered", "vacation", "feedback"];
 /// The targets. The floors below them are where the parser stands today; they only
 /// ever go up, and the test fails if accuracy falls under them.
 const TARGET: [f64; 4] = [0.99, 0.99, 0.97, 0.93];
-const FLOOR: [f64; 4] = [0.99, 0.975, 0.945, 0.81];
+const FLOOR: [f64; 4] = [0.995, 0.99, 0.975, 0.93];
 
 fn reason_name(r: &str) -> &str {
     match r {

@@ -28,7 +28,9 @@ pub fn detect(mail: &Mail<'_>) -> Option<Finding> {
             finding.kind = if transient { Kind::Delay } else { Kind::Bounce };
             finding.reporting_mta = bounce["reportingMTA"].as_str().map(|m| m.trim_start_matches("dsn; ").to_string());
             for r in bounce["bouncedRecipients"].as_array().into_iter().flatten() {
-                let diagnostic = r["diagnosticCode"].as_str().map(|d| d.trim_start_matches("smtp; ").to_string());
+                let diagnostic = r["diagnosticCode"]
+                    .as_str()
+                    .map(|d| super::fields::remote_reply(d.trim_start_matches("smtp; ")).to_string());
                 let diag = diagnostic.as_deref().unwrap_or("");
                 finding.recipients.push(Recipient {
                     address: r["emailAddress"].as_str().map(str::to_string),

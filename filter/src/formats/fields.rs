@@ -11,6 +11,19 @@ pub fn without_type(v: &str) -> &str {
     }
 }
 
+/// SES's older diagnostics wrap the remote server's reply in its own category
+/// ("5.1.0 - Unknown address error 550-'5.7.1 <x>... Access denied' (delivery attempts: 0)"):
+/// the quoted reply is what the receiver said; the category is SES's guess.
+pub fn remote_reply(diag: &str) -> &str {
+    let wrapped = diag.split_whitespace().next().is_some_and(|w| crate::text::find_status(w).is_some())
+        && diag.contains(" - ")
+        && diag.contains(" error ");
+    match diag.find('\'').zip(diag.rfind('\'')) {
+        Some((a, b)) if wrapped && b > a + 1 => &diag[a + 1..b],
+        _ => diag,
+    }
+}
+
 /// One recipient from the fields of its block. `None` when the block names no recipient.
 pub fn recipient(fields: &[(String, String)]) -> Option<Recipient> {
     let get = |name: &str| fields.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str());
@@ -25,7 +38,8 @@ pub fn recipient(fields: &[(String, String)]) -> Option<Recipient> {
     if address.is_none() && get("action").is_none() && get("status").is_none() {
         return None;
     }
-    let diagnostic = get("diagnostic-code").map(|d| collapse_ws(without_type(d))).filter(|d| !d.is_empty());
+    let diagnostic =
+        get("diagnostic-code").map(|d| collapse_ws(remote_reply(without_type(d)))).filter(|d| !d.is_empty());
     let diag = diagnostic.as_deref().unwrap_or("");
     // The remote server's own code in the diagnostic is preferred later (formats::enrich).
     let status = get("status").and_then(find_status);
@@ -33,9 +47,24 @@ pub fn recipient(fields: &[(String, String)]) -> Option<Recipient> {
     let action = get("action").map(|a| a.split_whitespace().next().unwrap_or("").to_ascii_lowercase());
     // Failed and delayed recipients get their reason when the report is complete (formats::enrich).
     let delivered = matches!(action.as_deref(), Some("delivered" | "relayed" | "expanded"));
+    // `X-Unix;`: the local delivery program (procmail, a pipe) failed, not the SMTP peer; its
+    // words count only where they say the mailbox or the disk is full (sisimai's mailererror).
+    let local_mailer = get("diagnostic-code")
+        .and_then(|d| d.split_once(';'))
+        .is_some_and(|(t, _)| t.trim().eq_ignore_ascii_case("x-unix"));
+    let reason = if delivered {
+        "delivered".to_string()
+    } else if local_mailer {
+        match crate::reason::classify(status.as_deref(), None, &[diag], None) {
+            r @ ("mailboxfull" | "systemfull" | "mesgtoobig" | "exceedlimit") => r.to_string(),
+            _ => "mailererror".to_string(),
+        }
+    } else {
+        String::new()
+    };
     Some(Recipient {
         hard: false,
-        reason: if delivered { "delivered".to_string() } else { String::new() },
+        reason,
         address,
         action,
         status,

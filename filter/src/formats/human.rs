@@ -109,6 +109,11 @@ pub fn paragraph_about(text: &str, address: &str) -> Option<String> {
         if out.len() > 1 && !l.starts_with([' ', '\t']) && looks_like_new_item(l) {
             break;
         }
+        // The next recipient's line ("other@host: 550 …", Exim's indented "  other@host"): its
+        // reply is not this one's.
+        if starts_with_other_address(l, address) {
+            break;
+        }
         out.push(l);
         if out.len() >= 8 {
             break;
@@ -120,7 +125,7 @@ pub fn paragraph_about(text: &str, address: &str) -> Option<String> {
 }
 
 /// A reply code or enhanced status in a line.
-fn has_code(line: &str) -> bool {
+pub(crate) fn has_code(line: &str) -> bool {
     crate::text::find_status(line).is_some() || crate::text::find_reply_code(line).is_some()
 }
 
@@ -147,6 +152,13 @@ pub fn last_line_about(text: &str, address: &str, wanted: impl Fn(&str) -> bool)
         .rev()
         .find(|l| contains_ci(l, address) && !field_name(l).is_some_and(|n| n.ends_with("-recipient")) && wanted(l))
         .map(collapse_ws)
+}
+
+/// A line whose first word is an address other than `address`.
+fn starts_with_other_address(l: &str, address: &str) -> bool {
+    let first = l.split_whitespace().next().unwrap_or("");
+    let word = first.trim_start_matches('<').trim_end_matches([':', ',', '>', '.']).trim_end_matches('>');
+    word.contains('@') && !word.starts_with('@') && !word.eq_ignore_ascii_case(address) && !contains_ci(word, address)
 }
 
 fn looks_like_new_item(l: &str) -> bool {

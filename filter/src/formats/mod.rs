@@ -6,6 +6,7 @@ mod amazon_ses;
 mod arf;
 mod challenge;
 mod fields;
+mod fml;
 mod google_groups;
 pub(crate) mod human;
 mod rfc3464;
@@ -17,7 +18,7 @@ mod virus_notice;
 use crate::mime::Mail;
 use crate::reason;
 use crate::report::{Feedback, Kind, Recipient};
-use crate::text::{find_last_failure_status, find_remote_host, find_smtp_command};
+use crate::text::{contains_ci, find_last_failure_status, find_remote_host, find_smtp_command};
 
 /// What a format detector found.
 #[derive(Debug, Default)]
@@ -41,6 +42,7 @@ const REGISTRY: &[(&str, Detector)] = &[
     ("amazon-ses", amazon_ses::detect),
     ("rfc3464-text", rfc3464::detect_in_text),
     ("google-groups", google_groups::detect),
+    ("fml", fml::detect),
     ("virus-notice", virus_notice::detect),
     ("text", text_ndr::detect),
     // Challenges often carry Auto-Submitted too: they are tried before auto-replies.
@@ -59,7 +61,8 @@ pub fn detect(mail: &Mail<'_>) -> Option<Finding> {
 /// Derive what detectors leave open, the same way for every format.
 fn enrich(mail: &Mail<'_>, finding: &mut Finding) {
     let single = finding.recipients.len() == 1;
-    for r in &mut finding.recipients {
+    let mut retried_out = vec![false; finding.recipients.len()];
+    for (n, r) in finding.recipients.iter_mut().enumerate() {
         if r.remote_mta.is_none() {
             r.remote_mta = r.diagnostic.as_deref().and_then(find_remote_host);
         }
@@ -89,14 +92,30 @@ fn enrich(mail: &Mail<'_>, finding: &mut Finding) {
             // A one-recipient report's whole text speaks for it when its own lines do not.
             let text = if single { Some(human::report_text(mail)) } else { None };
             let texts: Vec<&str> = r.diagnostic.as_deref().into_iter().chain(text).collect();
+            retried_out[n] = texts.iter().any(|t| RETRIED_OUT.iter().any(|p| contains_ci(t, p)));
             let mut why = reason::classify(status, code, &texts, r.smtp_command.as_deref());
             // The receiver's own wording wins over the generic tables.
-            let host = r
-                .remote_mta
-                .clone()
-                .or_else(|| r.address.as_deref().and_then(|a| a.rsplit_once('@')).map(|(_, d)| d.to_string()));
-            if let Some(host) = host {
-                why = texts.iter().find_map(|t| reason::refine_for_receiver(&host, t)).unwrap_or(why);
+            // Known by its MTA, else by the recipient's domain (a receiver behind a filtering
+            // service keeps its own codes).
+            let domain = r.address.as_deref().and_then(|a| a.rsplit_once('@')).map(|(_, d)| d);
+            let hosts = r.remote_mta.as_deref().into_iter().chain(domain);
+            why = hosts
+                .flat_map(|h| texts.iter().map(move |t| (h, *t)))
+                .find_map(|(h, t)| reason::refine_for_receiver(h, t))
+                .unwrap_or(why);
+            // Still being retried, with a bare status (X.Y.0) and nothing in words: sisimai's
+            // reading of a delay is "expired".
+            let bare = status.is_none_or(|s| s.ends_with(".0"));
+            if r.action.as_deref() == Some("delayed")
+                && bare
+                && reason::classify(None, None, &texts, None) == "undefined"
+            {
+                why = "expired";
+            }
+            // Nothing found in words that do say something: sisimai's "onhold" (undecided), as
+            // opposed to "undefined" (nothing to read).
+            if why == "undefined" && r.diagnostic.as_deref().is_some_and(|d| says_something(d, r.address.as_deref())) {
+                why = "onhold";
             }
             r.reason = why.to_string();
         }
@@ -104,13 +123,67 @@ fn enrich(mail: &Mail<'_>, finding: &mut Finding) {
     }
     if finding.kind.is_bounce() {
         let class = if finding.kind == Kind::Delay { '4' } else { '5' };
-        finding.recipients.iter_mut().for_each(|r| reason::fill_pseudo_status(r, class));
+        for (r, retried_out) in finding.recipients.iter_mut().zip(retried_out) {
+            // Failed after retrying temporary errors until the retry time ran out: the errors
+            // were of class 4 (sisimai gives Exim's such failures a 4.x pseudo status).
+            reason::fill_pseudo_status(r, class);
+            if retried_out && r.pseudo_status && r.reply_code.is_none() {
+                r.status = r.status.as_deref().map(|s| format!("4{}", &s[1..]));
+            }
+        }
     }
+}
+
+/// Exim's words for a failure after temporary errors outlasted the retry rules.
+const RETRIED_OUT: &[&str] = &["retry timeout exceeded", "have been failing for a long time"];
+
+/// Whether a diagnostic holds words besides the recipient's address.
+fn says_something(diagnostic: &str, address: Option<&str>) -> bool {
+    let rest = match address {
+        Some(a) if !a.is_empty() => diagnostic.to_ascii_lowercase().replace(&a.to_ascii_lowercase(), ""),
+        _ => diagnostic.to_string(),
+    };
+    rest.split_whitespace().any(|w| w.chars().filter(|c| c.is_alphabetic()).count() >= 2)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn finding(raw: &[u8]) -> Finding {
+        let msg = crate::mime::parse(raw).expect("parses");
+        let mail = crate::mime::view(&msg, 4);
+        detect(&mail).expect("a report")
+    }
+
+    #[test]
+    fn fml_notice_names_the_list() {
+        let raw = b"From: neko-admin@example.org\nTo: a@example.net\nSubject: You a@example.net are not member (neko ML)\nX-MLServer: fml [fml 4.0.3 release (20011202/4.0.3)]\n\nYou are not a member of this mailing list <neko@example.org>.\n";
+        let f = finding(raw);
+        assert_eq!(f.format, "fml");
+        assert_eq!(f.recipients[0].address.as_deref(), Some("neko@example.org"));
+        assert_eq!(f.recipients[0].reason, "rejected");
+    }
+
+    #[test]
+    fn text_report_paragraphs_end_at_the_next_recipient() {
+        let raw = b"From: MAILER-DAEMON@example.jp\nSubject: Delivery status notification\n\nAn error has occurred while attempting to deliver a message for\nthe following list of recipients:\n\nfull@example.jp: 550 5.2.2 <full@example.jp>... Mailbox Full\nnone@example.jp: 550 5.1.1 <none@example.jp>... User Unknown\n";
+        let f = finding(raw);
+        let full = f.recipients.iter().find(|r| r.address.as_deref() == Some("full@example.jp")).unwrap();
+        assert_eq!((full.status.as_deref(), full.reason.as_str()), (Some("5.2.2"), "mailboxfull"));
+    }
+
+    #[test]
+    fn x_unix_diagnostics_are_mailer_errors_and_undecided_words_are_onhold() {
+        let dsn = |diag: &str| {
+            format!(
+                "From: MAILER-DAEMON@example.org\nSubject: Undelivered Mail Returned to Sender\nContent-Type: multipart/report; report-type=delivery-status; boundary=b\n\n--b\nContent-Type: text/plain\n\nSorry.\n--b\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mx.example.org\n\nFinal-Recipient: rfc822; a@example.org\nAction: failed\nStatus: 5.0.0\nDiagnostic-Code: {diag}\n--b--\n"
+            )
+        };
+        assert_eq!(finding(dsn("x-unix; temporary failure").as_bytes()).recipients[0].reason, "mailererror");
+        assert_eq!(finding(dsn("x-unix; Disk quota exceeded").as_bytes()).recipients[0].reason, "mailboxfull");
+        assert_eq!(finding(dsn("smtp; 550 Frobnication refused").as_bytes()).recipients[0].reason, "onhold");
+    }
 
     #[test]
     fn every_detector_rejects_empty_garbage_and_ordinary_mail() {

@@ -21,10 +21,23 @@ pub fn detect(mail: &Mail<'_>) -> Option<Finding> {
         return None;
     }
     let mut finding = from_status_texts(texts.iter().map(String::as_str));
+    let failed_header: Vec<String> = mail
+        .header("x-failed-recipients")
+        .map(|v| v.split(',').filter_map(crate::text::address_in_field).collect())
+        .unwrap_or_default();
+    // Exim names a file or pipe recipient by its path ("Final-Recipient: rfc822;/mail/spool/…")
+    // and the address that led there in X-Failed-Recipients.
+    if failed_header.len() == finding.recipients.len() {
+        for (r, a) in finding.recipients.iter_mut().zip(&failed_header) {
+            if r.address.is_none() {
+                r.address = Some(a.clone());
+            }
+        }
+    }
     if finding.recipients.is_empty() {
         // "Delivery report unavailable": the human part or the original names the recipients.
         let text = human::report_text(mail);
-        let addresses = super::text_ndr::failed_addresses(mail, &text, Vec::new());
+        let addresses = super::text_ndr::failed_addresses(mail, &text, failed_header);
         finding.recipients = super::text_ndr::recipients_from_text(&text, addresses, false);
         finding.kind = kind_of(&finding.recipients);
     }

@@ -5,11 +5,12 @@
 //! `X-Failed-Recipients`) and at least one recipient named in the report text.
 
 use super::Finding;
-use super::human::{paragraph_about, report_text};
+use super::human::{has_code, last_line_about, paragraph_about, report_text};
 use crate::mime::Mail;
 use crate::report::{Kind, Recipient};
 use crate::text::{
-    address_in_field, contains_ci, find_addresses, find_reply_code, find_status, is_reply_subject, leading_reply_code,
+    address_in_field, collapse_ws, contains_ci, find_addresses, find_reply_code, find_status_from, is_reply_subject,
+    leading_reply_code,
 };
 
 /// Local parts of the senders of bounces.
@@ -155,7 +156,18 @@ pub fn detect(mail: &Mail<'_>) -> Option<Finding> {
         return None;
     }
     let delayed = DELAY_PHRASES.iter().any(|p| contains_ci(&text, p) || contains_ci(subject, p));
-    let recipients = recipients_from_text(&text, addresses, delayed);
+    // The recipients came from a forwarded report (see `failed_addresses`): take its fields.
+    let forwarded = mail
+        .leaves
+        .iter()
+        .filter_map(|l| l.message.as_deref())
+        .find_map(super::rfc3464::detect)
+        .map(|f| f.recipients)
+        .filter(|rs| !rs.is_empty() && rs.iter().map(|r| r.address.as_ref()).eq(addresses.iter().map(Some)));
+    let recipients = match forwarded {
+        Some(rs) => rs,
+        None => recipients_from_text(&text, addresses, delayed),
+    };
     let kind = if delayed && !recipients.iter().any(|r| r.status.as_deref().is_some_and(|s| s.starts_with('5'))) {
         Kind::Delay
     } else {
@@ -182,11 +194,25 @@ pub fn failed_addresses(mail: &Mail<'_>, text: &str, failed_header: Vec<String>)
         .collect();
     let named: Vec<String> = find_addresses(text)
         .into_iter()
-        .filter(|a| (listed_as_failed(text, a) || !own.iter().any(|o| o.eq_ignore_ascii_case(a))) && plausible(a))
+        .filter(|a| {
+            let theirs = own.iter().any(|o| o.eq_ignore_ascii_case(a)) || sender_side(text, a);
+            (listed_as_failed(text, a) || !theirs) && plausible(a)
+        })
         .collect();
     // "Contact postmaster@…" is advice, not a failed recipient, unless nobody else is named.
     let mut addresses: Vec<String> =
         if named.iter().any(|a| !is_daemon(a)) { named.into_iter().filter(|a| !is_daemon(a)).collect() } else { named };
+    if addresses.is_empty() {
+        // A gateway forwarding the report it got (Trend Micro IMSS): the attached message is
+        // itself a delivery report, and its recipients are the failed ones.
+        addresses = mail
+            .leaves
+            .iter()
+            .filter_map(|l| l.message.as_deref())
+            .find_map(super::rfc3464::detect)
+            .map(|f| f.recipients.into_iter().filter_map(|r| r.address).collect())
+            .unwrap_or_default();
+    }
     if addresses.is_empty() {
         // The report names nobody: the returned original's recipients are who it failed for.
         addresses = crate::original::find(mail, true).map(|o| o.to).unwrap_or_default();
@@ -198,14 +224,33 @@ pub fn failed_addresses(mail: &Mail<'_>, text: &str, failed_header: Vec<String>)
 
 /// One recipient per address, with the paragraph that names it as its diagnostic.
 pub fn recipients_from_text(text: &str, addresses: Vec<String>, delayed: bool) -> Vec<Recipient> {
-    let only_status = (addresses.len() == 1).then(|| find_status(text)).flatten();
+    let only_one = addresses.len() == 1;
+    let only_status = only_one.then(|| find_status_from(text, b"45")).flatten();
     addresses
         .into_iter()
         .map(|address| {
-            let diagnostic = paragraph_about(text, &address);
+            let mut diagnostic = paragraph_about(text, &address);
+            // A listing that names the address without the server's reply: the reply stands
+            // elsewhere ("Technical details: … 553 5.3.0 <x>… No such user", a "server message"
+            // section, "Error message below: 550 …").
+            if !diagnostic.as_deref().is_some_and(has_code) {
+                let reply = last_line_about(text, &address, has_code).or_else(|| {
+                    let failure = |l: &&str| leading_reply_code(l).is_some_and(|c| c.starts_with(['4', '5']));
+                    let first = text.lines().map(str::trim).find(failure);
+                    first.filter(|_| only_one).map(collapse_ws)
+                });
+                if let Some(reply) = reply {
+                    diagnostic = Some(match diagnostic {
+                        Some(d) if d != address && !d.contains(&reply) => format!("{d} {reply}"),
+                        _ => reply,
+                    });
+                }
+            }
             let diag = diagnostic.as_deref().unwrap_or("");
-            let status = find_status(diag).or_else(|| only_status.clone());
-            let reply_code = leading_reply_code(diag).or_else(|| find_reply_code(diag));
+            // A transcript's "250 2.1.5 Ok" is no failure status.
+            let status = find_status_from(diag, b"45").or_else(|| only_status.clone());
+            let reply_code =
+                leading_reply_code(diag).or_else(|| find_reply_code(diag)).or_else(|| labelled_reply_code(diag));
             Recipient {
                 action: Some(if delayed { "delayed" } else { "failed" }.to_string()),
                 address: Some(address),
@@ -216,6 +261,17 @@ pub fn recipients_from_text(text: &str, addresses: Vec<String>, delayed: bool) -
             }
         })
         .collect()
+}
+
+/// A reply code given as a labelled value: Zoho's "ERROR_CODE :421," and "ResponseCode 421,".
+fn labelled_reply_code(diag: &str) -> Option<String> {
+    const LABELS: &[&str] = &["error_code :", "responsecode "];
+    let lower = diag.to_ascii_lowercase();
+    LABELS.iter().find_map(|label| {
+        let at = lower.find(label)? + label.len();
+        let code = lower.get(at..at + 3)?;
+        crate::text::is_reply_code(code).then(|| code.to_string())
+    })
 }
 
 /// A header value or address that belongs to a mailer daemon.
@@ -234,6 +290,18 @@ fn listed_as_failed(text: &str, address: &str) -> bool {
         let n = address.len();
         t.len() > n && t[..n].eq_ignore_ascii_case(address.as_bytes()) && matches!(t[n], b':' | b'>')
     })
+}
+
+/// An address that the text names only as the original's sender or Message-ID ("From: x",
+/// "MAIL FROM: x", "Message-ID: <x>" in a summary of the returned message).
+fn sender_side(text: &str, address: &str) -> bool {
+    const FIELDS: &[&str] = &["from:", "mail from:", "message-id:", "return-path:", "reply-to:", "sender:"];
+    let mut lines = text.lines().filter(|l| contains_ci(l, address)).peekable();
+    lines.peek().is_some()
+        && lines.all(|l| {
+            let t = l.trim_start().as_bytes();
+            FIELDS.iter().any(|f| t.len() >= f.len() && t[..f.len()].eq_ignore_ascii_case(f.as_bytes()))
+        })
 }
 
 /// Not a Message-ID or a token that merely contains an `@`.

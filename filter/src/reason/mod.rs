@@ -51,24 +51,39 @@ pub const REASONS: &[&str] = &[
 /// stage, without a X.1.1 status) is `filtered`: the mailbox may exist, a filter said no.
 pub fn classify(status: Option<&str>, reply_code: Option<&str>, texts: &[&str], command: Option<&str>) -> &'static str {
     let by_status = status.and_then(status::reason_for_status);
-    let lowered: Vec<String> = texts.iter().map(|t| without_continuations(&t.to_lowercase())).collect();
-    let by_text = lowered.iter().find_map(|t| phrases::reason_for_text(t));
+    // Typographic apostrophes (Office 365 "wasn’t found") read as ASCII ones.
+    let lowered: Vec<String> =
+        texts.iter().map(|t| without_continuations(&t.to_lowercase().replace('\u{2019}', "'"))).collect();
+    // The recipient's own diagnostic first. A specific status (not X.0.0) outranks the wording
+    // of the report's whole text, which also carries transcripts, advice and boilerplate.
+    // X.4.7 ("delivery time expired") only says that retries ran out; the text says why.
+    let specific_status = by_status.filter(|r| *r != "expired" && status.is_some_and(|c| !c.ends_with(".0.0")));
+    let by_text = lowered.first().and_then(|t| phrases::reason_for_text(t)).or_else(|| {
+        if specific_status.is_some() { None } else { lowered.iter().skip(1).find_map(|t| phrases::reason_for_text(t)) }
+    });
+    // "Giving up", "in the queue too long": the note that retries ran out, appended to the
+    // last error (qmail, Yahoo). The error itself, or its status, names the cause first.
+    let gave_up = || lowered.iter().any(|t| phrases::GAVE_UP.iter().any(|p| t.contains(p)));
+    let names_missing_host = lowered.iter().any(|t| phrases::HOST_NOT_FOUND.iter().any(|p| t.contains(p)));
     let reason = match (by_text, by_status) {
         // A few codes say exactly what happened, whatever the wording: X.1.6 moved, X.2.3 the
-        // recipient's size limit, X.7.13 a disabled account.
-        (_, Some(s)) if status.is_some_and(|c| [".1.6", ".2.3", ".7.13"].iter().any(|d| c.ends_with(d))) => s,
+        // recipient's size limit, X.7.13 a disabled account, the RFC 7372 authentication codes.
+        (_, Some(s)) if status.is_some_and(|c| EXACT_DETAILS.iter().any(|d| c.ends_with(d))) => s,
         // X.2.3 is the recipient's own size limit; the wording cannot tell it from a system limit.
         (Some("mesgtoobig"), Some("exceedlimit")) => "exceedlimit",
-        // A failed DNS lookup with X.4.4 ("unable to route"): the name does not exist.
-        (Some("networkerror"), Some("hostunknown")) => "hostunknown",
+        // A failed DNS lookup with X.4.4 ("unable to route") that says the name was not found.
+        (Some("networkerror"), Some("hostunknown")) if names_missing_host => "hostunknown",
         (Some(t), _) => t,
-        (None, s) => s.or_else(|| reply_code.and_then(status::reason_for_reply_code)).unwrap_or("undefined"),
+        (None, s) => s
+            .or_else(|| reply_code.and_then(status::reason_for_reply_code))
+            .or_else(|| gave_up().then_some("expired"))
+            .unwrap_or("undefined"),
     };
     // "User unknown" is certain when the status says so (X.1.1) or the server said it at RCPT
     // or before; said after DATA, or at an unknown stage, a filter may be speaking (sisimai).
     let said_early = matches!(command, Some("RCPT" | "MAIL" | "HELO" | "EHLO" | "CONN"));
     let certain = lowered.iter().any(|t| phrases::USERUNKNOWN_CERTAIN.iter().any(|p| t.contains(p)));
-    let filtered = command == Some("DATA") || (by_status != Some("userunknown") && !said_early && !certain);
+    let filtered = by_status != Some("userunknown") && (command == Some("DATA") || (!said_early && !certain));
     if reason == "userunknown" && filtered {
         return "filtered";
     }
@@ -84,6 +99,10 @@ pub fn classify(status: Option<&str>, reply_code: Option<&str>, texts: &[&str], 
     reason
 }
 
+/// Status details whose meaning no wording overrides.
+const EXACT_DETAILS: &[&str] =
+    &[".1.6", ".2.3", ".7.13", ".7.20", ".7.21", ".7.22", ".7.23", ".7.24", ".7.25", ".7.26", ".7.29", ".7.54"];
+
 /// A multi-line reply joined into one line repeats its code ("550-5.7.1 … 550-5.7.1 …"): drop
 /// the repeats so that phrases spanning the line breaks match.
 fn without_continuations(text: &str) -> String {
@@ -97,6 +116,12 @@ fn without_continuations(text: &str) -> String {
             w.get(..3).filter(|c| c.bytes().all(|b| b.is_ascii_digit()) && (w.len() == 3 || w.as_bytes()[3] == b'-'));
         match (code, first_code) {
             (Some(c), Some(f)) if c == f => {
+                // "550-No SMTP service": the line's first word is glued to the code; keep it.
+                if w.len() > 4 && !w[4..].starts_with(|ch: char| ch.is_ascii_digit()) {
+                    out.push(&w[4..]);
+                    i += 1;
+                    continue;
+                }
                 // Skip "550-5.7.1" or "550 5.7.1": the code and an enhanced status after it.
                 let next_is_status = w.len() == 3
                     && words
@@ -163,7 +188,22 @@ mod tests {
         assert_eq!(classify(Some("5.1.1"), None, &["552 5.1.1 Mailbox full"], None), "mailboxfull");
         let unknown = &["550 5.1.1 <a@b.example>: Recipient address rejected: User unknown"];
         assert_eq!(classify(Some("5.1.1"), Some("550"), unknown, Some("RCPT")), "userunknown");
-        assert_eq!(classify(Some("5.1.1"), Some("550"), unknown, Some("DATA")), "filtered");
+        // After DATA a filter may speak, unless the status itself says X.1.1 (sisimai).
+        assert_eq!(classify(Some("5.1.1"), Some("550"), unknown, Some("DATA")), "userunknown");
+        assert_eq!(classify(Some("5.0.0"), Some("550"), unknown, Some("DATA")), "filtered");
+        assert_eq!(classify(None, Some("550"), &["550 <a@b.example>: User unknown"], None), "filtered");
+        // The note that retries ran out yields to the error before it, or its status.
+        let qmail = &[
+            "Unable to contact LDAP server. (#4.4.3)I'm not going to try again; this message has been in the queue too long.",
+        ];
+        assert_eq!(classify(Some("4.4.3"), None, qmail, None), "systemerror");
+        assert_eq!(
+            classify(None, None, &["Unable to deliver message after multiple retries, giving up."], None),
+            "expired"
+        );
+        // A glued continuation ("554-Bad DNS PTR") keeps its first word.
+        let gmx = &["554-mail.com ESMTP Service not available 554-No SMTP service 554-Bad DNS PTR resource record."];
+        assert_eq!(classify(Some("4.0.0"), None, gmx, Some("HELO")), "requireptr");
         let sender = &["553 5.1.8 <x@y.example>: Sender address rejected: Domain not found"];
         assert_eq!(classify(Some("5.1.8"), None, sender, Some("MAIL")), "rejected");
         assert_eq!(
@@ -183,6 +223,11 @@ mod tests {
         assert_eq!(classify(Some("5.0.0"), Some("550"), &["550 Rejected"], Some("EHLO")), "blocked");
         let multi = &["550-5.7.1 Messages with multiple 550-5.7.1 addresses in From: header are not accepted"];
         assert_eq!(classify(Some("5.7.1"), Some("550"), multi, None), "notcompliantrfc");
+        // Authentication demanded before relaying; Exchange Online's X.7.54 is a relay refusal.
+        let labs = &["550-Please turn on SMTP Authentication in your mail client. 550 x is not permitted to relay"];
+        assert_eq!(classify(Some("5.0.0"), Some("550"), labs, None), "securityerror");
+        let possibly = &["Recipient email address is possibly incorrect"];
+        assert_eq!(classify(Some("5.7.54"), None, possibly, None), "norelaying");
         let postfix = &["550 5.3.2 <a@b.example>: Recipient address rejected: System not accepting network messages"];
         assert_eq!(classify(Some("5.3.2"), Some("550"), postfix, Some("RCPT")), "notaccept");
     }
@@ -197,6 +242,10 @@ mod tests {
             Some("userunknown")
         );
         assert_eq!(refine_for_receiver("notgoogle.com", "does not exist"), None);
+        // A receiver's own codes decide over the shared wording.
+        let orange = "421 4.2.0 Service refuse. Veuillez essayer plus tard. OFR005_505 [505]";
+        assert_eq!(refine_for_receiver("smtp-in.orange.fr", orange), Some("systemerror"));
+        assert_eq!(refine_for_receiver("cox.net", "550 5.1.0 <x@y> sender rejected. AUP#CDRBL"), Some("blocked"));
         assert_eq!(refine_for_receiver("mx.example.org", "account that you tried to reach does not exist"), None);
     }
 

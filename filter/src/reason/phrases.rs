@@ -30,7 +30,8 @@ pub const MAILBOXFULL: &[&str] = &[
     "not enough storage space",                 // Microsoft
     "user has exhausted allowed storage space", // Yahoo
     "mailbox full (quota",
-    "boite du destinataire pleine", // La Poste (French)
+    "boite du destinataire pleine",             // La Poste (French)
+    "messages in recipient's mailbox exceeded", // BIGLOBE "The number of messages in recipient's mailbox exceeded the local limit"
 ];
 
 pub const MESGTOOBIG: &[&str] = &[
@@ -115,6 +116,7 @@ pub const AUTHFAILURE: &[&str] = &[
     "fails to pass authentication",             // Gmail 5.7.26
     "unauthenticated email",                    // Gmail DMARC rejection
     "sender policy framework",
+    "fails to pass spf", // Gmail 5.7.26 "… fails to pass SPF checks"
 ];
 
 pub const USERUNKNOWN: &[&str] = &[
@@ -160,6 +162,12 @@ pub const USERUNKNOWN: &[&str] = &[
     "wasn't found at the destination", // Office 365 NDR text
     "was not found at the destination",
     "no such person",
+    "no valid recipients for this mm",          // Verizon MMS gateway
+    "not listed in domino directory",           // Lotus Domino: "User x (addr) not listed in Domino Directory"
+    "not listed in public name & address book", // Lotus Notes (older wording)
+    "ディレクトリのリストにありません",         // Lotus Notes (Japanese): not in the directory list
+    "address couldn't be found",                // Gmail "** Address not found **"
+    "address not found",
     "address does not exist",
     "adresse destinataire invalide", // La Poste
     "destinataire inconnu",          // French
@@ -169,12 +177,13 @@ pub const USERUNKNOWN: &[&str] = &[
 pub const FILTERED: &[&str] = &[
     "受信拒否", // Japanese carriers: refused by the recipient's filter
     "due to extended inactivity",
-    "rejected by the domain filter", // au/EZweb
-    "domain filter",                 // Japanese carriers' domain filters
-    "message filtered",              // Amazon SES receiving
+    "rejected by the domain filter",                   // au/EZweb
+    "recipients was rejected by a remote mail server", // au/EZweb: its domain filter, in its English notice
+    "domain filter",                                   // Japanese carriers' domain filters
+    "message filtered",                                // Amazon SES receiving
     "filtered by",
-    "content filter",           // generic content filters
-    "message content rejected", // Barracuda without the UBE reason
+    "refused due to recipient preferences", // Facebook RCP-P2: the recipient's own settings
+    "content filter",                       // generic content filters
 ];
 
 pub const REQUIREPTR: &[&str] = &[
@@ -192,6 +201,7 @@ pub const REQUIREPTR: &[&str] = &[
     "reverse lookup",
     "not resolve your address",
     "reverse hostname",
+    "rdns", // Exim ACLs "invalid RDNS record", GMX "c=rdns"
 ];
 
 pub const NOTCOMPLIANTRFC: &[&str] = &[
@@ -229,9 +239,11 @@ pub const REJECTED: &[&str] = &[
     "invalid sender",
     "bad sender",
     "mail rejected by destination domain", // Zoho 5.4.1
+    "please provide a valid from",         // GoDaddy IB506 "From: Domain is invalid. Please provide a valid From:"
     "is not a registered gateway user",
     "was not accepted by the group",      // Google Groups
     "you do not have permission to post", // Google Groups
+    "from a different address or alias",  // Gmail CustomFromDenied: a misconfigured "Send mail as" sender
 ];
 
 pub const HOSTUNKNOWN: &[&str] = &[
@@ -247,6 +259,7 @@ pub const HOSTUNKNOWN: &[&str] = &[
     "nxdomain",
     "no mx or a record",
     "does not exist (domain",
+    "the account or domain may not exist", // cPanel Exim: its default failure text
 ];
 
 pub const SPAMDETECTED: &[&str] = &[
@@ -263,7 +276,8 @@ pub const SPAMDETECTED: &[&str] = &[
     "message is spam",
     "rejected as spam",
     "spam message",
-    "ube,", // Barracuda "Message content rejected, UBE"
+    "ube,",                     // Barracuda "Message content rejected, UBE"
+    "message content rejected", // Barracuda, Sendmail milters: the content scanner refused it
     "unsolicited bulk",
     "- spam", // Amavis "Reject, id=... - SPAM"
     "spam content",
@@ -311,6 +325,8 @@ pub const BLOCKED: &[&str] = &[
     "network not allowed",
     "may not be mail exchanger", // Postfix client restriction
     "refused to talk to me",     // Postfix greeting 554/421
+    "my name was rejected",      // qmail: the HELO name was refused
+    "smtp server of your isp",   // Japanese ISPs (OP25B): dynamic clients must use their ISP's relay
     "dnsbl",
     "rbl",
 ];
@@ -333,10 +349,7 @@ pub const VIRUSDETECTED: &[&str] = &[
 ];
 
 pub const SECURITYERROR: &[&str] = &[
-    "authentication required", // Exchange RESOLVER.RST.AuthRequired
     "unauthenticated senders not allowed",
-    "authentication is required",
-    "must be authenticated",
     "access denied", // many
     "sender is not authorized",
     "starttls",
@@ -362,11 +375,27 @@ pub const NETWORKERROR: &[&str] = &[
     "network error", // OpenSMTPD
     "network is unreachable",
     "no route to host",
-    "host not reachable", // Zoho
-    "mail loops back",    // Postfix routing loop
+    "mail loops back", // Postfix routing loop
     "routing loop",
     "too many hops",
     "malformed or unexpected name server reply",
+    "host name lookup failure", // Sendmail "Deferred: Name server: x.: host name lookup failure"
+    "wasn't able to establish an smtp connection", // qmail (#4.4.1): no server answered
+];
+
+/// The note that retries ran out, appended to the last error (qmail "I'm not going to try
+/// again; this message has been in the queue too long", Yahoo "... giving up"): `expired` only
+/// when neither the error nor its status says more.
+pub const GAVE_UP: &[&str] = &["in the queue too long", "giving up"];
+
+/// A lookup that failed because the name does not exist (a host, not a network, problem).
+pub const HOST_NOT_FOUND: &[&str] = &[
+    "host not found", // DragonFly "DNS lookup failure: host x not found"
+    "host unknown",   // Sendmail
+    "domain not found",
+    "no such domain",
+    "domain does not exist",
+    "nxdomain", // Gmail "DNS Error: … responded with code NXDOMAIN"
 ];
 
 pub const EXPIRED: &[&str] = &[
@@ -378,17 +407,15 @@ pub const EXPIRED: &[&str] = &[
     "retry timeout exceeded", // Exim
     "retry time not reached",
     "have been failing for a long time", // Exim
-    "in the queue too long",             // qmail
-    "queue too long",
     "could not be delivered within",
+    "not delivered within", // au/EZweb "Your message was not delivered within 0 days and 1 hours"
     "delivery time expired",
-    "giving up", // "Unable to deliver message after multiple retries, giving up"
     "attempts:", // "Delivery failed 20 attempts"
     "timed out", // connection timed out until expiry
     "timeout",
     "deferred", // Sendmail "Deferred: ..."
     "unable to establish an smtp connection",
-    "wasn't able to establish", // qmail
+    "host not reachable", // Zoho: its retries to an unreachable host ran out
     "try again later",
     "could not connect",
 ];
@@ -443,6 +470,15 @@ pub const CONTENTERROR: &[&str] = &[
     "media error", // RFC 3463 X.6.0 wording
 ];
 
+/// A relay or server that wants the client to authenticate first: the refusal names relaying,
+/// but the cause is the missing authentication (MessageLabs, Exchange).
+pub const AUTH_REQUIRED: &[&str] = &[
+    "turn on smtp authentication", // MessageLabs "Please turn on SMTP Authentication in your mail client"
+    "authentication required",     // Exchange RESOLVER.RST.AuthRequired
+    "authentication is required",
+    "must be authenticated",
+];
+
 /// "User unknown" wordings that name a failed address lookup: certain, unless said after DATA
 /// (plain "user unknown" at an unknown stage may be a filter speaking).
 pub const USERUNKNOWN_CERTAIN: &[&str] = &[
@@ -456,9 +492,14 @@ pub const USERUNKNOWN_CERTAIN: &[&str] = &[
     "unknown recipient", // Exchange
     "invalid recipient",
     "destinataire invalide", // La Poste
-    "doesn't have a",        // Yahoo
     "mailbox unavailable",   // Outlook.com 550 5.5.0
     "not found by smtp address lookup",
+    "unknown user:",                  // IMail Server "Unknown user: x": its own directory lookup
+    "address couldn't be found",      // Gmail "** Address not found **": its own reading of the reply
+    "not listed in domino directory", // Lotus Domino: a directory lookup
+    "not listed in public name & address book",
+    "ディレクトリのリストにありません", // Lotus Notes (Japanese)
+    "no valid recipients for this mm",  // Verizon MMS gateway
 ];
 
 /// The order in which the tables are tried: the first match decides.
@@ -468,6 +509,7 @@ pub const ORDER: &[(&str, &[&str])] = &[
     ("exceedlimit", EXCEEDLIMIT),
     ("suspend", SUSPEND),
     ("hasmoved", HASMOVED),
+    ("securityerror", AUTH_REQUIRED),
     ("norelaying", NORELAYING),
     ("authfailure", AUTHFAILURE),
     ("requireptr", REQUIREPTR),

@@ -66,14 +66,37 @@ pub const RECEIVERS: &[Receiver] = &[
         ],
     },
     Receiver {
-        // orange: Orange and Wanadoo (France) refuse spam with "Mail rejeté" (OFR codes)
-        hosts: &["orange.fr", "wanadoo.fr"],
-        phrases: &[("mail rejete", "spamdetected"), ("mail rejeté", "spamdetected")],
+        // orange: Orange and Wanadoo (France) refuse spam with "Mail rejeté"; Orange ("OFR005_505")
+        // and La Poste ("LPN006_107") end each reply with a code of their catalogue, whose
+        // number says more than the shared wording ("Service refusé" for several causes)
+        hosts: &["orange.fr", "wanadoo.fr", "laposte.net"],
+        phrases: &[
+            ("mail rejete", "spamdetected"),
+            ("mail rejeté", "spamdetected"),
+            ("_505", "systemerror"),     // OFR005_505: "421 4.2.0 Service refusé" (seen)
+            ("_107", "requireptr"),      // LPN006_107: the client's reverse DNS (seen)
+            ("_630", "policyviolation"), // LPN000_630: "Client host rejected" by policy (seen)
+        ],
     },
     Receiver {
         // tencent
         hosts: &["qq.com", "exmail.qq.com"],
         phrases: &[("frequency limited", "toomanyconn"), ("mailbox not found", "userunknown")],
+    },
+    Receiver {
+        // cox: "AUP#…" codes of Cox's published error-code table (cox.com email-error-codes)
+        hosts: &["cox.net", "cox.com"],
+        phrases: &[("aup#cdrbl", "blocked")], // the client IP is on Cox's DNS blocklist (seen)
+    },
+    Receiver {
+        // charter / spectrum: "AUP#In-nnnn" codes of Spectrum's email-error-codes page
+        hosts: &["charter.net", "spectrum.net", "twc.com", "rr.com"],
+        phrases: &[("aup#in-1310", "toomanyconn")], // too many connections from the sending IP (seen)
+    },
+    Receiver {
+        // mimecast: the customer's permitted-senders policy refused the client's network
+        hosts: &["mimecast.com", "mimecast.co.za"],
+        phrases: &[("host network not allowed", "policyviolation")],
     },
 ];
 

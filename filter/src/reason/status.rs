@@ -40,7 +40,7 @@ const BY_STATUS: &[(&str, &str)] = &[
     ("6.5", "contenterror"),    // conversion failed
     ("6.6", "contenterror"),    // message content not available
     ("6.7", "contenterror"),    // non-ASCII addresses not permitted (RFC 6531)
-    ("7.1", "rejected"),        // delivery not authorized, message refused
+    ("7.1", "securityerror"),   // delivery not authorized, message refused
     ("7.2", "systemerror"),     // mailing list expansion prohibited
     ("7.3", "securityerror"),   // security conversion required but not possible
     ("7.4", "securityerror"),   // security features not supported
@@ -68,6 +68,7 @@ const BY_STATUS: &[(&str, &str)] = &[
     ("7.28", "spamdetected"),   // mail flood detected
     ("7.29", "authfailure"),    // ARC validation failure
     ("7.30", "failedstarttls"), // REQUIRETLS support required
+    ("7.54", "norelaying"),     // Exchange Online: unable to relay recipient in non-accepted domain
 ];
 
 /// A subject with no specific detail → reason.
