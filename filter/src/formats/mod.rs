@@ -152,7 +152,7 @@ mod tests {
 
     fn finding(raw: &[u8]) -> Finding {
         let msg = crate::mime::parse(raw).expect("parses");
-        let mail = crate::mime::view(&msg, 4);
+        let mail = crate::mime::view(&msg, &crate::Limits::default());
         detect(&mail).expect("a report")
     }
 
