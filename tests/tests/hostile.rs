@@ -97,3 +97,15 @@ fn fuzz_nested_rfc822_header_before_the_closing_boundary() {
     assert_eq!(r["kind"], "normal");
     assert!(r["error"].is_null(), "{r}");
 }
+
+/// Found by fuzzing (`classify`, and by Mail.Ru's Cyrillic notices): a reply code read from
+/// the first three bytes of a diagnostic that has a multi-byte character there sliced a `str`
+/// inside the character, a panic (a trap in the module). `leading_reply_code` now slices with
+/// `get`.
+#[test]
+fn fuzz_multibyte_character_where_a_reply_code_would_start() {
+    let raw = "From: MAILER-DAEMON@mx.example\nContent-Type: multipart/report; report-type=delivery-status; boundary=b\n\n--b\nContent-Type: message/delivery-status\n\nFinal-Recipient: rfc822; a@example.org\nAction: failed\nStatus: 5.1.1\nDiagnostic-Code: smtp; 5\u{20ac} no such user\n\n--b--\n";
+    let r = run(raw.as_bytes());
+    assert_eq!(r["kind"], "bounce");
+    assert_eq!(r["recipients"][0]["address"], "a@example.org");
+}
