@@ -143,8 +143,7 @@ fn every_status_code() {
     let bad = m.put(b"{\"now\": \xff}");
     expect(m.classify(msg, bad), 3, "bad_utf8");
     // 4 bad_json: not JSON, a wrong type, an unknown field.
-    for doc in
-        [&b"{not json"[..], br#"{"now":"soon"}"#, br#"{"confg":{}}"#, br#"{"config":{"limits":{"max_parts":1}}}"#]
+    for doc in [&b"{not json"[..], br#"{"now":"soon"}"#, br#"{"confg":{}}"#, br#"{"config":{"limits":{"max_flux":1}}}"#]
     {
         let req = m.put(doc);
         expect(m.classify(msg, req), 4, "bad_json");
