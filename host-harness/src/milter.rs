@@ -37,7 +37,7 @@ const MAX_KEPT: usize = 32 << 20;
 
 /// Serve milter connections until the process ends.
 pub async fn run(listen: &service::Listen, svc: Arc<Service>) -> anyhow::Result<()> {
-    service::serve(listen, svc, |stream, svc| handle(stream, svc)).await
+    service::serve(listen, svc, handle).await
 }
 
 async fn handle(stream: Box<dyn Stream>, svc: Arc<Service>) {
@@ -125,8 +125,7 @@ impl NdrMilter {
         let on_failure = self.svc.config().service.on_failure;
         service::log(json!({
             "service": "milter", "event": "failure", "stage": stage, "queue_id": self.queue_id(),
-            "error": f.0, "on_failure": on_failure,
-            "us": self.started.map(service::micros),
+            "error": f.0, "on_failure": on_failure, "transaction_us": self.started.map(service::micros),
         }));
         on_failure
     }
@@ -166,6 +165,7 @@ impl NdrMilter {
             return ModificationResponse::empty_continue();
         }
         let destination = self.rcpts.first().cloned();
+        let t = Instant::now();
         let answer = match self.svc.address(&mut self.lease, "ndr_batv_sign", &sender, destination.as_deref()).await {
             Ok(a) => a,
             Err(f) => return failure_response(self.failed("data", &f)),
@@ -174,13 +174,13 @@ impl NdrMilter {
         let address = answer["address"].as_str().unwrap_or(&sender).to_string();
         service::log(json!({
             "service": "milter", "stage": "data", "direction": "outbound", "queue_id": self.queue_id(),
-            "signed": signed, "skipped": answer["skipped"], "key": answer["key"],
-            "us": self.started.map(service::micros),
+            "signed": signed, "skipped": answer["skipped"], "key": answer["key"], "us": service::micros(t),
         }));
-        if signed && address != sender {
-            if let Ok(mut p) = self.pending.lock() {
-                p.extend_from_slice(&chgfrom_packet(&address));
-            }
+        if signed
+            && address != sender
+            && let Ok(mut p) = self.pending.lock()
+        {
+            p.extend_from_slice(&chgfrom_packet(&address));
         }
         ModificationResponse::empty_continue()
     }
@@ -189,6 +189,7 @@ impl NdrMilter {
     async fn decide(&mut self) -> ModificationResponse {
         let raw = std::mem::take(&mut self.raw);
         let envelope = self.envelope();
+        let t = Instant::now();
         let report = match self.svc.classify(&mut self.lease, raw, envelope).await {
             Ok(r) => r,
             Err(f) => return failure_response(self.failed("data", &f)),
@@ -201,7 +202,8 @@ impl NdrMilter {
         service::log(json!({
             "service": "milter", "stage": "data", "direction": "inbound", "queue_id": self.queue_id(),
             "kind": report["kind"], "verdict": verdict, "action": action, "score": report["score"],
-            "signals": signals, "rcpts": self.rcpts.len(), "us": self.started.map(service::micros),
+            "signals": signals, "rcpts": self.rcpts.len(), "us": service::micros(t),
+            "transaction_us": self.started.map(service::micros),
         }));
         let mut b = ModificationResponse::builder();
         // Forged verdict headers from outside are removed whatever the verdict.
@@ -261,7 +263,7 @@ fn reply(line: &str) -> Replycode {
             let n: Vec<u16> = v.into_iter().map(|r| r.unwrap_or(0)).collect();
             ([n[0], n[1], n[2]], parts.next().unwrap_or("").to_string())
         }
-        Some(_) => ([u16::from(rcode[0]), 7, 1], line.splitn(2, ' ').nth(1).unwrap_or("").to_string()),
+        Some(_) => ([u16::from(rcode[0]), 7, 1], line.split_once(' ').map(|x| x.1).unwrap_or("").to_string()),
         None => ([u16::from(rcode[0]), 7, 1], String::new()),
     };
     // The reply is one line; '%' is special to Sendmail.

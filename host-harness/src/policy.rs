@@ -20,7 +20,7 @@ const MAX_ATTRIBUTES: usize = 200;
 
 /// Serve policy connections until the process ends.
 pub async fn run(listen: &service::Listen, svc: Arc<Service>) -> anyhow::Result<()> {
-    service::serve(listen, svc, |stream, svc| handle(stream, svc)).await
+    service::serve(listen, svc, handle).await
 }
 
 async fn handle(stream: Box<dyn Stream>, svc: Arc<Service>) {
