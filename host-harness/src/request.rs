@@ -25,7 +25,11 @@ pub fn read_config(path: &Path) -> Result<SiteFile, String> {
     let mut value: Value = if path.extension().is_some_and(|e| e == "json") {
         serde_json::from_str(&text).map_err(|e| format!("config {}: {e}", path.display()))?
     } else {
-        toml::from_str(&text).map_err(|e| format!("config {}: {e}", path.display()))?
+        // toml's Display quotes the offending line, which may hold a key: give its position only.
+        toml::from_str(&text).map_err(|e| {
+            let line = e.span().map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+            format!("config {}: line {}: {}", path.display(), line.unwrap_or(0), e.message())
+        })?
     };
     let service = match value.as_object_mut() {
         Some(map) => map.remove(SERVICE_SECTION).unwrap_or(Value::Null),
@@ -86,6 +90,9 @@ mod tests {
         let f = read_config(&p).unwrap();
         assert_eq!(f.module, json!({"site": {"domains": ["example.com"]}}));
         assert_eq!(f.service["on_failure"], "tempfail");
+        std::fs::write(&p, "[batv]\nkeys = [{digit = 1, secret = \"s3cr3t-value\"\n").unwrap();
+        let e = read_config(&p).unwrap_err();
+        assert!(e.contains("line 2") && !e.contains("s3cr3t"), "{e}");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

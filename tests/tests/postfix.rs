@@ -298,6 +298,10 @@ struct Postfix {
 impl Drop for Postfix {
     fn drop(&mut self) {
         let _ = Command::new("postfix").arg("-c").arg(self.dir.join("etc")).arg("stop").output();
+        // Kept after a failure, for its maillog and queue.
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
     }
 }
 
@@ -308,7 +312,7 @@ impl Postfix {
             Path::new("/usr/lib/postfix/sbin/master").is_file(),
             "Postfix is not installed: run scripts/mta-deps.sh (as root)"
         );
-        let dir = root().join("target/postfix-e2e").join(format!("{}", std::process::id()));
+        let dir = unique_dir("postfix");
         let _ = std::fs::remove_dir_all(&dir);
         let etc = dir.join("etc");
         let maildir = dir.join("mail/box");
@@ -464,11 +468,11 @@ postlog   unix-dgram n  -       n       -       1       postlogd
         }
     }
 
-    /// Messages Postfix still holds (active, deferred, hold, incoming).
+    /// Messages Postfix still has to deliver (active, deferred, incoming, maildrop).
     fn queued(&self) -> usize {
-        ["active", "deferred", "hold", "incoming", "maildrop"]
+        ["active", "deferred", "incoming", "maildrop"]
             .iter()
-            .map(|q| crate_files(&self.dir.join("queue").join(q)))
+            .map(|q| queue_files(&self.dir.join("queue").join(q)))
             .sum()
     }
 
@@ -477,7 +481,14 @@ postlog   unix-dgram n  -       n       -       1       postlogd
     }
 }
 
-fn crate_files(dir: &Path) -> usize {
+/// A fresh folder under `target/postfix-e2e/`, unique per process and per call.
+fn unique_dir(kind: &str) -> PathBuf {
+    static RUN: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let run = RUN.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    root().join("target/postfix-e2e").join(format!("{kind}-{}-{run}", std::process::id()))
+}
+
+fn queue_files(dir: &Path) -> usize {
     if !dir.is_dir() {
         return 0;
     }
@@ -543,14 +554,18 @@ struct Setup {
 
 fn setup() -> Setup {
     let (sink_port, relayed) = sink();
-    let work = root().join("target/postfix-e2e").join(format!("cfg-{}", std::process::id()));
+    let work = unique_dir("config");
     std::fs::create_dir_all(&work).expect("config folder");
     let normal = site_config(&work, "normal", "");
     let tempfail = site_config(&work, "tempfail", "on_failure = \"tempfail\"");
     let accept = site_config(&work, "accept", "on_failure = \"accept\"\ntimeout_ms = 1000");
-    let (m_normal, m_trap_t, m_trap_a, m_stall_a, m_down, policy) =
-        (free_port(), free_port(), free_port(), free_port(), free_port(), free_port());
+    let quarantine = site_config(&work, "quarantine", "");
+    let text = std::fs::read_to_string(&quarantine).expect("config").replace("\"reject\"", "\"quarantine\"");
+    std::fs::write(&quarantine, text).expect("write config");
+    let (m_normal, m_trap_t, m_trap_a, m_stall_a, m_down, policy, m_quarantine) =
+        (free_port(), free_port(), free_port(), free_port(), free_port(), free_port(), free_port());
     start("milter", m_normal, normal.clone(), None);
+    start("milter", m_quarantine, quarantine, None);
     start("milter", m_trap_t, tempfail, Some(Fault::Trap));
     start("milter", m_trap_a, accept.clone(), Some(Fault::Trap));
     start("milter", m_stall_a, accept, Some(Fault::Stall));
@@ -560,6 +575,7 @@ fn setup() -> Setup {
         policy,
         &[
             ("inbound", Some(m_normal), ""),
+            ("quarantine", Some(m_quarantine), ""),
             ("submission", Some(m_normal), "milter_macro_daemon_name=ORIGINATING"),
             ("trap_tempfail", Some(m_trap_t), ""),
             ("trap_accept", Some(m_trap_a), ""),
@@ -648,6 +664,31 @@ fn postfix_end_to_end() {
     check(
         matches!(&o, Outcome::Refused { stage: "data", code: 550, text } if text.contains("5.7.1 Backscatter refused")),
         format!("untagged backscatter refused at end of data with the verdict's reply: {o:?}"),
+    );
+
+    // 4b. With backscatter = "quarantine": accepted into Postfix's hold queue, with headers.
+    let o = send_one(
+        pf.port("quarantine"),
+        "",
+        &["alice@example.com"],
+        &bounce("quarantine-4b", "alice@example.com", "alice@example.com", "x@spam.example", ""),
+    );
+    check(matches!(o, Outcome::Accepted(_)), format!("quarantined backscatter accepted: {o:?}"));
+    let hold = pf.dir.join("queue/hold");
+    let t = Instant::now();
+    let held = loop {
+        let held: Vec<String> = ndr_tests::files_under(&hold)
+            .iter()
+            .map(|p| String::from_utf8_lossy(&std::fs::read(p).unwrap_or_default()).to_string())
+            .collect();
+        if !held.is_empty() || t.elapsed() > Duration::from_secs(20) {
+            break held;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    check(
+        held.len() == 1 && held[0].contains("quarantine-4b") && held[0].contains("X-NDR-Verdict: backscatter"),
+        format!("quarantined backscatter is in the hold queue with its verdict header: {} held", held.len()),
     );
 
     // 5. An address-verification probe: MAIL FROM:<>, RCPT TO, QUIT is not refused.
