@@ -369,7 +369,11 @@ where
             }
         }
         Listen::Unix(path) => {
-            let _ = std::fs::remove_file(path);
+            // A stale socket from an earlier run is replaced; any other file is left alone.
+            use std::os::unix::fs::FileTypeExt;
+            if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_socket()) {
+                let _ = std::fs::remove_file(path);
+            }
             let listener = tokio::net::UnixListener::bind(path)?;
             log(json!({"service": svc.name, "event": "listening", "on": format!("unix:{}", path.display())}));
             loop {

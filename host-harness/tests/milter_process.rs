@@ -149,5 +149,28 @@ async fn the_milter_process() {
     let (action, mods) = message(&mut c).await;
     assert!(matches!(action, Action::Continue(_)) && mods == 0, "trap + accept: unchanged: {action:?}");
     drop(m);
+
+    // A Unix socket works the same.
+    let sock = dir.join("milter.sock");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ndr"))
+        .args(["milter", "--listen", &format!("unix:{}", sock.display()), "--config"])
+        .arg(&accept)
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("ndr milter starts");
+    let t = Instant::now();
+    let stream = loop {
+        if let Ok(s) = tokio::net::UnixStream::connect(&sock).await {
+            break s;
+        }
+        assert!(t.elapsed() < Duration::from_secs(30), "no Unix socket");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let mut c = Client::new(OptNeg::default()).connect_via(stream.compat()).await.expect("option negotiation");
+    c.connect(Connect::new(b"localhost", Family::Unix, None, b"")).await.expect("connect");
+    c.mail(b"<>".as_slice()).await.expect("mail");
+    assert!(c.recipient(FORGED.as_bytes()).await.is_err(), "forged tag refused over the Unix socket");
+    let _ = child.kill();
+    let _ = child.wait();
     let _ = std::fs::remove_dir_all(&dir);
 }
