@@ -150,6 +150,18 @@ async fn the_milter_process() {
     assert!(matches!(action, Action::Continue(_)) && mods == 0, "trap + accept: unchanged: {action:?}");
     drop(m);
 
+    // A configuration the module refuses (a key that is not hex) fails every decision, as
+    // on_failure says: tempfail here.
+    let bad = config(&dir, "bad.toml", "on_failure = \"tempfail\"").to_path_buf();
+    std::fs::write(&bad, std::fs::read_to_string(&bad).unwrap().replace("secret = \"k\"", "secret_hex = \"zz\""))
+        .unwrap();
+    let m = Milter::start(&bad, None);
+    let mut c = session(m.port, "<carol@remote.example>").await;
+    c.recipient(b"<alice@example.com>".as_slice()).await.expect("rcpt");
+    let (action, mods) = message(&mut c).await;
+    assert!(matches!(action, Action::Tempfail(_)) && mods == 0, "refused configuration + tempfail: {action:?}");
+    drop(m);
+
     // A Unix socket works the same.
     let sock = dir.join("milter.sock");
     let mut child = Command::new(env!("CARGO_BIN_EXE_ndr"))
