@@ -29,7 +29,7 @@ use tokio_util::compat::TokioAsyncReadCompatExt;
 
 use crate::pool::Lease;
 use crate::request;
-use crate::service::{self, Failure, OnFailure, Service, Stream};
+use crate::service::{self, Failure, OnFailure, RcptCheck, Service, Stream};
 
 /// Bytes of a message kept for classification; the module reads at most its own
 /// `max_message_bytes` (32 MiB by default) anyway.
@@ -132,28 +132,15 @@ impl NdrMilter {
 
     /// RCPT time: refuse a null-sender recipient whose tag is forged (per `rcpt_reject`).
     async fn check_rcpt(&mut self, rcpt: &str) -> Action {
-        let c = self.svc.config();
-        let null_sender = self.mail_from.as_deref() == Some("");
-        if self.outbound || !null_sender || c.service.rcpt_reject.is_empty() || c.module.get("batv").is_none() {
+        if self.outbound || self.mail_from.as_deref() != Some("") {
             return Continue.into();
         }
-        let t = Instant::now();
-        let answer = match self.svc.address(&mut self.lease, "ndr_batv_verify", rcpt, None).await {
-            Ok(a) => a,
-            Err(f) => {
-                return match self.failed("rcpt", &f) {
-                    OnFailure::Accept => Continue.into(),
-                    OnFailure::Tempfail => Tempfail.into(),
-                };
-            }
-        };
-        let result = answer["result"].as_str().unwrap_or("");
-        let refuse = c.enforcing() && c.service.rcpt_reject.iter().any(|r| r == result);
-        service::log(json!({
-            "service": "milter", "stage": "rcpt", "queue_id": self.queue_id(), "rcpt": rcpt,
-            "batv": result, "action": if refuse { "reject" } else { "continue" }, "us": service::micros(t),
-        }));
-        if refuse { reply(&c.service.rcpt_reply).into() } else { Continue.into() }
+        let queue_id = self.queue_id().map(str::to_string);
+        match self.svc.check_rcpt(&mut self.lease, rcpt, queue_id.as_deref()).await {
+            RcptCheck::Continue | RcptCheck::Failed(OnFailure::Accept) => Continue.into(),
+            RcptCheck::Failed(OnFailure::Tempfail) => Tempfail.into(),
+            RcptCheck::Refuse(text) => reply(&text).into(),
+        }
     }
 
     /// End of data, outbound: sign the envelope sender.

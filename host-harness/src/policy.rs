@@ -6,13 +6,12 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Instant;
 
 use serde_json::json;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 
 use crate::pool::Lease;
-use crate::service::{self, OnFailure, Service, Stream};
+use crate::service::{self, OnFailure, RcptCheck, Service, Stream};
 
 /// Longest request line and most attributes taken from Postfix before the connection is closed.
 const MAX_LINE: usize = 8192;
@@ -75,40 +74,16 @@ async fn read_request<R: tokio::io::AsyncBufRead + Unpin>(
 
 /// The action for one request.
 pub async fn decide(svc: &Service, lease: &mut Lease, attrs: &HashMap<String, String>) -> String {
-    let c = svc.config();
     let get = |k: &str| attrs.get(k).map(String::as_str).unwrap_or("");
     let rcpt = get("recipient");
-    let applies = get("protocol_state").eq_ignore_ascii_case("RCPT")
-        && get("sender").is_empty()
-        && !rcpt.is_empty()
-        && !c.service.rcpt_reject.is_empty()
-        && c.module.get("batv").is_some();
-    if !applies {
+    if !get("protocol_state").eq_ignore_ascii_case("RCPT") || !get("sender").is_empty() || rcpt.is_empty() {
         return "DUNNO".into();
     }
-    let t = Instant::now();
-    let queue_id = get("queue_id");
-    match svc.address(lease, "ndr_batv_verify", rcpt, None).await {
-        Ok(answer) => {
-            let result = answer["result"].as_str().unwrap_or("");
-            let refuse = c.enforcing() && c.service.rcpt_reject.iter().any(|r| r == result);
-            service::log(json!({
-                "service": "policy", "stage": "rcpt", "queue_id": queue_id, "rcpt": rcpt, "batv": result,
-                "action": if refuse { "reject" } else { "dunno" }, "us": service::micros(t),
-            }));
-            if refuse { one_line(&c.service.rcpt_reply) } else { "DUNNO".into() }
-        }
-        Err(f) => {
-            let on_failure = c.service.on_failure;
-            service::log(json!({
-                "service": "policy", "event": "failure", "stage": "rcpt", "queue_id": queue_id,
-                "error": f.0, "on_failure": on_failure, "us": service::micros(t),
-            }));
-            match on_failure {
-                OnFailure::Accept => "DUNNO".into(),
-                OnFailure::Tempfail => "451 4.7.1 Try again later".into(),
-            }
-        }
+    let queue_id = Some(get("queue_id")).filter(|q| !q.is_empty());
+    match svc.check_rcpt(lease, rcpt, queue_id).await {
+        RcptCheck::Continue | RcptCheck::Failed(OnFailure::Accept) => "DUNNO".into(),
+        RcptCheck::Failed(OnFailure::Tempfail) => "451 4.7.1 Try again later".into(),
+        RcptCheck::Refuse(text) => one_line(&text),
     }
 }
 

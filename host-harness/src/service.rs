@@ -212,6 +212,49 @@ impl Service {
     }
 }
 
+/// What RCPT time decides for one recipient of a null-sender transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RcptCheck {
+    /// Go on (no tag to refuse, or not enforcing); the rest is decided at end of data.
+    Continue,
+    /// Refuse the recipient with this reply (`[service] rcpt_reply`).
+    Refuse(String),
+    /// The module failed: answer as `on_failure` says.
+    Failed(OnFailure),
+}
+
+impl Service {
+    /// RCPT time, for the milter and the policy service alike: verify the BATV tag of a
+    /// null-sender recipient, refuse it when the result is in `rcpt_reject` and the policy
+    /// enforces. Logs one line.
+    pub async fn check_rcpt(&self, lease: &mut Lease, rcpt: &str, queue_id: Option<&str>) -> RcptCheck {
+        let c = self.config();
+        if c.service.rcpt_reject.is_empty() || c.module.get("batv").is_none() {
+            return RcptCheck::Continue;
+        }
+        let t = Instant::now();
+        match self.address(lease, "ndr_batv_verify", rcpt, None).await {
+            Ok(answer) => {
+                let result = answer["result"].as_str().unwrap_or("");
+                let refuse = c.enforcing() && c.service.rcpt_reject.iter().any(|r| r == result);
+                log(json!({
+                    "service": self.name, "stage": "rcpt", "queue_id": queue_id, "rcpt": rcpt, "batv": result,
+                    "action": if refuse { "reject" } else { "continue" }, "us": micros(t),
+                }));
+                if refuse { RcptCheck::Refuse(c.service.rcpt_reply.clone()) } else { RcptCheck::Continue }
+            }
+            Err(f) => {
+                let on_failure = c.service.on_failure;
+                log(json!({
+                    "service": self.name, "event": "failure", "stage": "rcpt", "queue_id": queue_id,
+                    "error": f.0, "on_failure": on_failure, "us": micros(t),
+                }));
+                RcptCheck::Failed(on_failure)
+            }
+        }
+    }
+}
+
 fn load(path: Option<&Path>, pool: &Pool) -> Loaded {
     let mut loaded = Loaded { module: json!({}), service: ServiceConfig::default(), error: None, networks: Vec::new() };
     let Some(path) = path else { return loaded };
