@@ -811,6 +811,9 @@ fn postfix_end_to_end() {
     if !failures.is_empty() {
         panic!("{} failed checks:\n{}\n--- maillog ---\n{}", failures.len(), failures.join("\n"), pf.log());
     }
+    if let Some(work) = config.parent() {
+        let _ = std::fs::remove_dir_all(work);
+    }
 }
 
 /// `sessions` concurrent SMTP sessions sending `messages` ordinary messages in all; returns
