@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Every test: unit, corpus, ABI conformance, native versus wasm, BATV/SRS interoperability with
-# Exim and pysrs, the npm package in Node and its demo in Chromium. CI runs exactly this.
+# Exim and pysrs, the milter end-to-end test with a real Postfix, the npm package in Node and
+# its demo in Chromium. CI runs exactly this.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/build-module.sh
 bash scripts/build-js.sh
 bash scripts/interop-deps.sh
 bash scripts/browser-deps.sh
+bash scripts/mta-deps.sh
 cargo test --locked --release --workspace
 # The package's tests compare Node's answers with the host's (target/release/ndr, built above).
 (cd js && npm test)

@@ -12,7 +12,12 @@
 //! # Ok::<(), anyhow::Error>(())
 //! ```
 
+pub mod milter;
 mod module_path;
+pub mod policy;
+pub mod pool;
+pub mod request;
+pub mod service;
 pub mod source;
 
 use std::path::Path;

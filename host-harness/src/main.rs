@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use ndr_host::{Budget, Filter, FilterInstance, source};
+use ndr_host::{Budget, Filter, FilterInstance, request, source};
 use serde_json::{Map, Value, json};
 
 #[derive(Parser)]
@@ -90,6 +90,33 @@ enum Command {
         #[command(subcommand)]
         op: SrsOp,
     },
+    /// Run as a milter for Postfix or Sendmail (README, "Mail server integration").
+    Milter {
+        #[command(flatten)]
+        service: ServiceArgs,
+    },
+    /// Run as a Postfix policy service: RCPT-time BATV decisions (`check_policy_service`).
+    Policy {
+        #[command(flatten)]
+        service: ServiceArgs,
+    },
+}
+
+/// Options of the mail services.
+#[derive(clap::Args)]
+struct ServiceArgs {
+    /// Where to listen: inet:HOST:PORT or unix:PATH.
+    #[arg(long)]
+    listen: ndr_host::service::Listen,
+    /// Site configuration with an optional [service] section; SIGHUP reads it again.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Worker threads (default: one per core).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Test hook: make every module call fail (trap) or hang (stall).
+    #[arg(long, hide = true)]
+    test_fault: Option<ndr_host::service::Fault>,
 }
 
 /// What a classification request carries besides the message.
@@ -125,8 +152,7 @@ impl EnvelopeArgs {
         if self.mail_from.is_none() && self.rcpt.is_empty() && self.client_ip.is_none() {
             return None;
         }
-        let mail_from = self.mail_from.as_deref().map(|m| m.trim_matches(['<', '>']).to_string());
-        Some(json!({"mail_from": mail_from, "rcpt_to": self.rcpt, "client_ip": self.client_ip}))
+        Some(request::envelope(self.mail_from.as_deref(), &self.rcpt, self.client_ip.as_deref(), None))
     }
 }
 
@@ -209,6 +235,8 @@ fn main() -> ExitCode {
         Command::Batv { op: BatvOp::Verify { args } } => address_command(&filter, "ndr_batv_verify", &args, None),
         Command::Srs { op: SrsOp::Forward { args } } => address_command(&filter, "ndr_srs_forward", &args, None),
         Command::Srs { op: SrsOp::Reverse { args } } => address_command(&filter, "ndr_srs_reverse", &args, None),
+        Command::Milter { service } => run_service("milter", filter, service),
+        Command::Policy { service } => run_service("policy", filter, service),
         Command::Bench { paths, fresh, passes, json, request: args } => match request(&args) {
             Ok(req) => bench(&filter, &paths, fresh, passes.max(2), json, &req),
             Err(e) => {
@@ -234,40 +262,51 @@ fn main() -> ExitCode {
     }
 }
 
-/// The ABI request document: configuration, time and envelope.
-fn request(args: &RequestArgs) -> Result<Vec<u8>, String> {
-    let now = args.now.unwrap_or_else(|| {
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+/// `ndr milter` and `ndr policy`: serve until killed.
+fn run_service(name: &'static str, filter: Filter, args: ServiceArgs) -> ExitCode {
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    runtime.enable_all();
+    if let Some(n) = args.threads {
+        runtime.worker_threads(n.max(1));
+    }
+    let runtime = match runtime.build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("ndr: cannot start: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let result = runtime.block_on(async move {
+        let pool = ndr_host::pool::Pool::new(filter, ndr_host::pool::MAX_IDLE);
+        let svc = ndr_host::service::Service::new(name, pool, args.config.clone(), args.test_fault);
+        match name {
+            "milter" => ndr_host::milter::run(&args.listen, svc).await,
+            _ => ndr_host::policy::run(&args.listen, svc).await,
+        }
     });
-    let mut req = json!({ "now": now });
-    if let Some(path) = &args.config {
-        req["config"] = read_config(path)?;
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("ndr: {name}: {e:#}");
+            ExitCode::from(2)
+        }
     }
-    if let Some(env) = args.envelope.to_json() {
-        req["envelope"] = env;
-    }
-    Ok(req.to_string().into_bytes())
 }
 
-/// A configuration file as JSON: TOML, or JSON for `*.json`.
-fn read_config(path: &std::path::Path) -> Result<Value, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read config {}: {e}", path.display()))?;
-    if path.extension().is_some_and(|e| e == "json") {
-        serde_json::from_str(&text).map_err(|e| format!("config {}: {e}", path.display()))
-    } else {
-        toml::from_str(&text).map_err(|e| format!("config {}: {e}", path.display()))
-    }
+/// The ABI request document: configuration, time and envelope.
+fn request(args: &RequestArgs) -> Result<Vec<u8>, String> {
+    let now = args.now.unwrap_or_else(request::unix_now);
+    let config = args.config.as_deref().map(request::read_config).transpose()?;
+    let req = request::classify(config.as_ref().map(|c| &c.module), now, args.envelope.to_json());
+    Ok(req.to_string().into_bytes())
 }
 
 /// `ndr batv …` and `ndr srs …`: one request to the module, one answer.
 fn address_command(filter: &Filter, export: &str, args: &AddressArgs, destination: Option<String>) -> ExitCode {
     let run = || -> Result<Value, String> {
-        let request_args = RequestArgs { config: Some(args.config.clone()), now: args.now, ..Default::default() };
-        let mut req: Value = serde_json::from_slice(&request(&request_args)?).map_err(|e| e.to_string())?;
-        req["address"] = json!(args.address);
-        if let Some(d) = destination {
-            req["destination"] = json!(d);
-        }
+        let config = request::read_config(&args.config)?;
+        let now = args.now.unwrap_or_else(request::unix_now);
+        let req = request::address(Some(&config.module), now, &args.address, destination.as_deref());
         let mut instance = filter.instance().map_err(|e| format!("cannot instantiate the module: {e:#}"))?;
         let answer = instance.request(export, req.to_string().as_bytes()).map_err(|e| e.to_string())?;
         serde_json::from_str(&answer).map_err(|e| format!("bad answer from the module: {e}"))

@@ -1,0 +1,445 @@
+//! `ndr milter`: the filter as a milter (Postfix, Sendmail), on the `miltr-server` crate.
+//!
+//! Inbound mail: a null-sender recipient whose BATV tag is forged may be refused at RCPT time
+//! (`[service] rcpt_reject`); everything else is decided at end of data, where the message is
+//! classified with the real envelope and client address and the verdict's action is applied:
+//! `accept`, `tag` (verdict headers), `quarantine` (Postfix's hold queue, with headers),
+//! `reject` (the verdict's SMTP reply), `drop` (discard), `tempfail`.
+//!
+//! Outbound mail (authenticated, from `outbound_networks`, or through an `outbound_daemons`
+//! daemon) leaves with a BATV-signed envelope sender (SMFIR_CHGFROM).
+//!
+//! A failed call answers as `on_failure` says and changes nothing in the message.
+
+use std::collections::HashMap;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use async_trait::async_trait;
+use miltr_common::actions::{Action, Continue, Discard, Replycode, Tempfail};
+use miltr_common::commands::{Body, Connect, Header, Helo, Macro, Mail, Recipient};
+use miltr_common::modifications::ModificationResponse;
+use miltr_common::modifications::headers::{AddHeader, ChangeHeader};
+use miltr_common::modifications::quarantine::Quarantine;
+use miltr_server::{Milter, Server};
+use serde_json::{Value, json};
+use tokio_util::compat::TokioAsyncReadCompatExt;
+
+use crate::pool::Lease;
+use crate::request;
+use crate::service::{self, Failure, OnFailure, RcptCheck, Service, Stream};
+
+/// Bytes of a message kept for classification; the module reads at most its own
+/// `max_message_bytes` (32 MiB by default) anyway.
+const MAX_KEPT: usize = 32 << 20;
+
+/// Serve milter connections until the process ends.
+pub async fn run(listen: &service::Listen, svc: Arc<Service>) -> anyhow::Result<()> {
+    service::serve(listen, svc, handle).await
+}
+
+async fn handle(stream: Box<dyn Stream>, svc: Arc<Service>) {
+    let pending = Arc::new(Mutex::new(Vec::new()));
+    let mut milter = NdrMilter::new(svc.clone(), pending.clone());
+    let mut io = Injecting { inner: stream.compat(), pending, offset: 0 };
+    let mut server = Server::default_postfix(&mut milter);
+    if let Err(e) = server.handle_connection(&mut io).await {
+        service::log(json!({"service": svc.name, "event": "connection_error", "error": e.to_string()}));
+    }
+}
+
+/// The state of one milter connection.
+struct NdrMilter {
+    svc: Arc<Service>,
+    lease: Lease,
+    /// Milter replies the crate cannot encode (SMFIR_CHGFROM), written before its next reply.
+    pending: Arc<Mutex<Vec<u8>>>,
+    client_ip: Option<String>,
+    helo: Option<String>,
+    /// Macros of the connection (`{daemon_name}`, `j`) and of the message (`i`, `{auth_authen}`).
+    conn_macros: HashMap<String, String>,
+    msg_macros: HashMap<String, String>,
+    mail_from: Option<String>,
+    rcpts: Vec<String>,
+    /// The message as it arrived: headers, blank line, body.
+    raw: Vec<u8>,
+    /// How often each of our own header names arrived (to remove forged ones).
+    own_headers: Vec<(String, u32)>,
+    outbound: bool,
+    started: Option<Instant>,
+}
+
+impl NdrMilter {
+    fn new(svc: Arc<Service>, pending: Arc<Mutex<Vec<u8>>>) -> NdrMilter {
+        NdrMilter {
+            lease: Lease::new(svc.pool.clone()),
+            svc,
+            pending,
+            client_ip: None,
+            helo: None,
+            conn_macros: HashMap::new(),
+            msg_macros: HashMap::new(),
+            mail_from: None,
+            rcpts: Vec::new(),
+            raw: Vec::new(),
+            own_headers: Vec::new(),
+            outbound: false,
+            started: None,
+        }
+    }
+
+    fn reset_message(&mut self) {
+        self.msg_macros.clear();
+        self.mail_from = None;
+        self.rcpts.clear();
+        self.raw.clear();
+        self.own_headers.clear();
+        self.outbound = false;
+        self.started = None;
+    }
+
+    fn macro_value(&self, name: &str) -> Option<&str> {
+        self.msg_macros.get(name).or_else(|| self.conn_macros.get(name)).map(String::as_str).filter(|v| !v.is_empty())
+    }
+
+    fn queue_id(&self) -> Option<&str> {
+        self.macro_value("i")
+    }
+
+    fn is_outbound(&self) -> bool {
+        let c = self.svc.config();
+        let s = &c.service;
+        (s.outbound_authenticated && self.macro_value("auth_authen").is_some())
+            || self.macro_value("daemon_name").is_some_and(|d| s.outbound_daemons.iter().any(|o| o == d))
+            || self.client_ip.as_deref().is_some_and(|ip| c.is_outbound_client(ip))
+    }
+
+    fn envelope(&self) -> Value {
+        request::envelope(self.mail_from.as_deref(), &self.rcpts, self.client_ip.as_deref(), self.helo.as_deref())
+    }
+
+    /// The answer to a failed call, logged.
+    fn failed(&self, stage: &str, f: &Failure) -> OnFailure {
+        let on_failure = self.svc.config().service.on_failure;
+        service::log(json!({
+            "service": "milter", "event": "failure", "stage": stage, "queue_id": self.queue_id(),
+            "error": f.0, "on_failure": on_failure, "transaction_us": self.started.map(service::micros),
+        }));
+        on_failure
+    }
+
+    /// RCPT time: refuse a null-sender recipient whose tag is forged (per `rcpt_reject`).
+    async fn check_rcpt(&mut self, rcpt: &str) -> Action {
+        if self.outbound || self.mail_from.as_deref() != Some("") {
+            return Continue.into();
+        }
+        let queue_id = self.queue_id().map(str::to_string);
+        match self.svc.check_rcpt(&mut self.lease, rcpt, queue_id.as_deref()).await {
+            RcptCheck::Continue | RcptCheck::Failed(OnFailure::Accept) => Continue.into(),
+            RcptCheck::Failed(OnFailure::Tempfail) => Tempfail.into(),
+            RcptCheck::Refuse(text) => reply(&text).into(),
+        }
+    }
+
+    /// End of data, outbound: sign the envelope sender.
+    async fn sign_sender(&mut self) -> ModificationResponse {
+        let Some(sender) = self.mail_from.clone().filter(|s| !s.is_empty()) else {
+            return ModificationResponse::empty_continue();
+        };
+        if self.svc.config().module.get("batv").is_none() {
+            return ModificationResponse::empty_continue();
+        }
+        let destination = self.rcpts.first().cloned();
+        let t = Instant::now();
+        let answer = match self.svc.address(&mut self.lease, "ndr_batv_sign", &sender, destination.as_deref()).await {
+            Ok(a) => a,
+            Err(f) => return failure_response(self.failed("data", &f)),
+        };
+        let signed = answer["signed"] == true;
+        let address = answer["address"].as_str().unwrap_or(&sender).to_string();
+        service::log(json!({
+            "service": "milter", "stage": "data", "direction": "outbound", "queue_id": self.queue_id(),
+            "signed": signed, "skipped": answer["skipped"], "key": answer["key"], "us": service::micros(t),
+        }));
+        if signed
+            && address != sender
+            && let Ok(mut p) = self.pending.lock()
+        {
+            p.extend_from_slice(&chgfrom_packet(&address));
+        }
+        ModificationResponse::empty_continue()
+    }
+
+    /// End of data, inbound: classify and apply the verdict's action.
+    async fn decide(&mut self) -> ModificationResponse {
+        let raw = std::mem::take(&mut self.raw);
+        let envelope = self.envelope();
+        let t = Instant::now();
+        let report = match self.svc.classify(&mut self.lease, raw, envelope).await {
+            Ok(r) => r,
+            Err(f) => return failure_response(self.failed("data", &f)),
+        };
+        let c = self.svc.config();
+        let prefix = c.service.header_prefix.clone();
+        let verdict = report["verdict"].as_str().map(str::to_string);
+        let action = report["action"].as_str().unwrap_or("accept").to_string();
+        let signals = service::signal_list(&report);
+        service::log(json!({
+            "service": "milter", "stage": "data", "direction": "inbound", "queue_id": self.queue_id(),
+            "kind": report["kind"], "verdict": verdict, "action": action, "score": report["score"],
+            "signals": signals, "rcpts": self.rcpts.len(), "us": service::micros(t),
+            "transaction_us": self.started.map(service::micros),
+        }));
+        let mut b = ModificationResponse::builder();
+        // Forged verdict headers from outside are removed whatever the verdict.
+        for (name, count) in &self.own_headers {
+            for index in (1..=*count).rev() {
+                b.push(ChangeHeader::new(index, name.as_bytes(), b""));
+            }
+        }
+        // Only reports carry a verdict; ordinary mail passes with no header added.
+        if let Some(verdict) = verdict.filter(|_| matches!(action.as_str(), "accept" | "tag" | "quarantine")) {
+            let summary = format!("{verdict}; action={action}; score={}", report["score"]);
+            b.push(AddHeader::new(format!("{prefix}-Verdict").as_bytes(), summary.as_bytes()));
+            if !signals.is_empty() {
+                b.push(AddHeader::new(format!("{prefix}-Signals").as_bytes(), signals.join(", ").as_bytes()));
+            }
+        }
+        match action.as_str() {
+            "quarantine" => {
+                b.push(Quarantine::new(b"ndr: backscatter verdict"));
+                b.contin()
+            }
+            "reject" | "tempfail" => {
+                let r = &report["smtp_reply"];
+                let (default_code, default_status) = if action == "reject" { (550, "5.7.1") } else { (451, "4.7.1") };
+                let text = format!(
+                    "{} {} {}",
+                    r["code"].as_u64().unwrap_or(default_code),
+                    r["status"].as_str().unwrap_or(default_status),
+                    r["text"].as_str().unwrap_or("Refused")
+                );
+                b.build(reply(&text))
+            }
+            "drop" => b.build(Discard),
+            _ => b.contin(),
+        }
+    }
+}
+
+fn failure_response(on_failure: OnFailure) -> ModificationResponse {
+    match on_failure {
+        OnFailure::Accept => ModificationResponse::empty_continue(),
+        OnFailure::Tempfail => ModificationResponse::builder().build(Tempfail),
+    }
+}
+
+/// A milter reply from `"550 5.7.1 text"`; anything malformed becomes a 550 5.7.1.
+fn reply(line: &str) -> Replycode {
+    let mut parts = line.splitn(3, ' ');
+    let code = parts.next().unwrap_or("");
+    let digits: Vec<u8> = code.bytes().filter(u8::is_ascii_digit).map(|d| d - b'0').collect();
+    let rcode = match digits.as_slice() {
+        [a @ (4 | 5), b, c] if code.len() == 3 => [*a, *b, *c],
+        _ => [5, 5, 0],
+    };
+    let (xcode, text) = match parts.next().map(|x| x.split('.').map(str::parse::<u16>).collect::<Vec<_>>()) {
+        Some(v) if v.len() == 3 && v.iter().all(Result::is_ok) => {
+            let n: Vec<u16> = v.into_iter().map(|r| r.unwrap_or(0)).collect();
+            ([n[0], n[1], n[2]], parts.next().unwrap_or("").to_string())
+        }
+        Some(_) => ([u16::from(rcode[0]), 7, 1], line.split_once(' ').map(|x| x.1).unwrap_or("").to_string()),
+        None => ([u16::from(rcode[0]), 7, 1], String::new()),
+    };
+    // The reply is one line; '%' is special to Sendmail.
+    let text: String =
+        text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect::<String>().replace('%', "%%");
+    Replycode::new(rcode, xcode, if text.is_empty() { "Refused" } else { &text })
+}
+
+/// SMFIR_CHGFROM (`e`): the new envelope sender, NUL-terminated, no ESMTP arguments.
+fn chgfrom_packet(address: &str) -> Vec<u8> {
+    let data = format!("<{address}>\0");
+    let len = (data.len() + 1) as u32;
+    let mut p = len.to_be_bytes().to_vec();
+    p.push(b'e');
+    p.extend_from_slice(data.as_bytes());
+    p
+}
+
+#[async_trait]
+impl Milter for NdrMilter {
+    type Error = std::convert::Infallible;
+
+    async fn macro_(&mut self, m: Macro) -> Result<(), Self::Error> {
+        let connection_level = matches!(m.code, b'C' | b'H');
+        for (k, v) in m.macros() {
+            let name = String::from_utf8_lossy(k).trim_matches(['{', '}']).to_string();
+            let value = String::from_utf8_lossy(v).to_string();
+            if connection_level {
+                self.conn_macros.insert(name, value);
+            } else {
+                self.msg_macros.insert(name, value);
+            }
+        }
+        Ok(())
+    }
+
+    async fn connect(&mut self, c: Connect) -> Result<Action, Self::Error> {
+        let ip = c.address();
+        self.client_ip = (!ip.is_empty()).then(|| ip.to_string());
+        Ok(Continue.into())
+    }
+
+    async fn helo(&mut self, h: Helo) -> Result<Action, Self::Error> {
+        self.helo = Some(h.helo().trim_end_matches('\0').to_string());
+        Ok(Continue.into())
+    }
+
+    async fn mail(&mut self, m: Mail) -> Result<Action, Self::Error> {
+        self.mail_from = Some(request::bare_address(&m.sender()));
+        self.started = Some(Instant::now());
+        self.outbound = self.is_outbound();
+        Ok(Continue.into())
+    }
+
+    async fn rcpt(&mut self, r: Recipient) -> Result<Action, Self::Error> {
+        let rcpt = request::bare_address(&r.recipient());
+        let action = self.check_rcpt(&rcpt).await;
+        if matches!(action, Action::Continue(_)) {
+            self.rcpts.push(rcpt);
+        }
+        Ok(action)
+    }
+
+    async fn header(&mut self, h: Header) -> Result<Action, Self::Error> {
+        let name = h.name().to_string();
+        let prefix = format!("{}-", self.svc.config().service.header_prefix).to_ascii_lowercase();
+        if name.to_ascii_lowercase().starts_with(&prefix) {
+            match self.own_headers.iter_mut().find(|(n, _)| n.eq_ignore_ascii_case(&name)) {
+                Some((_, count)) => *count += 1,
+                None => self.own_headers.push((name.clone(), 1)),
+            }
+        }
+        if !self.outbound && self.raw.len() < MAX_KEPT {
+            let value = h.value();
+            let sep = if value.starts_with([' ', '\t']) { ":" } else { ": " };
+            self.raw.extend_from_slice(format!("{name}{sep}{value}\r\n").as_bytes());
+        }
+        Ok(Continue.into())
+    }
+
+    async fn end_of_header(&mut self) -> Result<Action, Self::Error> {
+        self.raw.extend_from_slice(b"\r\n");
+        Ok(Continue.into())
+    }
+
+    async fn body(&mut self, b: Body) -> Result<Action, Self::Error> {
+        if !self.outbound && self.raw.len() < MAX_KEPT {
+            let room = MAX_KEPT - self.raw.len();
+            let bytes = b.as_bytes();
+            self.raw.extend_from_slice(&bytes[..bytes.len().min(room)]);
+        }
+        Ok(Continue.into())
+    }
+
+    async fn end_of_body(&mut self) -> Result<ModificationResponse, Self::Error> {
+        let response = if self.outbound { self.sign_sender().await } else { self.decide().await };
+        Ok(response)
+    }
+
+    async fn abort(&mut self) -> Result<(), Self::Error> {
+        self.reset_message();
+        Ok(())
+    }
+}
+
+/// The connection's writer: puts the pending packets (SMFIR_CHGFROM, which `miltr` cannot
+/// encode) on the wire before whatever the server writes next, which is the end-of-data reply
+/// they belong to.
+struct Injecting<S> {
+    inner: S,
+    pending: Arc<Mutex<Vec<u8>>>,
+    offset: usize,
+}
+
+impl<S: futures_io::AsyncWrite + Unpin> Injecting<S> {
+    fn drain(&mut self, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        loop {
+            let pending = match self.pending.lock() {
+                Ok(p) => p,
+                Err(p) => p.into_inner(),
+            };
+            if self.offset >= pending.len() {
+                drop(pending);
+                if let Ok(mut p) = self.pending.lock() {
+                    p.clear();
+                }
+                self.offset = 0;
+                return Poll::Ready(Ok(()));
+            }
+            let chunk = pending[self.offset..].to_vec();
+            drop(pending);
+            match Pin::new(&mut self.inner).poll_write(cx, &chunk) {
+                Poll::Ready(Ok(0)) => return Poll::Ready(Err(std::io::ErrorKind::WriteZero.into())),
+                Poll::Ready(Ok(n)) => self.offset += n,
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+    }
+}
+
+impl<S: futures_io::AsyncRead + Unpin> futures_io::AsyncRead for Injecting<S> {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl<S: futures_io::AsyncWrite + Unpin> futures_io::AsyncWrite for Injecting<S> {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+        match self.drain(cx) {
+            Poll::Ready(Ok(())) => Pin::new(&mut self.inner).poll_write(cx, buf),
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match self.drain(cx) {
+            Poll::Ready(Ok(())) => Pin::new(&mut self.inner).poll_flush(cx),
+            other => other,
+        }
+    }
+
+    fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_close(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replies_from_text() {
+        let r = reply("550 5.7.1 Backscatter refused");
+        assert_eq!((r.rcode().code(), r.xcode().as_ref().map(|x| x.code())), ([5, 5, 0], Some([5, 7, 1])));
+        assert_eq!(r.message(), "Backscatter refused");
+        let r = reply("451 try later 100%");
+        assert_eq!(r.rcode().code(), [4, 5, 1]);
+        assert_eq!(r.message(), "try later 100%%");
+        assert_eq!(reply("garbage").rcode().code(), [5, 5, 0]);
+    }
+
+    #[test]
+    fn chgfrom_is_a_milter_packet() {
+        let p = chgfrom_packet("prvs=1234abcdef=a@example.com");
+        let len = u32::from_be_bytes([p[0], p[1], p[2], p[3]]) as usize;
+        assert_eq!(len, p.len() - 4);
+        assert_eq!(p[4], b'e');
+        assert!(p.ends_with(b">\0"));
+    }
+}

@@ -1,0 +1,473 @@
+//! What the mail services (`milter.rs`, `policy.rs`) share: the `[service]` configuration, the
+//! loaded site configuration with reload on SIGHUP, module calls bounded in time on leased
+//! instances, the failure policy (fail-open by default) and one JSON log line per decision.
+//!
+//! A module trap, an exhausted budget, a timeout or a configuration the module refuses is a
+//! *failure*: the service answers as `on_failure` says (`accept` or `tempfail`), logs it, and
+//! never drops or alters the message because of it.
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::pool::{Lease, Pool};
+use crate::{CallError, FilterInstance, request};
+
+/// The `[service]` section of the site configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServiceConfig {
+    /// What a failure (trap, timeout, bad configuration) answers: `accept` or `tempfail`.
+    pub on_failure: OnFailure,
+    /// Wall-clock bound on one module call, in milliseconds (fuel bounds the CPU as well).
+    pub timeout_ms: u64,
+    /// Prefix of the verdict headers the milter adds (`X-NDR-Verdict`, `X-NDR-Signals`).
+    pub header_prefix: String,
+    /// Outbound mail: sessions that authenticated (the `{auth_authen}` macro) ...
+    pub outbound_authenticated: bool,
+    /// ... clients in these networks (IP addresses or CIDR ranges) ...
+    pub outbound_networks: Vec<String>,
+    /// ... or connections to these Postfix daemons (`milter_macro_daemon_name`, `{daemon_name}`).
+    pub outbound_daemons: Vec<String>,
+    /// BATV results that refuse a null-sender recipient at RCPT time (when the policy enforces).
+    /// Untagged recipients are never refused at RCPT: address-verification probes look the same.
+    pub rcpt_reject: Vec<String>,
+    /// The reply to such a recipient.
+    pub rcpt_reply: String,
+}
+
+impl Default for ServiceConfig {
+    fn default() -> Self {
+        ServiceConfig {
+            on_failure: OnFailure::Accept,
+            timeout_ms: 5_000,
+            header_prefix: "X-NDR".into(),
+            outbound_authenticated: true,
+            outbound_networks: Vec::new(),
+            outbound_daemons: vec!["ORIGINATING".into()],
+            rcpt_reject: vec!["bad_signature".into(), "malformed".into()],
+            rcpt_reply: "550 5.7.1 Backscatter refused: invalid BATV signature".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnFailure {
+    Accept,
+    Tempfail,
+}
+
+/// A test hook: make every module call fail (`trap`) or hang (`stall`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Fault {
+    Trap,
+    Stall,
+}
+
+/// One loaded configuration; replaced as a whole on reload.
+#[derive(Debug)]
+pub struct Loaded {
+    /// The module's part of the site configuration.
+    pub module: Value,
+    pub service: ServiceConfig,
+    /// Why the configuration cannot be used; every decision is then a failure.
+    pub error: Option<String>,
+    networks: Vec<(IpAddr, u8)>,
+}
+
+impl Loaded {
+    /// Whether the client is in `outbound_networks`.
+    pub fn is_outbound_client(&self, ip: &str) -> bool {
+        let Ok(ip) = ip.trim_start_matches("IPv6:").parse::<IpAddr>() else { return false };
+        self.networks.iter().any(|(net, bits)| in_network(ip, *net, *bits))
+    }
+
+    /// Whether the module's policy carries out actions (not `observe`).
+    pub fn enforcing(&self) -> bool {
+        self.module["policy"]["mode"].as_str() != Some("observe")
+    }
+}
+
+/// The service state every connection shares.
+pub struct Service {
+    pub name: &'static str,
+    pub pool: Arc<Pool>,
+    config_path: Option<PathBuf>,
+    loaded: RwLock<Arc<Loaded>>,
+    fault: Option<Fault>,
+}
+
+/// A failed call: what went wrong, for the log.
+#[derive(Debug, Clone)]
+pub struct Failure(pub String);
+
+impl Service {
+    pub fn new(
+        name: &'static str,
+        pool: Arc<Pool>,
+        config_path: Option<PathBuf>,
+        fault: Option<Fault>,
+    ) -> Arc<Service> {
+        let loaded = load(config_path.as_deref(), &pool);
+        let svc = Arc::new(Service { name, pool, config_path, loaded: RwLock::new(Arc::new(loaded)), fault });
+        svc.log_config("loaded");
+        svc
+    }
+
+    /// The current configuration.
+    pub fn config(&self) -> Arc<Loaded> {
+        match self.loaded.read() {
+            Ok(l) => l.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+
+    /// Read the configuration again (SIGHUP). A file that cannot be read or parsed keeps the
+    /// old configuration; one the module refuses replaces it, and decisions fail as configured.
+    pub fn reload(&self) {
+        let Some(path) = &self.config_path else { return };
+        if let Err(e) = request::read_config(path) {
+            log(json!({"service": self.name, "event": "reload_failed", "error": e, "kept": "previous configuration"}));
+            return;
+        }
+        let fresh = load(Some(path), &self.pool);
+        match self.loaded.write() {
+            Ok(mut l) => *l = Arc::new(fresh),
+            Err(p) => *p.into_inner() = Arc::new(fresh),
+        }
+        self.log_config("reloaded");
+    }
+
+    fn log_config(&self, event: &str) {
+        let c = self.config();
+        log(json!({
+            "service": self.name,
+            "event": event,
+            "config": self.config_path.as_ref().map(|p| p.display().to_string()),
+            "on_failure": c.service.on_failure,
+            "error": c.error,
+            "fault": self.fault.map(|f| format!("{f:?}").to_lowercase()),
+        }));
+    }
+
+    /// Run one module call on the connection's instance, bounded by `timeout_ms`. The call runs
+    /// on a blocking thread; after a timeout its instance is abandoned (fuel ends it).
+    pub async fn call<F>(&self, lease: &mut Lease, f: F) -> Result<String, Failure>
+    where
+        F: FnOnce(&mut FilterInstance) -> Result<String, CallError> + Send + 'static,
+    {
+        let loaded = self.config();
+        if let Some(e) = &loaded.error {
+            return Err(Failure(format!("configuration: {e}")));
+        }
+        let mut instance = lease.checkout().map_err(|e| Failure(format!("cannot instantiate the module: {e:#}")))?;
+        let fault = self.fault;
+        let task = tokio::task::spawn_blocking(move || {
+            let result = match fault {
+                Some(Fault::Trap) => Err(CallError::Trap("test fault: trap".into())),
+                Some(Fault::Stall) => {
+                    std::thread::sleep(Duration::from_secs(600));
+                    Err(CallError::Trap("test fault: stall".into()))
+                }
+                None => f(&mut instance),
+            };
+            (instance, result)
+        });
+        match tokio::time::timeout(Duration::from_millis(loaded.service.timeout_ms), task).await {
+            Err(_) => Err(Failure(format!("timeout after {} ms", loaded.service.timeout_ms))),
+            Ok(Err(join)) => Err(Failure(format!("module call panicked: {join}"))),
+            Ok(Ok((instance, result))) => {
+                // A trapped instance is poisoned: `put` drops it; a test-fault "trap" drops it too.
+                if fault.is_none() {
+                    lease.put(instance);
+                }
+                result.map_err(|e| Failure(e.to_string()))
+            }
+        }
+    }
+
+    /// Classify a message with its envelope; the report as JSON.
+    pub async fn classify(&self, lease: &mut Lease, raw: Vec<u8>, envelope: Value) -> Result<Value, Failure> {
+        let req = request::classify(Some(&self.config().module), request::unix_now(), Some(envelope)).to_string();
+        let doc = self.call(lease, move |i| i.classify(&raw, req.as_bytes())).await?;
+        serde_json::from_str(&doc).map_err(|e| Failure(format!("bad report from the module: {e}")))
+    }
+
+    /// An address request (`ndr_batv_sign`, `ndr_batv_verify`); the answer as JSON.
+    pub async fn address(
+        &self,
+        lease: &mut Lease,
+        export: &'static str,
+        address: &str,
+        destination: Option<&str>,
+    ) -> Result<Value, Failure> {
+        let req = request::address(Some(&self.config().module), request::unix_now(), address, destination).to_string();
+        let doc = self.call(lease, move |i| i.request(export, req.as_bytes())).await?;
+        serde_json::from_str(&doc).map_err(|e| Failure(format!("bad answer from the module: {e}")))
+    }
+}
+
+/// What RCPT time decides for one recipient of a null-sender transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RcptCheck {
+    /// Go on (no tag to refuse, or not enforcing); the rest is decided at end of data.
+    Continue,
+    /// Refuse the recipient with this reply (`[service] rcpt_reply`).
+    Refuse(String),
+    /// The module failed: answer as `on_failure` says.
+    Failed(OnFailure),
+}
+
+impl Service {
+    /// RCPT time, for the milter and the policy service alike: verify the BATV tag of a
+    /// null-sender recipient, refuse it when the result is in `rcpt_reject` and the policy
+    /// enforces. Logs one line.
+    pub async fn check_rcpt(&self, lease: &mut Lease, rcpt: &str, queue_id: Option<&str>) -> RcptCheck {
+        let c = self.config();
+        if c.service.rcpt_reject.is_empty() || c.module.get("batv").is_none() {
+            return RcptCheck::Continue;
+        }
+        let t = Instant::now();
+        match self.address(lease, "ndr_batv_verify", rcpt, None).await {
+            Ok(answer) => {
+                let result = answer["result"].as_str().unwrap_or("");
+                let refuse = c.enforcing() && c.service.rcpt_reject.iter().any(|r| r == result);
+                log(json!({
+                    "service": self.name, "stage": "rcpt", "queue_id": queue_id, "rcpt": rcpt, "batv": result,
+                    "action": if refuse { "reject" } else { "continue" }, "us": micros(t),
+                }));
+                if refuse { RcptCheck::Refuse(c.service.rcpt_reply.clone()) } else { RcptCheck::Continue }
+            }
+            Err(f) => {
+                let on_failure = c.service.on_failure;
+                log(json!({
+                    "service": self.name, "event": "failure", "stage": "rcpt", "queue_id": queue_id,
+                    "error": f.0, "on_failure": on_failure, "us": micros(t),
+                }));
+                RcptCheck::Failed(on_failure)
+            }
+        }
+    }
+}
+
+fn load(path: Option<&Path>, pool: &Pool) -> Loaded {
+    let mut loaded = Loaded { module: json!({}), service: ServiceConfig::default(), error: None, networks: Vec::new() };
+    let Some(path) = path else { return loaded };
+    let file = match request::read_config(path) {
+        Ok(f) => f,
+        Err(e) => {
+            loaded.error = Some(e);
+            return loaded;
+        }
+    };
+    loaded.module = file.module;
+    if !file.service.is_null() {
+        match ServiceConfig::deserialize(&file.service) {
+            Ok(s) => loaded.service = s,
+            Err(e) => loaded.error = Some(format!("[{}]: {e}", request::SERVICE_SECTION)),
+        }
+    }
+    for n in &loaded.service.outbound_networks {
+        match parse_network(n) {
+            Some(net) => loaded.networks.push(net),
+            None => loaded.error = Some(format!("[service] outbound_networks: {n:?} is not an IP or CIDR range")),
+        }
+    }
+    // Let the module check its part now, so a bad key shows at load time, not at the first mail.
+    if loaded.error.is_none() {
+        let req = request::classify(Some(&loaded.module), 0, None).to_string();
+        let check = pool.take().map_err(|e| format!("{e:#}")).and_then(|mut i| {
+            let r = i.classify(b"", req.as_bytes()).map_err(|e| e.to_string());
+            if r.is_ok() && loaded.module.get("batv").is_some() {
+                let req = request::address(Some(&loaded.module), 0, "check@example.invalid", None).to_string();
+                i.request("ndr_batv_verify", req.as_bytes()).map_err(|e| e.to_string())?;
+            }
+            pool.give_back(i);
+            r
+        });
+        if let Err(e) = check {
+            loaded.error = Some(e);
+        }
+    }
+    loaded
+}
+
+fn parse_network(s: &str) -> Option<(IpAddr, u8)> {
+    let (ip, bits) = match s.split_once('/') {
+        Some((ip, bits)) => (ip.parse::<IpAddr>().ok()?, bits.parse::<u8>().ok()?),
+        None => {
+            let ip = s.parse::<IpAddr>().ok()?;
+            (ip, if ip.is_ipv4() { 32 } else { 128 })
+        }
+    };
+    let max = if ip.is_ipv4() { 32 } else { 128 };
+    (bits <= max).then_some((ip, bits))
+}
+
+fn in_network(ip: IpAddr, net: IpAddr, bits: u8) -> bool {
+    let mask = |len: u32| if bits == 0 { 0u128 } else { u128::MAX << (len - u32::from(bits)) };
+    match (ip, net) {
+        (IpAddr::V4(a), IpAddr::V4(b)) => {
+            let m = mask(32) as u32;
+            u32::from(a) & m == u32::from(b) & m
+        }
+        (IpAddr::V6(a), IpAddr::V6(b)) => {
+            let m = mask(128);
+            u128::from(a) & m == u128::from(b) & m
+        }
+        (IpAddr::V6(a), IpAddr::V4(_)) => a.to_ipv4_mapped().is_some_and(|a| in_network(IpAddr::V4(a), net, bits)),
+        _ => false,
+    }
+}
+
+/// One JSON line on stderr, with the time. Callers never put keys or secrets in it.
+pub fn log(mut record: Value) {
+    if let Some(m) = record.as_object_mut() {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        m.insert("ts".into(), json!(format!("{}.{:03}", now.as_secs(), now.subsec_millis())));
+    }
+    eprintln!("{record}");
+}
+
+/// The signals of a report as `name=value(weight)` items, for logs and headers.
+pub fn signal_list(report: &Value) -> Vec<String> {
+    report["signals"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|s| {
+            let v = s["value"].as_str().unwrap_or("");
+            format!("{}={}({})", s["name"].as_str().unwrap_or("?"), v, s["weight"])
+        })
+        .collect()
+}
+
+/// Microseconds since `t`.
+pub fn micros(t: Instant) -> u64 {
+    t.elapsed().as_micros() as u64
+}
+
+/// Where a service listens: `inet:HOST:PORT` (also `inet:PORT@HOST`, Sendmail's form) or
+/// `unix:PATH`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Listen {
+    Inet(String),
+    Unix(PathBuf),
+}
+
+impl std::str::FromStr for Listen {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Listen, String> {
+        if let Some(path) = s.strip_prefix("unix:").or_else(|| s.strip_prefix("local:")) {
+            return Ok(Listen::Unix(PathBuf::from(path)));
+        }
+        let rest = s.strip_prefix("inet:").ok_or_else(|| format!("{s}: use inet:HOST:PORT or unix:PATH"))?;
+        let addr = match rest.split_once('@') {
+            Some((port, host)) => format!("{host}:{port}"),
+            None => rest.to_string(),
+        };
+        if addr.rsplit_once(':').is_none_or(|(_, p)| p.parse::<u16>().is_err()) {
+            return Err(format!("{s}: no port"));
+        }
+        Ok(Listen::Inet(addr))
+    }
+}
+
+/// A stream from either kind of listener.
+pub trait Stream: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static {}
+impl<T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static> Stream for T {}
+
+/// Accept connections forever, each handled on its own task. SIGHUP reloads the configuration.
+pub async fn serve<H, Fut>(listen: &Listen, svc: Arc<Service>, handler: H) -> anyhow::Result<()>
+where
+    H: Fn(Box<dyn Stream>, Arc<Service>) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let reloader = svc.clone();
+    tokio::spawn(async move {
+        let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else { return };
+        while hup.recv().await.is_some() {
+            let s = reloader.clone();
+            // Reading keys and checking them with the module blocks: keep it off the event loop.
+            let _ = tokio::task::spawn_blocking(move || s.reload()).await;
+        }
+    });
+    match listen {
+        Listen::Inet(addr) => {
+            let listener = tokio::net::TcpListener::bind(addr).await?;
+            log(json!({"service": svc.name, "event": "listening", "on": format!("inet:{addr}")}));
+            loop {
+                match listener.accept().await {
+                    Ok((stream, _)) => {
+                        let _ = stream.set_nodelay(true);
+                        tokio::spawn(handler(Box::new(stream), svc.clone()));
+                    }
+                    Err(e) => accept_error(&svc, e).await,
+                }
+            }
+        }
+        Listen::Unix(path) => {
+            // A stale socket from an earlier run is replaced; any other file is left alone.
+            use std::os::unix::fs::FileTypeExt;
+            if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_socket()) {
+                let _ = std::fs::remove_file(path);
+            }
+            let listener = tokio::net::UnixListener::bind(path)?;
+            log(json!({"service": svc.name, "event": "listening", "on": format!("unix:{}", path.display())}));
+            loop {
+                match listener.accept().await {
+                    Ok((stream, _)) => {
+                        tokio::spawn(handler(Box::new(stream), svc.clone()));
+                    }
+                    Err(e) => accept_error(&svc, e).await,
+                }
+            }
+        }
+    }
+}
+
+/// Out of file descriptors and the like: log, wait a little, go on.
+async fn accept_error(svc: &Service, e: std::io::Error) {
+    log(json!({"service": svc.name, "event": "accept_failed", "error": e.to_string()}));
+    tokio::time::sleep(Duration::from_millis(100)).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listen_forms() {
+        assert_eq!("inet:127.0.0.1:8891".parse(), Ok(Listen::Inet("127.0.0.1:8891".into())));
+        assert_eq!("inet:8891@localhost".parse(), Ok(Listen::Inet("localhost:8891".into())));
+        assert_eq!("unix:/run/ndr.sock".parse(), Ok(Listen::Unix("/run/ndr.sock".into())));
+        assert!("inet:127.0.0.1".parse::<Listen>().is_err());
+        assert!("tcp:1".parse::<Listen>().is_err());
+    }
+
+    #[test]
+    fn networks() {
+        let n = parse_network("192.0.2.0/24").unwrap();
+        assert!(in_network("192.0.2.77".parse().unwrap(), n.0, n.1));
+        assert!(!in_network("192.0.3.1".parse().unwrap(), n.0, n.1));
+        assert!(in_network("::ffff:192.0.2.1".parse().unwrap(), n.0, n.1));
+        let any = parse_network("0.0.0.0/0").unwrap();
+        assert!(in_network("203.0.113.9".parse().unwrap(), any.0, any.1));
+        let v6 = parse_network("2001:db8::/32").unwrap();
+        assert!(in_network("2001:db8::1".parse().unwrap(), v6.0, v6.1));
+        assert!(parse_network("10.0.0.0/33").is_none());
+        assert!(parse_network("example.com").is_none());
+    }
+
+    #[test]
+    fn defaults_fail_open_and_never_refuse_untagged_at_rcpt() {
+        let c = ServiceConfig::default();
+        assert_eq!(c.on_failure, OnFailure::Accept);
+        assert!(!c.rcpt_reject.iter().any(|r| r == "untagged"));
+    }
+}

@@ -1,0 +1,188 @@
+//! The `ndr milter` program as a process, driven by a milter client (`miltr-client`) instead of
+//! an MTA: RCPT-time refusal of a forged tag, untagged recipients let through, ordinary mail
+//! untouched, SIGHUP reloads (a bad file keeps the old configuration) without dropping an open
+//! connection, and the `--test-fault trap` hook answering `on_failure`. The Postfix end-to-end
+//! test (`tests/tests/postfix.rs`) covers the rest with a real MTA.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use miltr_client::{Client, Connection};
+use miltr_common::actions::Action;
+use miltr_common::commands::{Connect, Family, Header};
+use miltr_common::optneg::OptNeg;
+use tokio::net::TcpStream;
+use tokio_util::compat::{Compat, TokioAsyncReadCompatExt};
+
+const FORGED: &str = "<prvs=1123abcdef=alice@example.com>";
+
+struct Milter {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for Milter {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Milter {
+    fn start(config: &Path, fault: Option<&str>) -> Milter {
+        let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).unwrap();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_ndr"));
+        cmd.args(["milter", "--threads", "2", "--listen", &format!("inet:127.0.0.1:{port}"), "--config"])
+            .arg(config)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        if let Some(f) = fault {
+            cmd.args(["--test-fault", f]);
+        }
+        let child = cmd.spawn().expect("ndr milter starts");
+        let t = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(t.elapsed() < Duration::from_secs(30), "ndr milter did not listen");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Milter { child, port }
+    }
+
+    fn signal(&self, sig: &str) {
+        let ok = Command::new("kill").args([sig, &self.child.id().to_string()]).status().is_ok_and(|s| s.success());
+        assert!(ok, "kill {sig}");
+    }
+
+    fn alive(&mut self) -> bool {
+        self.child.try_wait().is_ok_and(|s| s.is_none())
+    }
+}
+
+type Conn = Connection<Compat<TcpStream>>;
+
+async fn session(port: u16, from: &str) -> Conn {
+    let stream = TcpStream::connect(("127.0.0.1", port)).await.expect("connect").compat();
+    let mut c = Client::new(OptNeg::default()).connect_via(stream).await.expect("option negotiation");
+    c.connect(Connect::new(b"client.remote.example", Family::Inet, Some(25), b"203.0.113.7")).await.expect("connect");
+    c.helo(b"client.remote.example".as_slice()).await.expect("helo");
+    c.mail(from.as_bytes()).await.expect("mail");
+    c
+}
+
+/// An ordinary message to the end of data; the milter's final action and modification count.
+async fn message(c: &mut Conn) -> (Action, usize) {
+    c.data().await.expect("data");
+    for (n, v) in [("From", "carol@remote.example"), ("To", "alice@example.com"), ("Subject", "hello")] {
+        c.header(Header::new(n.as_bytes(), v.as_bytes())).await.expect("header");
+    }
+    c.end_of_header().await.expect("eoh");
+    c.body(b"Hello Alice.\r\n".as_slice()).await.expect("body");
+    let r = c.end_of_body().await.expect("eob");
+    (r.final_action().clone(), r.modifications().len())
+}
+
+fn config(dir: &Path, name: &str, service: &str) -> PathBuf {
+    let p = dir.join(name);
+    let text = format!(
+        "[site]\ndomains = [\"example.com\"]\n[batv]\nobserve_days = 0\n[[batv.keys]]\ndigit = 1\nsecret = \"k\"\n\
+[service]\nrcpt_reply = \"550 5.7.1 first reply\"\n{service}\n"
+    );
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_milter_process() {
+    let dir = std::env::temp_dir().join(format!("ndr-milter-process-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cfg = config(&dir, "site.toml", "");
+    let mut m = Milter::start(&cfg, None);
+
+    // A forged tag is refused at RCPT; an untagged recipient (a verification probe) is not.
+    let mut c = session(m.port, "<>").await;
+    let refused = c.recipient(FORGED.as_bytes()).await;
+    assert!(refused.is_err(), "forged tag refused at RCPT");
+    assert!(format!("{refused:?}").contains("first reply"), "with the configured reply: {refused:?}");
+    let mut c = session(m.port, "<>").await;
+    c.recipient(b"<alice@example.com>".as_slice()).await.expect("untagged recipient continues");
+
+    // Ordinary mail: continue, nothing changed. Keep the connection open across the reload.
+    let mut open = session(m.port, "<carol@remote.example>").await;
+    open.recipient(b"<alice@example.com>".as_slice()).await.expect("rcpt");
+    let (action, mods) = message(&mut open).await;
+    assert!(matches!(action, Action::Continue(_)) && mods == 0, "ordinary mail untouched: {action:?}, {mods}");
+
+    // SIGHUP with a new reply: the next refusal uses it; the open connection goes on.
+    std::fs::write(&cfg, std::fs::read_to_string(&cfg).unwrap().replace("first reply", "second reply")).unwrap();
+    m.signal("-HUP");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(m.alive(), "SIGHUP does not end the milter");
+    let mut c = session(m.port, "<>").await;
+    let refused = c.recipient(FORGED.as_bytes()).await;
+    assert!(format!("{refused:?}").contains("second reply"), "reloaded reply: {refused:?}");
+    let (action, _) = message(&mut open).await;
+    assert!(matches!(action, Action::Continue(_)), "a connection open across the reload goes on: {action:?}");
+
+    // A file that no longer parses: the previous configuration stays.
+    std::fs::write(&cfg, "[site\n").unwrap();
+    m.signal("-HUP");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let mut c = session(m.port, "<>").await;
+    let refused = c.recipient(FORGED.as_bytes()).await;
+    assert!(format!("{refused:?}").contains("second reply"), "previous configuration kept: {refused:?}");
+    drop(m);
+
+    // The test hook: a trapping module answers on_failure (tempfail here, accept by default).
+    let tempfail = config(&dir, "tempfail.toml", "on_failure = \"tempfail\"");
+    let m = Milter::start(&tempfail, Some("trap"));
+    let mut c = session(m.port, "<carol@remote.example>").await;
+    c.recipient(b"<alice@example.com>".as_slice()).await.expect("rcpt");
+    let (action, mods) = message(&mut c).await;
+    assert!(matches!(action, Action::Tempfail(_)) && mods == 0, "trap + tempfail: {action:?}");
+    drop(m);
+    let accept = config(&dir, "accept.toml", "");
+    let m = Milter::start(&accept, Some("trap"));
+    let mut c = session(m.port, "<>").await;
+    c.recipient(FORGED.as_bytes()).await.expect("trap + accept: even a forged tag goes on");
+    let (action, mods) = message(&mut c).await;
+    assert!(matches!(action, Action::Continue(_)) && mods == 0, "trap + accept: unchanged: {action:?}");
+    drop(m);
+
+    // A configuration the module refuses (a key that is not hex) fails every decision, as
+    // on_failure says: tempfail here.
+    let bad = config(&dir, "bad.toml", "on_failure = \"tempfail\"").to_path_buf();
+    std::fs::write(&bad, std::fs::read_to_string(&bad).unwrap().replace("secret = \"k\"", "secret_hex = \"zz\""))
+        .unwrap();
+    let m = Milter::start(&bad, None);
+    let mut c = session(m.port, "<carol@remote.example>").await;
+    c.recipient(b"<alice@example.com>".as_slice()).await.expect("rcpt");
+    let (action, mods) = message(&mut c).await;
+    assert!(matches!(action, Action::Tempfail(_)) && mods == 0, "refused configuration + tempfail: {action:?}");
+    drop(m);
+
+    // A Unix socket works the same.
+    let sock = dir.join("milter.sock");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ndr"))
+        .args(["milter", "--listen", &format!("unix:{}", sock.display()), "--config"])
+        .arg(&accept)
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("ndr milter starts");
+    let t = Instant::now();
+    let stream = loop {
+        if let Ok(s) = tokio::net::UnixStream::connect(&sock).await {
+            break s;
+        }
+        assert!(t.elapsed() < Duration::from_secs(30), "no Unix socket");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let mut c = Client::new(OptNeg::default()).connect_via(stream.compat()).await.expect("option negotiation");
+    c.connect(Connect::new(b"localhost", Family::Unix, None, b"")).await.expect("connect");
+    c.mail(b"<>".as_slice()).await.expect("mail");
+    assert!(c.recipient(FORGED.as_bytes()).await.is_err(), "forged tag refused over the Unix socket");
+    let _ = child.kill();
+    let _ = child.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1,0 +1,900 @@
+//! The milter and the policy service in a live mail flow: a private Postfix instance from
+//! Debian (`scripts/mta-deps.sh`) on loopback, with its own configuration, queue and Maildir
+//! under `target/postfix-e2e/`, `smtpd_milters` pointing at `ndr milter` services run in this
+//! process, outbound mail relayed to a sink SMTP server in this process, and Exim's `prvscheck`
+//! (`scripts/interop-deps.sh`) as the judge of our signed envelope senders.
+//!
+//! Postfix listeners (each with its own `-o smtpd_milters=...`):
+//! `inbound` (the normal milter), `submission` (`milter_macro_daemon_name=ORIGINATING`: outbound),
+//! `trap_tempfail`, `trap_accept`, `stall_accept` (test faults with `on_failure` set),
+//! `down_accept`, `down_tempfail` (no milter listening: `milter_default_action`),
+//! `policy` (no milter; `check_policy_service` on `ndr policy`), `plain` (no milter, for the
+//! load test's baseline).
+//!
+//! The load test is `#[ignore]`d: `cargo test --release -p ndr-tests --test postfix -- --ignored
+//! --nocapture` (sizes: `NDR_LOAD_SESSIONS`, `NDR_LOAD_MESSAGES`).
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use ndr_host::service::{Fault, Listen, Service};
+use ndr_tests::root;
+
+/// A key Exim can use too (a C string of 32 bytes).
+const SECRET: &str = "e2e-secret-0123456789abcdefghijk";
+const REPLY_RCPT: &str = "550 5.7.1 E2E refused: forged BATV tag";
+
+// ---------------------------------------------------------------------------------------------
+// SMTP client
+
+#[derive(Debug, PartialEq, Eq)]
+enum Outcome {
+    /// End of data answered 2xx.
+    Accepted(String),
+    /// Refused (4xx/5xx) at `stage` (`mail`, `rcpt`, `data`).
+    Refused { stage: &'static str, code: u16, text: String },
+}
+
+impl Outcome {
+    fn code(&self) -> u16 {
+        match self {
+            Outcome::Accepted(_) => 250,
+            Outcome::Refused { code, .. } => *code,
+        }
+    }
+}
+
+struct Smtp {
+    reader: BufReader<TcpStream>,
+    writer: TcpStream,
+}
+
+impl Smtp {
+    fn connect(port: u16) -> std::io::Result<Smtp> {
+        let s = TcpStream::connect(("127.0.0.1", port))?;
+        s.set_nodelay(true)?;
+        s.set_read_timeout(Some(Duration::from_secs(120)))?;
+        let mut c = Smtp { reader: BufReader::new(s.try_clone()?), writer: s };
+        let (code, text) = c.reply()?;
+        if code != 220 {
+            return Err(std::io::Error::other(format!("greeting {code} {text}")));
+        }
+        c.cmd("EHLO client.test")?;
+        Ok(c)
+    }
+
+    fn reply(&mut self) -> std::io::Result<(u16, String)> {
+        let mut text = String::new();
+        loop {
+            let mut line = String::new();
+            if self.reader.read_line(&mut line)? == 0 {
+                return Err(std::io::Error::other("connection closed"));
+            }
+            let code = line.get(..3).and_then(|c| c.parse().ok()).unwrap_or(0);
+            text.push_str(line.get(4..).unwrap_or("").trim_end());
+            if line.as_bytes().get(3) != Some(&b'-') {
+                return Ok((code, text));
+            }
+            text.push(' ');
+        }
+    }
+
+    fn cmd(&mut self, line: &str) -> std::io::Result<(u16, String)> {
+        self.writer.write_all(format!("{line}\r\n").as_bytes())?;
+        self.reply()
+    }
+
+    /// One message on this session; RSET afterwards so the session can go on.
+    fn send(&mut self, from: &str, rcpts: &[&str], data: &[u8]) -> std::io::Result<Outcome> {
+        let outcome = self.transaction(from, rcpts, data)?;
+        if !matches!(outcome, Outcome::Accepted(_)) {
+            self.cmd("RSET")?;
+        }
+        Ok(outcome)
+    }
+
+    fn transaction(&mut self, from: &str, rcpts: &[&str], data: &[u8]) -> std::io::Result<Outcome> {
+        let (code, text) = self.cmd(&format!("MAIL FROM:<{from}>"))?;
+        if code >= 400 {
+            return Ok(Outcome::Refused { stage: "mail", code, text });
+        }
+        let mut refused = None;
+        let mut accepted = 0;
+        for r in rcpts {
+            let (code, text) = self.cmd(&format!("RCPT TO:<{r}>"))?;
+            if code >= 400 {
+                refused = Some(Outcome::Refused { stage: "rcpt", code, text });
+            } else {
+                accepted += 1;
+            }
+        }
+        if accepted == 0 {
+            return Ok(refused.unwrap_or(Outcome::Refused { stage: "rcpt", code: 0, text: String::new() }));
+        }
+        let (code, text) = self.cmd("DATA")?;
+        if code != 354 {
+            return Ok(Outcome::Refused { stage: "data", code, text });
+        }
+        self.writer.write_all(&dot_stuff(data))?;
+        let (code, text) = self.cmd(".")?;
+        Ok(if code < 400 { Outcome::Accepted(text) } else { Outcome::Refused { stage: "data", code, text } })
+    }
+
+    fn quit(mut self) {
+        let _ = self.cmd("QUIT");
+    }
+}
+
+/// CRLF line ends, leading dots doubled, a final CRLF.
+fn dot_stuff(data: &[u8]) -> Vec<u8> {
+    let text = String::from_utf8_lossy(data).replace("\r\n", "\n");
+    let mut out = String::new();
+    for line in text.strip_suffix('\n').unwrap_or(&text).split('\n') {
+        if line.starts_with('.') {
+            out.push('.');
+        }
+        out.push_str(line);
+        out.push_str("\r\n");
+    }
+    out.into_bytes()
+}
+
+fn send_one(port: u16, from: &str, rcpts: &[&str], data: &[u8]) -> Outcome {
+    let mut c = Smtp::connect(port).unwrap_or_else(|e| panic!("connect to Postfix on {port}: {e}"));
+    let o = c.send(from, rcpts, data).expect("SMTP session");
+    c.quit();
+    o
+}
+
+// ---------------------------------------------------------------------------------------------
+// The remote side: a sink SMTP server that records envelopes.
+
+#[derive(Debug, Clone)]
+struct Relayed {
+    mail_from: String,
+    rcpts: Vec<String>,
+    data: String,
+}
+
+fn sink() -> (u16, Arc<Mutex<Vec<Relayed>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("sink binds");
+    let port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
+    let got = Arc::new(Mutex::new(Vec::new()));
+    let store = got.clone();
+    std::thread::spawn(move || {
+        for conn in listener.incoming().flatten() {
+            let store = store.clone();
+            std::thread::spawn(move || {
+                let _ = sink_session(conn, &store);
+            });
+        }
+    });
+    (port, got)
+}
+
+fn sink_session(conn: TcpStream, store: &Mutex<Vec<Relayed>>) -> std::io::Result<()> {
+    let mut w = conn.try_clone()?;
+    let mut r = BufReader::new(conn);
+    w.write_all(b"220 sink.remote.example ESMTP\r\n")?;
+    let mut cur = Relayed { mail_from: String::new(), rcpts: Vec::new(), data: String::new() };
+    loop {
+        let mut line = String::new();
+        if r.read_line(&mut line)? == 0 {
+            return Ok(());
+        }
+        let upper = line.to_ascii_uppercase();
+        let arg =
+            |l: &str| l.split_once(':').map(|x| x.1).unwrap_or("").trim().split(' ').next().unwrap_or("").to_string();
+        if upper.starts_with("EHLO") || upper.starts_with("HELO") {
+            w.write_all(b"250-sink.remote.example\r\n250 8BITMIME\r\n")?;
+        } else if upper.starts_with("MAIL FROM:") {
+            cur = Relayed {
+                mail_from: arg(&line).trim_matches(['<', '>']).to_string(),
+                rcpts: vec![],
+                data: String::new(),
+            };
+            w.write_all(b"250 ok\r\n")?;
+        } else if upper.starts_with("RCPT TO:") {
+            cur.rcpts.push(arg(&line).trim_matches(['<', '>']).to_string());
+            w.write_all(b"250 ok\r\n")?;
+        } else if upper.starts_with("DATA") {
+            w.write_all(b"354 go\r\n")?;
+            loop {
+                let mut l = String::new();
+                if r.read_line(&mut l)? == 0 {
+                    return Ok(());
+                }
+                if l == ".\r\n" || l == ".\n" {
+                    break;
+                }
+                cur.data.push_str(&l);
+            }
+            store.lock().unwrap().push(cur.clone());
+            w.write_all(b"250 queued\r\n")?;
+        } else if upper.starts_with("QUIT") {
+            w.write_all(b"221 bye\r\n")?;
+            return Ok(());
+        } else {
+            w.write_all(b"250 ok\r\n")?;
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The milter services, in this process.
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
+}
+
+fn site_config(dir: &Path, name: &str, service: &str) -> PathBuf {
+    let path = dir.join(format!("{name}.toml"));
+    let text = format!(
+        r#"[site]
+domains = ["example.com"]
+relays = ["mx.example.com", "127.0.0.0/8"]
+
+[policy]
+backscatter = "reject"     # untagged backscatter is refused at end of data in this test
+
+[batv]
+observe_days = 0
+
+[[batv.keys]]
+digit = 3
+secret = "{SECRET}"
+sign_from = 1000000000
+
+[service]
+outbound_daemons = ["ORIGINATING"]
+rcpt_reply = "{REPLY_RCPT}"
+{service}
+"#
+    );
+    std::fs::write(&path, text).expect("write site config");
+    path
+}
+
+/// Start a service on its own runtime thread; it runs until the test process ends.
+fn start(kind: &'static str, port: u16, config: PathBuf, fault: Option<Fault>) {
+    let pool = ndr_host::pool::Pool::new(
+        ndr_host::Filter::from_file(&ndr_tests::module_path(), ndr_host::Budget::default()).expect("module"),
+        ndr_host::pool::MAX_IDLE,
+    );
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+        rt.block_on(async move {
+            let svc = Service::new(kind, pool, Some(config), fault);
+            let listen = Listen::Inet(format!("127.0.0.1:{port}"));
+            let r = if kind == "milter" {
+                ndr_host::milter::run(&listen, svc).await
+            } else {
+                ndr_host::policy::run(&listen, svc).await
+            };
+            panic!("{kind} on {port} ended: {r:?}");
+        });
+    });
+    let t = Instant::now();
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(t.elapsed() < Duration::from_secs(20), "{kind} on {port} did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Postfix
+
+struct Postfix {
+    dir: PathBuf,
+    ports: HashMap<&'static str, u16>,
+    maildir: PathBuf,
+}
+
+impl Drop for Postfix {
+    fn drop(&mut self) {
+        let _ = Command::new("postfix").arg("-c").arg(self.dir.join("etc")).arg("stop").output();
+        // Kept after a failure, for its maillog and queue.
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+impl Postfix {
+    /// `listeners`: name → (milter port or None, extra `-o` options).
+    fn start(sink_port: u16, policy_port: u16, listeners: &[(&'static str, Option<u16>, &str)]) -> Postfix {
+        assert!(
+            Path::new("/usr/lib/postfix/sbin/master").is_file(),
+            "Postfix is not installed: run scripts/mta-deps.sh (as root)"
+        );
+        let dir = unique_dir("postfix");
+        let _ = std::fs::remove_dir_all(&dir);
+        let etc = dir.join("etc");
+        let maildir = dir.join("mail/box");
+        for d in [&etc, &dir.join("queue"), &dir.join("data"), &dir.join("mail")] {
+            std::fs::create_dir_all(d).expect("create Postfix directories");
+        }
+        // Local delivery runs as nobody into a Maildir.
+        let status = Command::new("chown").args(["-R", "65534:65534"]).arg(dir.join("mail")).status();
+        assert!(status.is_ok_and(|s| s.success()), "chown the mail directory (the test runs as root)");
+        let status = Command::new("chown").args(["postfix:"]).arg(dir.join("data")).status();
+        assert!(status.is_ok_and(|s| s.success()), "chown the data directory to postfix");
+        let main_cf = format!(
+            "compatibility_level = 3.6
+queue_directory = {q}
+data_directory = {d}
+mail_owner = postfix
+setgid_group = postdrop
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+myhostname = mx.example.com
+mydomain = example.com
+myorigin = example.com
+mydestination =
+mynetworks = 127.0.0.0/8
+relay_domains =
+virtual_mailbox_domains = example.com
+virtual_mailbox_base = {mail}
+virtual_mailbox_maps = static:box/
+virtual_uid_maps = static:65534
+virtual_gid_maps = static:65534
+virtual_minimum_uid = 100
+relayhost = [127.0.0.1]:{sink_port}
+smtp_tls_security_level = none
+smtpd_tls_security_level = none
+smtp_dns_support_level = disabled
+smtpd_recipient_restrictions = permit_mynetworks, reject_unauth_destination
+smtpd_client_connection_count_limit = 0
+smtpd_client_message_rate_limit = 0
+smtpd_client_connection_rate_limit = 0
+smtpd_client_recipient_rate_limit = 0
+anvil_rate_time_unit = 60s
+default_process_limit = 300
+milter_protocol = 6
+milter_default_action = tempfail
+smtpd_milters =
+non_smtpd_milters =
+maillog_file = {log}
+maillog_file_prefixes = {dir}
+biff = no
+alias_maps =
+alias_database =
+local_recipient_maps =
+default_destination_concurrency_limit = 50
+smtp_destination_concurrency_limit = 50
+in_flow_delay = 0
+smtpd_policy_service_request_limit = 0
+notify_classes =
+",
+            q = dir.join("queue").display(),
+            d = dir.join("data").display(),
+            mail = dir.join("mail").display(),
+            log = dir.join("maillog").display(),
+            dir = dir.display(),
+        );
+        std::fs::write(etc.join("main.cf"), main_cf).expect("main.cf");
+        let mut master = String::from(
+            "pickup    unix  n       -       n       60      1       pickup
+cleanup   unix  n       -       n       -       0       cleanup
+qmgr      unix  n       -       n       300     1       qmgr
+rewrite   unix  -       -       n       -       -       trivial-rewrite
+bounce    unix  -       -       n       -       0       bounce
+defer     unix  -       -       n       -       0       bounce
+trace     unix  -       -       n       -       0       bounce
+verify    unix  -       -       n       -       1       verify
+flush     unix  n       -       n       1000?   0       flush
+proxymap  unix  -       -       n       -       -       proxymap
+showq     unix  n       -       n       -       -       showq
+error     unix  -       -       n       -       -       error
+retry     unix  -       -       n       -       -       error
+discard   unix  -       -       n       -       -       discard
+smtp      unix  -       -       n       -       -       smtp
+relay     unix  -       -       n       -       -       smtp
+virtual   unix  -       n       n       -       -       virtual
+local     unix  -       n       n       -       -       local
+anvil     unix  -       -       n       -       1       anvil
+scache    unix  -       -       n       -       1       scache
+postlog   unix-dgram n  -       n       -       1       postlogd
+",
+        );
+        let mut ports = HashMap::new();
+        for (name, milter, extra) in listeners {
+            let port = free_port();
+            ports.insert(*name, port);
+            let milters = milter.map(|m| format!("inet:127.0.0.1:{m}")).unwrap_or_default();
+            master.push_str(&format!(
+                "127.0.0.1:{port} inet n - n - - smtpd\n  -o syslog_name=postfix/{name}\n  -o smtpd_milters={milters}\n"
+            ));
+            for o in extra.split_whitespace() {
+                master.push_str(&format!("  -o {}\n", o.replace("POLICY", &policy_port.to_string())));
+            }
+        }
+        std::fs::write(etc.join("master.cf"), master).expect("master.cf");
+        let pf = Postfix { dir: dir.clone(), ports, maildir };
+        let out = Command::new("postfix").arg("-c").arg(&etc).arg("start").output().expect("run postfix");
+        assert!(
+            out.status.success(),
+            "postfix start failed: {}{}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+            std::fs::read_to_string(dir.join("maillog")).unwrap_or_default()
+        );
+        for (name, port) in &pf.ports {
+            let t = Instant::now();
+            while TcpStream::connect(("127.0.0.1", *port)).is_err() {
+                assert!(t.elapsed() < Duration::from_secs(30), "Postfix listener {name} did not start");
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+        pf
+    }
+
+    fn port(&self, name: &str) -> u16 {
+        self.ports[name]
+    }
+
+    /// Delivered messages (Maildir `new/`).
+    fn delivered(&self) -> Vec<String> {
+        let new = self.maildir.join("new");
+        let mut out = Vec::new();
+        for e in std::fs::read_dir(&new).into_iter().flatten().flatten() {
+            if let Ok(t) = std::fs::read_to_string(e.path()) {
+                out.push(t);
+            }
+        }
+        out
+    }
+
+    fn delivered_count(&self) -> usize {
+        std::fs::read_dir(self.maildir.join("new")).map(|d| d.count()).unwrap_or(0)
+    }
+
+    /// The delivered message holding `token`, waiting up to 30 s for it.
+    fn wait_for(&self, token: &str) -> Option<String> {
+        let t = Instant::now();
+        loop {
+            if let Some(m) = self.delivered().into_iter().find(|m| m.contains(token)) {
+                return Some(m);
+            }
+            if t.elapsed() > Duration::from_secs(30) {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Messages Postfix still has to deliver (active, deferred, incoming, maildrop).
+    fn queued(&self) -> usize {
+        ["active", "deferred", "incoming", "maildrop"]
+            .iter()
+            .map(|q| queue_files(&self.dir.join("queue").join(q)))
+            .sum()
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("maillog")).unwrap_or_default()
+    }
+}
+
+/// A fresh folder under `target/postfix-e2e/`, unique per process and per call.
+fn unique_dir(kind: &str) -> PathBuf {
+    static RUN: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let run = RUN.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    root().join("target/postfix-e2e").join(format!("{kind}-{}-{run}", std::process::id()))
+}
+
+fn queue_files(dir: &Path) -> usize {
+    if !dir.is_dir() {
+        return 0;
+    }
+    ndr_tests::files_under(dir).len()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Messages
+
+fn ordinary(token: &str) -> Vec<u8> {
+    format!(
+        "From: Carol <carol@remote.example>\r\nTo: alice@example.com\r\nSubject: hello {token}\r\n\
+Message-ID: <{token}@remote.example>\r\n\r\nHello Alice,\r\n.leading dot\r\n..two dots\r\ntrailing blanks   \r\n\
+\ttab line\r\nUTF-8: caf\u{e9} \u{2603}\r\n{token}\r\n{long}\r\n-- \r\nCarol\r\n",
+        long = "x".repeat(990)
+    )
+    .into_bytes()
+}
+
+/// A DSN about mail to bob@remote.example; the returned headers say who sent the original.
+fn bounce(token: &str, rcpt: &str, original_from: &str, original_msgid: &str, received: &str) -> Vec<u8> {
+    format!(
+        "From: MAILER-DAEMON@mx.remote.example\r\nTo: {rcpt}\r\nSubject: Undelivered Mail Returned to Sender\r\n\
+Message-ID: <dsn-{token}@mx.remote.example>\r\nMIME-Version: 1.0\r\n\
+Content-Type: multipart/report; report-type=delivery-status; boundary=\"b1\"\r\n\r\n\
+--b1\r\nContent-Type: text/plain\r\n\r\nYour message could not be delivered. {token}\r\n\r\n\
+--b1\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.remote.example\r\n\r\n\
+Final-Recipient: rfc822; bob@remote.example\r\nAction: failed\r\nStatus: 5.1.1\r\n\
+Diagnostic-Code: smtp; 550 5.1.1 <bob@remote.example>: user unknown\r\n\r\n\
+--b1\r\nContent-Type: text/rfc822-headers\r\n\r\n{received}\
+Message-ID: <{original_msgid}>\r\nFrom: {original_from}\r\nTo: bob@remote.example\r\nSubject: hi\r\n\r\n--b1--\r\n"
+    )
+    .into_bytes()
+}
+
+/// The body of a delivered message (after the first blank line), with LF line ends.
+fn body_of(message: &str) -> String {
+    message.split_once("\n\n").map(|(_, b)| b.to_string()).unwrap_or_default()
+}
+
+fn expected_body(raw: &[u8]) -> String {
+    let text = String::from_utf8_lossy(raw).replace("\r\n", "\n");
+    text.split_once("\n\n").map(|(_, b)| b.to_string()).unwrap_or_default()
+}
+
+/// Exim's answer on a signed address: `R[1]` when `prvscheck` accepts it.
+fn exim_prvscheck(address: &str) -> String {
+    let exim = root().join("target/interop/exim/usr/sbin/exim4");
+    let conf = root().join("target/interop/exim.conf");
+    assert!(exim.is_file() && conf.is_file(), "Exim is not unpacked: run scripts/interop-deps.sh");
+    // Exim's documented ACL sees the recipient lower-cased.
+    let expr = format!("${{prvscheck {{{}}}{{{SECRET}}}{{R[$prvscheck_result]}}}}", address.to_lowercase());
+    let out = Command::new(&exim).arg("-C").arg(&conf).arg("-be").arg(&expr).output().expect("run Exim");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+struct Setup {
+    postfix: Postfix,
+    relayed: Arc<Mutex<Vec<Relayed>>>,
+    /// The configuration of the normal milter and the policy service.
+    config: PathBuf,
+}
+
+fn setup() -> Setup {
+    let (sink_port, relayed) = sink();
+    let work = unique_dir("config");
+    std::fs::create_dir_all(&work).expect("config folder");
+    let normal = site_config(&work, "normal", "");
+    let tempfail = site_config(&work, "tempfail", "on_failure = \"tempfail\"");
+    let accept = site_config(&work, "accept", "on_failure = \"accept\"\ntimeout_ms = 1000");
+    let quarantine = site_config(&work, "quarantine", "");
+    let text = std::fs::read_to_string(&quarantine).expect("config").replace("\"reject\"", "\"quarantine\"");
+    std::fs::write(&quarantine, text).expect("write config");
+    let (m_normal, m_trap_t, m_trap_a, m_stall_a, m_down, policy, m_quarantine) =
+        (free_port(), free_port(), free_port(), free_port(), free_port(), free_port(), free_port());
+    start("milter", m_normal, normal.clone(), None);
+    start("milter", m_quarantine, quarantine, None);
+    start("milter", m_trap_t, tempfail, Some(Fault::Trap));
+    start("milter", m_trap_a, accept.clone(), Some(Fault::Trap));
+    start("milter", m_stall_a, accept, Some(Fault::Stall));
+    start("policy", policy, normal.clone(), None);
+    let postfix = Postfix::start(
+        sink_port,
+        policy,
+        &[
+            ("inbound", Some(m_normal), ""),
+            ("quarantine", Some(m_quarantine), ""),
+            ("submission", Some(m_normal), "milter_macro_daemon_name=ORIGINATING"),
+            ("trap_tempfail", Some(m_trap_t), ""),
+            ("trap_accept", Some(m_trap_a), ""),
+            ("stall_accept", Some(m_stall_a), ""),
+            ("down_accept", Some(m_down), "milter_default_action=accept"),
+            ("down_tempfail", Some(m_down), "milter_default_action=tempfail"),
+            (
+                "policy",
+                None,
+                "smtpd_recipient_restrictions=check_policy_service,inet:127.0.0.1:POLICY,permit_mynetworks,reject_unauth_destination",
+            ),
+            ("plain", None, ""),
+        ],
+    );
+    Setup { postfix, relayed, config: normal }
+}
+
+#[test]
+fn postfix_end_to_end() {
+    let Setup { postfix: pf, relayed, config } = setup();
+    let mut failures: Vec<String> = Vec::new();
+    let mut check = |ok: bool, what: String| {
+        eprintln!("{} {what}", if ok { "ok  " } else { "FAIL" });
+        if !ok {
+            failures.push(what);
+        }
+    };
+
+    // 1. Outbound: the submission listener relays to the sink with a signed envelope sender.
+    let o = send_one(pf.port("submission"), "alice@example.com", &["bob@remote.example"], &ordinary("out-1"));
+    check(matches!(o, Outcome::Accepted(_)), format!("outbound mail accepted: {o:?}"));
+    let t = Instant::now();
+    let signed = loop {
+        if let Some(r) = relayed.lock().unwrap().iter().find(|r| r.data.contains("out-1")) {
+            break Some(r.mail_from.clone());
+        }
+        if t.elapsed() > Duration::from_secs(30) {
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let signed = signed.unwrap_or_default();
+    check(
+        signed.starts_with("prvs=3") && signed.ends_with("=alice@example.com"),
+        format!("outbound envelope sender is BATV-signed with key 3: {signed:?}"),
+    );
+    let exim = exim_prvscheck(&signed);
+    check(exim == "R[1]", format!("Exim's prvscheck accepts {signed}: {exim:?}"));
+
+    // 2. A legitimate bounce to the signed address is delivered, with the verdict in a header.
+    let legit = bounce(
+        "legit-2",
+        &signed,
+        "alice@example.com",
+        "out-1@example.com",
+        "Received: from mx.example.com (mx.example.com [127.0.0.1]) by mx.remote.example\r\n",
+    );
+    let o = send_one(pf.port("inbound"), "", &[&signed], &legit);
+    check(matches!(o, Outcome::Accepted(_)), format!("legitimate bounce accepted: {o:?}"));
+    let m = pf.wait_for("legit-2").unwrap_or_default();
+    check(
+        m.contains("X-NDR-Verdict: legitimate"),
+        format!("legitimate bounce delivered with its verdict header: {}", !m.is_empty()),
+    );
+
+    // 3. Backscatter with a forged tag: refused at RCPT with the configured reply.
+    let forged = "prvs=3123abcdef=alice@example.com";
+    let o = send_one(
+        pf.port("inbound"),
+        "",
+        &[forged],
+        &bounce("forged-3", forged, "alice@example.com", "x@spam.example", ""),
+    );
+    check(
+        matches!(&o, Outcome::Refused { stage: "rcpt", code: 550, text } if text.contains("E2E refused")),
+        format!("forged tag refused at RCPT with the configured reply: {o:?}"),
+    );
+
+    // 4. Untagged backscatter (signing enforced): refused at end of data with the verdict's reply.
+    let o = send_one(
+        pf.port("inbound"),
+        "",
+        &["alice@example.com"],
+        &bounce("untagged-4", "alice@example.com", "alice@example.com", "x@spam.example", ""),
+    );
+    check(
+        matches!(&o, Outcome::Refused { stage: "data", code: 550, text } if text.contains("5.7.1 Backscatter refused")),
+        format!("untagged backscatter refused at end of data with the verdict's reply: {o:?}"),
+    );
+
+    // 4b. With backscatter = "quarantine": accepted into Postfix's hold queue, with headers.
+    let o = send_one(
+        pf.port("quarantine"),
+        "",
+        &["alice@example.com"],
+        &bounce("quarantine-4b", "alice@example.com", "alice@example.com", "x@spam.example", ""),
+    );
+    check(matches!(o, Outcome::Accepted(_)), format!("quarantined backscatter accepted: {o:?}"));
+    let hold = pf.dir.join("queue/hold");
+    let t = Instant::now();
+    let held = loop {
+        let held: Vec<String> = ndr_tests::files_under(&hold)
+            .iter()
+            .map(|p| String::from_utf8_lossy(&std::fs::read(p).unwrap_or_default()).to_string())
+            .collect();
+        if !held.is_empty() || t.elapsed() > Duration::from_secs(20) {
+            break held;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    check(
+        held.len() == 1 && held[0].contains("quarantine-4b") && held[0].contains("X-NDR-Verdict: backscatter"),
+        format!("quarantined backscatter is in the hold queue with its verdict header: {} held", held.len()),
+    );
+
+    // 5. An address-verification probe: MAIL FROM:<>, RCPT TO, QUIT is not refused.
+    let mut c = Smtp::connect(pf.port("inbound")).expect("connect");
+    let mail = c.cmd("MAIL FROM:<>").expect("MAIL");
+    let rcpt = c.cmd("RCPT TO:<alice@example.com>").expect("RCPT");
+    c.quit();
+    check(mail.0 == 250 && rcpt.0 == 250, format!("verification probe accepted: {mail:?} {rcpt:?}"));
+
+    // 6. Ordinary mail passes untouched: byte-identical body, no header of ours.
+    let raw = ordinary("plain-6");
+    let o = send_one(pf.port("inbound"), "carol@remote.example", &["alice@example.com"], &raw);
+    check(matches!(o, Outcome::Accepted(_)), format!("ordinary mail accepted: {o:?}"));
+    let m = pf.wait_for("plain-6").unwrap_or_default();
+    check(body_of(&m) == expected_body(&raw), "ordinary mail's body is byte-identical".into());
+    check(!m.contains("X-NDR-"), "ordinary mail gets no X-NDR header".into());
+
+    // 6b. A forged verdict header from outside is removed.
+    let spoof = [b"X-NDR-Verdict: legitimate\r\n".as_slice(), &ordinary("spoof-6b")].concat();
+    send_one(pf.port("inbound"), "carol@remote.example", &["alice@example.com"], &spoof);
+    let m = pf.wait_for("spoof-6b").unwrap_or_default();
+    check(!m.is_empty() && !m.contains("X-NDR-Verdict"), "a forged X-NDR-Verdict header is removed".into());
+
+    // 7. Failures: a trapping module with on_failure = tempfail: 4xx, nothing delivered.
+    let o = send_one(pf.port("trap_tempfail"), "carol@remote.example", &["alice@example.com"], &ordinary("trap-7"));
+    check(o.code() / 100 == 4, format!("module trap + tempfail: the client is told to retry: {o:?}"));
+    // ... with on_failure = accept: delivered untouched.
+    let raw = ordinary("trapacc-7b");
+    let o = send_one(pf.port("trap_accept"), "carol@remote.example", &["alice@example.com"], &raw);
+    check(matches!(o, Outcome::Accepted(_)), format!("module trap + accept: accepted: {o:?}"));
+    let m = pf.wait_for("trapacc-7b").unwrap_or_default();
+    check(
+        body_of(&m) == expected_body(&raw) && !m.contains("X-NDR-"),
+        "module trap + accept: delivered untouched".into(),
+    );
+    // A trapping module with a bounce: fail-open never rejects it either.
+    let o = send_one(
+        pf.port("trap_accept"),
+        "",
+        &["prvs=3123abcdef=alice@example.com"],
+        &bounce("trapbounce-7c", "alice@example.com", "alice@example.com", "x@spam.example", ""),
+    );
+    check(matches!(o, Outcome::Accepted(_)), format!("module trap + accept: even a forged bounce is accepted: {o:?}"));
+    // A stalled module, on_failure = accept, 1 s timeout: delivered untouched.
+    let raw = ordinary("stall-8");
+    let t = Instant::now();
+    let o = send_one(pf.port("stall_accept"), "carol@remote.example", &["alice@example.com"], &raw);
+    check(
+        matches!(o, Outcome::Accepted(_)),
+        format!("stalled module + accept: accepted after {:?}: {o:?}", t.elapsed()),
+    );
+    let m = pf.wait_for("stall-8").unwrap_or_default();
+    check(body_of(&m) == expected_body(&raw), "stalled module + accept: delivered untouched".into());
+    // The milter process is gone: Postfix's milter_default_action decides.
+    let raw = ordinary("down-9");
+    let o = send_one(pf.port("down_accept"), "carol@remote.example", &["alice@example.com"], &raw);
+    check(matches!(o, Outcome::Accepted(_)), format!("milter down + milter_default_action=accept: {o:?}"));
+    check(pf.wait_for("down-9").is_some(), "milter down + accept: delivered".into());
+    let o = send_one(pf.port("down_tempfail"), "carol@remote.example", &["alice@example.com"], &ordinary("down-9b"));
+    check(o.code() / 100 == 4, format!("milter down + milter_default_action=tempfail: {o:?}"));
+
+    // 10. The policy service refuses the forged tag at RCPT and lets the probe through.
+    let o = send_one(
+        pf.port("policy"),
+        "",
+        &[forged],
+        &bounce("policy-10", forged, "alice@example.com", "x@spam.example", ""),
+    );
+    check(
+        matches!(&o, Outcome::Refused { stage: "rcpt", code: 550, text } if text.contains("E2E refused")),
+        format!("policy service refuses a forged tag at RCPT: {o:?}"),
+    );
+    let mut c = Smtp::connect(pf.port("policy")).expect("connect");
+    let mail = c.cmd("MAIL FROM:<>").expect("MAIL");
+    let rcpt = c.cmd("RCPT TO:<alice@example.com>").expect("RCPT");
+    c.quit();
+    check(rcpt.0 == 250, format!("policy service: verification probe accepted: {mail:?} {rcpt:?}"));
+
+    // 11. A small load: 20 sessions x 5 messages, none lost.
+    let before = pf.delivered_count();
+    let (ok, _) = load(pf.port("inbound"), 20, 100, "smoke");
+    check(ok == 100, format!("smoke load: {ok} of 100 accepted"));
+    let t = Instant::now();
+    while pf.delivered_count() < before + ok && t.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    check(
+        pf.delivered_count() == before + ok,
+        format!("smoke load: {} of {ok} delivered", pf.delivered_count() - before),
+    );
+    check(pf.queued() == 0, format!("nothing left in Postfix's queues: {}", pf.queued()));
+
+    // 12. SIGHUP reloads the configuration: a session open across the reload goes on, and the
+    // new reply is used. (The services run in this process, so the signal comes here.)
+    let mut open = Smtp::connect(pf.port("inbound")).expect("connect");
+    let before = open.send("carol@remote.example", &["alice@example.com"], &ordinary("hup-12a")).expect("send");
+    let text = std::fs::read_to_string(&config).expect("config").replace("E2E refused", "E2E reloaded");
+    std::fs::write(&config, text).expect("rewrite config");
+    let hup = Command::new("kill").args(["-HUP", &std::process::id().to_string()]).status();
+    check(hup.is_ok_and(|s| s.success()), "SIGHUP sent".into());
+    std::thread::sleep(Duration::from_millis(1500));
+    let after = open.send("carol@remote.example", &["alice@example.com"], &ordinary("hup-12b")).expect("send");
+    open.quit();
+    check(
+        matches!(before, Outcome::Accepted(_)) && matches!(after, Outcome::Accepted(_)),
+        format!("a session open across the reload goes on: {before:?} {after:?}"),
+    );
+    check(pf.wait_for("hup-12b").is_some(), "the message sent after the reload is delivered".into());
+    let o = send_one(
+        pf.port("inbound"),
+        "",
+        &[forged],
+        &bounce("hup-12c", forged, "alice@example.com", "x@spam.example", ""),
+    );
+    check(
+        matches!(&o, Outcome::Refused { stage: "rcpt", code: 550, text } if text.contains("E2E reloaded")),
+        format!("after SIGHUP the reloaded reply is used: {o:?}"),
+    );
+
+    if !failures.is_empty() {
+        panic!("{} failed checks:\n{}\n--- maillog ---\n{}", failures.len(), failures.join("\n"), pf.log());
+    }
+    if let Some(work) = config.parent() {
+        let _ = std::fs::remove_dir_all(work);
+    }
+}
+
+/// `sessions` concurrent SMTP sessions sending `messages` ordinary messages in all; returns
+/// (accepted, per-message transaction latencies in µs: MAIL FROM to the end-of-data reply).
+fn load(port: u16, sessions: usize, messages: usize, tag: &str) -> (usize, Vec<u64>) {
+    let per = messages.div_ceil(sessions);
+    let handles: Vec<_> = (0..sessions)
+        .map(|s| {
+            let tag = tag.to_string();
+            std::thread::spawn(move || {
+                let mut lat = Vec::new();
+                let mut ok = 0;
+                let Ok(mut c) = Smtp::connect(port) else { return (0, lat) };
+                for i in 0..per {
+                    if s * per + i >= messages {
+                        break;
+                    }
+                    let raw = ordinary(&format!("{tag}-{s}-{i}"));
+                    let t = Instant::now();
+                    if let Ok(Outcome::Accepted(_)) = c.send("carol@remote.example", &["alice@example.com"], &raw) {
+                        ok += 1;
+                        lat.push(t.elapsed().as_micros() as u64);
+                    }
+                }
+                c.quit();
+                (ok, lat)
+            })
+        })
+        .collect();
+    let mut ok = 0;
+    let mut lat = Vec::new();
+    for h in handles {
+        if let Ok((n, l)) = h.join() {
+            ok += n;
+            lat.extend(l);
+        }
+    }
+    (ok, lat)
+}
+
+fn pct(sorted: &[u64], p: f64) -> u64 {
+    if sorted.is_empty() {
+        return 0;
+    }
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+/// The load test: the same traffic through Postfix with the milter and without it.
+#[test]
+#[ignore = "a benchmark: run by hand (README, Mail server integration)"]
+fn load_test() {
+    let sessions: usize = std::env::var("NDR_LOAD_SESSIONS").ok().and_then(|v| v.parse().ok()).unwrap_or(200);
+    let messages: usize = std::env::var("NDR_LOAD_MESSAGES").ok().and_then(|v| v.parse().ok()).unwrap_or(10_000);
+    let Setup { postfix: pf, .. } = setup();
+    let mut lines = Vec::new();
+    for (listener, label) in [("plain", "without milter"), ("inbound", "with milter")] {
+        let before = pf.delivered_count();
+        let t = Instant::now();
+        let (ok, mut lat) = load(pf.port(listener), sessions, messages, listener);
+        let accepted_secs = t.elapsed().as_secs_f64();
+        let deadline = Instant::now();
+        while pf.delivered_count() < before + ok && deadline.elapsed() < Duration::from_secs(600) {
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        let delivered = pf.delivered_count() - before;
+        lat.sort_unstable();
+        let line = format!(
+            "{label}: {sessions} sessions, {ok}/{messages} accepted, {delivered} delivered, {:.0} msgs/s accepted; \
+per-message SMTP transaction (MAIL to end-of-data reply) p50 {} µs, p99 {} µs",
+            ok as f64 / accepted_secs,
+            pct(&lat, 0.5),
+            pct(&lat, 0.99)
+        );
+        eprintln!("{line}");
+        lines.push((line, ok, delivered, pct(&lat, 0.5), pct(&lat, 0.99)));
+        assert_eq!(ok, messages, "{label}: every message accepted");
+        assert_eq!(delivered, ok, "{label}: no message lost");
+    }
+    eprintln!(
+        "added latency (with - without): p50 {} µs, p99 {} µs",
+        lines[1].3 as i64 - lines[0].3 as i64,
+        lines[1].4 as i64 - lines[0].4 as i64
+    );
+}
