@@ -138,7 +138,11 @@ impl Srs {
         if let Some(rest) = srs_rest(local, "SRS1") {
             // A foreign SRS1: keep host0 and its rest, re-hash, take our domain.
             let mut parts = rest[1..].splitn(3, '=');
-            if let (Some(_old_hash), Some(host0), Some(inner)) = (parts.next(), parts.next(), parts.next()) {
+            // Without its first hop's domain the SRS1 address is malformed: it gets wrapped as
+            // an ordinary sender below, which reads back.
+            if let (Some(_old_hash), Some(host0), Some(inner)) = (parts.next(), parts.next(), parts.next())
+                && !host0.is_empty()
+            {
                 let hash = hash(secret, &[host0, inner], self.config.alphabet);
                 return format!("SRS1{sep}{hash}={host0}={inner}@{fwd}");
             }
@@ -282,6 +286,18 @@ mod tests {
         }
         let wrapped = s.forward("SRS0=ab=CD=x.example=u@other.example", NOW);
         assert_eq!(s.reverse(&wrapped, NOW).error, None, "{wrapped}");
+    }
+
+    /// Found by fuzzing (`batv_srs` round trip): a foreign SRS1 address with an empty first-hop
+    /// domain ("SRS1=hash==rest") was re-wrapped as SRS1 keeping the empty domain, which then
+    /// reversed as malformed. It is now wrapped as an ordinary sender (SRS0) and reads back.
+    #[test]
+    fn a_foreign_srs1_without_its_first_hop_is_wrapped_as_srs0() {
+        let s = srs(&["tops3cr3t"], "example.com", Alphabet::Url);
+        let sender = "SRS1=xyz==ab=CD=x.example=u@forwarder.example";
+        let forwarded = s.forward(sender, NOW);
+        assert!(forwarded.starts_with("SRS0="), "{forwarded}");
+        assert_eq!(s.reverse(&forwarded, NOW).address.as_deref(), Some(sender));
     }
 
     /// `shared/domain-notes.md` §7.3.
