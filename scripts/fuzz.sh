@@ -49,8 +49,10 @@ PY
 fi
 cd fuzz
 features=()
-[ "$target" = abi ] && features=(--features abi)
+timeout=20
+# The abi target compiles the module (instrumented cranelift) on its first input: allow that.
+[ "$target" = abi ] && features=(--features abi) && timeout=600
 # -O: optimised like the shipped module, without debug assertions. mail-parser 0.11.9 has a
 # debug_assert that fires on valid-but-odd nesting (tests/tests/hostile.rs, the first fuzz find);
 # the release code it guards handles that input, and the assertion would stop every run.
-exec cargo +nightly fuzz run -O "${features[@]}" "$target" "../$corpus" -- -max_total_time="$seconds" -rss_limit_mb=4096 -timeout=20 -print_final_stats=1
+exec cargo +nightly fuzz run -O "${features[@]}" "$target" "../$corpus" -- -max_total_time="$seconds" -rss_limit_mb=4096 -timeout="$timeout" -print_final_stats=1
