@@ -46,9 +46,9 @@ fn scan_json_has_the_stable_fields_for_every_sample() {
     assert_eq!(lines[0]["recipients"], lines[8]["recipients"], "CRLF copy answers like the LF original");
 }
 
-#[test]
-fn mbox_messages_are_numbered_and_unreadable_paths_fail_clearly() {
-    let dir = std::env::temp_dir().join(format!("ndr-cli-test-{}", std::process::id()));
+/// A fresh folder (named after the test) holding `mail.mbox` with two messages.
+fn two_message_mbox(test: &str) -> (PathBuf, PathBuf) {
+    let dir = std::env::temp_dir().join(format!("ndr-cli-{test}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let mbox = dir.join("mail.mbox");
     std::fs::write(
@@ -56,6 +56,12 @@ fn mbox_messages_are_numbered_and_unreadable_paths_fail_clearly() {
         "From a@b Mon Jan  1 00:00:00 2024\nSubject: 1\n\nx\n\nFrom c@d Mon Jan  1 00:00:00 2024\nSubject: 2\n\ny\n",
     )
     .unwrap();
+    (dir, mbox)
+}
+
+#[test]
+fn mbox_messages_are_numbered_and_unreadable_paths_fail_clearly() {
+    let (dir, mbox) = two_message_mbox("scan");
     let out = ndr().args(["scan", "--json"]).arg(&mbox).arg(dir.join("missing.eml")).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     let stdout = String::from_utf8(out.stdout).unwrap();
@@ -69,14 +75,7 @@ fn mbox_messages_are_numbered_and_unreadable_paths_fail_clearly() {
 
 #[test]
 fn split_writes_each_mbox_message_to_its_own_file() {
-    let dir = std::env::temp_dir().join(format!("ndr-cli-split-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let mbox = dir.join("mail.mbox");
-    std::fs::write(
-        &mbox,
-        "From a@b Mon Jan  1 00:00:00 2024\nSubject: 1\n\nx\n\nFrom c@d Mon Jan  1 00:00:00 2024\nSubject: 2\n\ny\n",
-    )
-    .unwrap();
+    let (dir, mbox) = two_message_mbox("split");
     let out_dir = dir.join("out");
     let out = ndr().args(["split", "--out"]).arg(&out_dir).arg(&mbox).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
