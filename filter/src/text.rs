@@ -383,8 +383,76 @@ pub fn contains_ci(haystack: &str, needle: &str) -> bool {
     false
 }
 
+/// A set of tagged phrases, all found in one pass over a text. Phrases are indexed by their
+/// first two bytes, so each position of the text costs one table look-up. (An Aho-Corasick
+/// automaton searches as fast but costs milliseconds to build in each fresh module instance.)
+pub struct PhraseSet {
+    /// For each two-byte prefix, 1 + its bucket's index in `buckets`, or 0.
+    index: Vec<u16>,
+    buckets: Vec<Vec<(&'static [u8], usize)>>,
+    /// Phrases shorter than two bytes, searched on their own.
+    short: Vec<(&'static str, usize)>,
+}
+
+impl PhraseSet {
+    pub fn new(phrases: impl IntoIterator<Item = (&'static str, usize)>) -> PhraseSet {
+        let mut set = PhraseSet { index: vec![0; 1 << 16], buckets: Vec::new(), short: Vec::new() };
+        for (phrase, tag) in phrases {
+            let b = phrase.as_bytes();
+            if b.len() < 2 {
+                set.short.push((phrase, tag));
+                continue;
+            }
+            let key = usize::from(b[0]) << 8 | usize::from(b[1]);
+            if set.index[key] == 0 {
+                set.buckets.push(Vec::new());
+                // There are at most 65,536 two-byte prefixes, so a bucket number fits in a u16.
+                set.index[key] = u16::try_from(set.buckets.len()).unwrap_or(u16::MAX);
+            }
+            if let Some(bucket) = set.buckets.get_mut(usize::from(set.index[key]) - 1) {
+                bucket.push((b, tag));
+            }
+        }
+        set
+    }
+
+    /// The lowest tag among the phrases that occur in `text`.
+    pub fn lowest_tag_in(&self, text: &str) -> Option<usize> {
+        let mut best = self.short.iter().filter(|(p, _)| text.contains(p)).map(|(_, t)| *t).min();
+        let b = text.as_bytes();
+        for i in 0..b.len().saturating_sub(1) {
+            let slot = self.index[usize::from(b[i]) << 8 | usize::from(b[i + 1])];
+            if slot == 0 {
+                continue;
+            }
+            for &(phrase, tag) in &self.buckets[usize::from(slot) - 1] {
+                if best.is_none_or(|t| tag < t) && b[i..].starts_with(phrase) {
+                    best = Some(tag);
+                }
+            }
+            if best == Some(0) {
+                break;
+            }
+        }
+        best
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_phrase_set_finds_the_lowest_tag_present() {
+        use super::PhraseSet;
+        let set = PhraseSet::new([("user unknown", 3), ("unknown", 5), ("x", 4), ("mailbox full", 1), ("", 9)]);
+        assert_eq!(set.lowest_tag_in("550 user unknown"), Some(3));
+        assert_eq!(set.lowest_tag_in("unknown host x"), Some(4));
+        assert_eq!(set.lowest_tag_in("mailbox full; user unknown"), Some(1));
+        assert_eq!(set.lowest_tag_in("nothing here"), Some(9), "the empty phrase is in every text");
+        assert_eq!(PhraseSet::new([("ab", 0)]).lowest_tag_in("a"), None);
+        assert_eq!(PhraseSet::new([("ab", 0)]).lowest_tag_in("xab"), Some(0));
+        assert_eq!(PhraseSet::new([("メール", 2)]).lowest_tag_in("このメールは"), Some(2));
+    }
+
     #[test]
     fn leading_reply_code_on_multibyte_text() {
         // A line starting with Cyrillic (Mail.Ru's notice) once panicked on a byte slice.

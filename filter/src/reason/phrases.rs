@@ -7,7 +7,7 @@
 
 use std::sync::LazyLock;
 
-use aho_corasick::AhoCorasick;
+use crate::text::PhraseSet;
 
 pub const MAILBOXFULL: &[&str] = &[
     "メールボックスが一杯",         // Japanese: mailbox full (au, docomo)
@@ -542,21 +542,16 @@ pub const ORDER: &[(&str, &[&str])] = &[
     ("contenterror", CONTENTERROR),
 ];
 
-/// Every phrase of [`ORDER`] in one automaton, with the rank of its table: a text is read
-/// once, not once per phrase (hundreds of searches, each a pass over the text).
-static ORDER_AUTOMATON: LazyLock<(AhoCorasick, Vec<usize>)> = LazyLock::new(|| {
-    let (patterns, ranks): (Vec<&str>, Vec<usize>) =
-        ORDER.iter().enumerate().flat_map(|(rank, (_, table))| table.iter().map(move |p| (*p, rank))).unzip();
-    // A few hundred short literals are far below the automaton's limits: this cannot fail
-    // (the tests build it).
-    (AhoCorasick::new(patterns).expect("the phrase tables build an automaton"), ranks)
+/// Every phrase of [`ORDER`], tagged with the rank of its table: a text is read once, not once
+/// per phrase (hundreds of searches, each a pass over the text).
+static ORDER_PHRASES: LazyLock<PhraseSet> = LazyLock::new(|| {
+    PhraseSet::new(ORDER.iter().enumerate().flat_map(|(rank, (_, table))| table.iter().map(move |p| (*p, rank))))
 });
 
 /// The reason the diagnostic text names, if any (`lower` is the lower-cased text): the first
 /// table in [`ORDER`] with a phrase in the text.
 pub fn reason_for_text(lower: &str) -> Option<&'static str> {
-    let (automaton, ranks) = &*ORDER_AUTOMATON;
-    automaton.find_overlapping_iter(lower).map(|m| ranks[m.pattern().as_usize()]).min().map(|rank| ORDER[rank].0)
+    ORDER_PHRASES.lowest_tag_in(lower).map(|rank| ORDER[rank].0)
 }
 
 #[cfg(test)]
@@ -569,7 +564,7 @@ mod tests {
     }
 
     #[test]
-    fn the_automaton_answers_as_the_tables_read_in_order() {
+    fn one_pass_answers_as_the_tables_read_in_order() {
         let phrases: Vec<&str> = ORDER.iter().flat_map(|(_, t)| t.iter().copied()).collect();
         let mut texts: Vec<String> = phrases.iter().map(|p| format!("550 5.0.0 <a@b.example>: {p} (x)")).collect();
         // Two phrases of different tables in one text, in both orders: the table order decides.
