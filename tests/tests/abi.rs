@@ -251,7 +251,7 @@ fn the_host_library_reuses_instances_and_reports_module_errors() {
 fn batv_and_srs_exports() {
     let mut m = Foreign::new();
     let config = r#"{"batv":{"keys":[{"digit":0,"secret":"secret"}],"mode":"exact"},"srs":{"domain":"example.com","secrets":["tops3cr3t"]}}"#;
-    let mut ask = |m: &mut Foreign, export: &str, address: &str, now: u64| {
+    let ask = |m: &mut Foreign, export: &str, address: &str, now: u64| {
         let req = format!(r#"{{"config":{config},"address":"{address}","now":{now}}}"#);
         let (ptr, len) = m.put(req.as_bytes());
         let status = m.call(export, &[ptr, len]).unwrap();
@@ -270,7 +270,7 @@ fn batv_and_srs_exports() {
 #[test]
 fn request_exports_report_bad_json_and_bad_config() {
     let mut m = Foreign::new();
-    let mut call = |m: &mut Foreign, export: &str, req: &str| {
+    let call = |m: &mut Foreign, export: &str, req: &str| {
         let (ptr, len) = m.put(req.as_bytes());
         (m.call(export, &[ptr, len]).unwrap(), m.result())
     };
