@@ -22,6 +22,7 @@ mod config;
 pub(crate) mod formats;
 mod limits;
 mod mime;
+pub mod network;
 mod original;
 pub mod outbound;
 pub mod reason;

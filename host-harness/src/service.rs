@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
+use ndr_filter::network::Network;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -77,14 +78,14 @@ pub struct Loaded {
     pub service: ServiceConfig,
     /// Why the configuration cannot be used; every decision is then a failure.
     pub error: Option<String>,
-    networks: Vec<(IpAddr, u8)>,
+    networks: Vec<Network>,
 }
 
 impl Loaded {
     /// Whether the client is in `outbound_networks`.
     pub fn is_outbound_client(&self, ip: &str) -> bool {
         let Ok(ip) = ip.trim_start_matches("IPv6:").parse::<IpAddr>() else { return false };
-        self.networks.iter().any(|(net, bits)| in_network(ip, *net, *bits))
+        self.networks.iter().any(|net| net.contains(ip))
     }
 
     /// Whether the module's policy carries out actions (not `observe`).
@@ -273,7 +274,7 @@ fn load(path: Option<&Path>, pool: &Pool) -> Loaded {
         }
     }
     for n in &loaded.service.outbound_networks {
-        match parse_network(n) {
+        match Network::parse(n) {
             Some(net) => loaded.networks.push(net),
             None => loaded.error = Some(format!("[service] outbound_networks: {n:?} is not an IP or CIDR range")),
         }
@@ -295,34 +296,6 @@ fn load(path: Option<&Path>, pool: &Pool) -> Loaded {
         }
     }
     loaded
-}
-
-fn parse_network(s: &str) -> Option<(IpAddr, u8)> {
-    let (ip, bits) = match s.split_once('/') {
-        Some((ip, bits)) => (ip.parse::<IpAddr>().ok()?, bits.parse::<u8>().ok()?),
-        None => {
-            let ip = s.parse::<IpAddr>().ok()?;
-            (ip, if ip.is_ipv4() { 32 } else { 128 })
-        }
-    };
-    let max = if ip.is_ipv4() { 32 } else { 128 };
-    (bits <= max).then_some((ip, bits))
-}
-
-fn in_network(ip: IpAddr, net: IpAddr, bits: u8) -> bool {
-    let mask = |len: u32| if bits == 0 { 0u128 } else { u128::MAX << (len - u32::from(bits)) };
-    match (ip, net) {
-        (IpAddr::V4(a), IpAddr::V4(b)) => {
-            let m = mask(32) as u32;
-            u32::from(a) & m == u32::from(b) & m
-        }
-        (IpAddr::V6(a), IpAddr::V6(b)) => {
-            let m = mask(128);
-            u128::from(a) & m == u128::from(b) & m
-        }
-        (IpAddr::V6(a), IpAddr::V4(_)) => a.to_ipv4_mapped().is_some_and(|a| in_network(IpAddr::V4(a), net, bits)),
-        _ => false,
-    }
 }
 
 /// One JSON line on stderr, with the time. Callers never put keys or secrets in it.
@@ -448,20 +421,6 @@ mod tests {
         assert_eq!("unix:/run/ndr.sock".parse(), Ok(Listen::Unix("/run/ndr.sock".into())));
         assert!("inet:127.0.0.1".parse::<Listen>().is_err());
         assert!("tcp:1".parse::<Listen>().is_err());
-    }
-
-    #[test]
-    fn networks() {
-        let n = parse_network("192.0.2.0/24").unwrap();
-        assert!(in_network("192.0.2.77".parse().unwrap(), n.0, n.1));
-        assert!(!in_network("192.0.3.1".parse().unwrap(), n.0, n.1));
-        assert!(in_network("::ffff:192.0.2.1".parse().unwrap(), n.0, n.1));
-        let any = parse_network("0.0.0.0/0").unwrap();
-        assert!(in_network("203.0.113.9".parse().unwrap(), any.0, any.1));
-        let v6 = parse_network("2001:db8::/32").unwrap();
-        assert!(in_network("2001:db8::1".parse().unwrap(), v6.0, v6.1));
-        assert!(parse_network("10.0.0.0/33").is_none());
-        assert!(parse_network("example.com").is_none());
     }
 
     #[test]

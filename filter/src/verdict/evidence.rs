@@ -7,6 +7,7 @@ use super::{Signal, SiteConfig};
 use crate::Envelope;
 use crate::batv::Outcome;
 use crate::mime::Mail;
+use crate::network::Network;
 use crate::report::{Kind, Report};
 use crate::srs::ReverseError;
 use crate::tags;
@@ -80,21 +81,11 @@ fn glob(pattern: &str, host: &str) -> bool {
 
 /// A relay pattern (host name with `*`, IP address, or CIDR range) against a host or IP token.
 fn relay_matches(pattern: &str, token: &str) -> bool {
-    if let Some((net, bits)) = pattern.split_once('/') {
-        let (Ok(net), Ok(bits), Ok(ip)) = (net.parse::<IpAddr>(), bits.parse::<u32>(), token.parse::<IpAddr>()) else {
+    if pattern.contains('/') {
+        let (Some(net), Ok(ip)) = (Network::parse(pattern), token.parse::<IpAddr>()) else {
             return false;
         };
-        return match (net, ip) {
-            (IpAddr::V4(n), IpAddr::V4(i)) if bits <= 32 => {
-                let mask = if bits == 0 { 0 } else { u32::MAX << (32 - bits) };
-                u32::from(n) & mask == u32::from(i) & mask
-            }
-            (IpAddr::V6(n), IpAddr::V6(i)) if bits <= 128 => {
-                let mask = if bits == 0 { 0 } else { u128::MAX << (128 - bits) };
-                u128::from(n) & mask == u128::from(i) & mask
-            }
-            _ => false,
-        };
+        return net.contains(ip);
     }
     glob(pattern, token)
 }
