@@ -1,6 +1,8 @@
 //! Small text scanners shared by the detectors: statuses, reply codes, addresses, field lines.
 //! Hand-written rather than regex: the regex crate would double the module's size.
 
+use std::sync::LazyLock;
+
 /// Collapse runs of white space (including CR and LF) into one space and trim.
 pub fn collapse_ws(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -282,12 +284,8 @@ pub fn find_smtp_command(text: &str) -> Option<&'static str> {
         ("[mail_from]", "MAIL"),
         ("[data]", "DATA"),
     ];
-    let lower = text.to_ascii_lowercase();
-    CLUES
-        .iter()
-        .filter_map(|(clue, cmd)| lower.rfind(clue).map(|at| (at, *cmd)))
-        .max_by_key(|(at, _)| *at)
-        .map(|(_, c)| c)
+    static CLUE_SET: LazyLock<PhraseSet> = LazyLock::new(|| PhraseSet::new(CLUES.iter().map(|c| c.0).zip(0..)));
+    CLUE_SET.last_in(text).map(|i| CLUES[i].1)
 }
 
 /// The last RFC 3463 status of class 4 or 5 in a text: in a diagnostic that quotes several
@@ -355,86 +353,163 @@ pub fn host_in(host: &str, domain: &str) -> bool {
         && (h.len() == d.len() || h[h.len() - d.len() - 1] == b'.')
 }
 
-/// ASCII case-insensitive substring test. Scans for the needle's first byte (either case) and
-/// compares only there: the detectors call it with many phrases over whole reports.
+/// ASCII case-insensitive substring test.
 pub fn contains_ci(haystack: &str, needle: &str) -> bool {
+    find_ci(haystack, needle).is_some()
+}
+
+/// Where `needle` first occurs in `haystack`, ignoring ASCII case. Scans for the needle's first
+/// byte (either case) and compares only there.
+pub fn find_ci(haystack: &str, needle: &str) -> Option<usize> {
     let (h, n) = (haystack.as_bytes(), needle.as_bytes());
     if n.is_empty() {
-        return true;
+        return Some(0);
     }
     if n.len() > h.len() {
-        return false;
+        return None;
     }
     let (lower, upper) = (n[0].to_ascii_lowercase(), n[0].to_ascii_uppercase());
     let last = h.len() - n.len();
     let mut i = 0;
     while i <= last {
-        match h[i..=last].iter().position(|&b| b == lower || b == upper) {
-            None => return false,
-            Some(p) => {
-                let at = i + p;
-                if h[at..at + n.len()].eq_ignore_ascii_case(n) {
-                    return true;
-                }
-                i = at + 1;
-            }
+        let at = i + h[i..=last].iter().position(|&b| b == lower || b == upper)?;
+        if h[at..at + n.len()].eq_ignore_ascii_case(n) {
+            return Some(at);
         }
+        i = at + 1;
     }
-    false
+    None
 }
 
-/// A set of tagged phrases, all found in one pass over a text. Phrases are indexed by their
-/// first two bytes, so each position of the text costs one table look-up. (An Aho-Corasick
-/// automaton searches as fast but costs milliseconds to build in each fresh module instance.)
+/// A set of tagged phrases, all found in one pass over a text, ignoring ASCII case. Phrases
+/// are indexed by a hash of their first two bytes, so each position of the text costs one table
+/// look-up instead of one search per phrase. (An Aho-Corasick automaton searches as fast but
+/// costs milliseconds to build in each fresh module instance; this index builds in microseconds.)
 pub struct PhraseSet {
-    /// For each two-byte prefix, 1 + its bucket's index in `buckets`, or 0.
+    /// For each hash slot, 1 + its bucket's index in `buckets`, or 0.
     index: Vec<u16>,
     buckets: Vec<Vec<(&'static [u8], usize)>>,
     /// Phrases shorter than two bytes, searched on their own.
     short: Vec<(&'static str, usize)>,
 }
 
+/// Hash slots of a [`PhraseSet`]: few enough to build cheaply, enough to keep buckets short.
+const PHRASE_SLOTS: usize = 1 << 12;
+
+fn phrase_slot(a: u8, b: u8) -> usize {
+    let pair = u32::from(a.to_ascii_lowercase()) << 8 | u32::from(b.to_ascii_lowercase());
+    (pair.wrapping_mul(0x9E37_79B1) >> 20) as usize
+}
+
 impl PhraseSet {
     pub fn new(phrases: impl IntoIterator<Item = (&'static str, usize)>) -> PhraseSet {
-        let mut set = PhraseSet { index: vec![0; 1 << 16], buckets: Vec::new(), short: Vec::new() };
+        let mut set = PhraseSet { index: vec![0; PHRASE_SLOTS], buckets: Vec::new(), short: Vec::new() };
         for (phrase, tag) in phrases {
             let b = phrase.as_bytes();
             if b.len() < 2 {
                 set.short.push((phrase, tag));
                 continue;
             }
-            let key = usize::from(b[0]) << 8 | usize::from(b[1]);
-            if set.index[key] == 0 {
+            let slot = phrase_slot(b[0], b[1]);
+            if set.index[slot] == 0 {
                 set.buckets.push(Vec::new());
-                // There are at most 65,536 two-byte prefixes, so a bucket number fits in a u16.
-                set.index[key] = u16::try_from(set.buckets.len()).unwrap_or(u16::MAX);
+                // There are at most 4,096 slots, so a bucket number fits in a u16.
+                set.index[slot] = u16::try_from(set.buckets.len()).unwrap_or(u16::MAX);
             }
-            if let Some(bucket) = set.buckets.get_mut(usize::from(set.index[key]) - 1) {
+            if let Some(bucket) = set.buckets.get_mut(usize::from(set.index[slot]) - 1) {
                 bucket.push((b, tag));
             }
         }
         set
     }
 
-    /// The lowest tag among the phrases that occur in `text`.
-    pub fn lowest_tag_in(&self, text: &str) -> Option<usize> {
-        let mut best = self.short.iter().filter(|(p, _)| text.contains(p)).map(|(_, t)| *t).min();
+    /// A set whose tags are the phrases' positions in `phrases`.
+    pub fn of(phrases: &[&'static str]) -> PhraseSet {
+        PhraseSet::new(phrases.iter().enumerate().map(|(tag, p)| (*p, tag)))
+    }
+
+    /// Calls `visit(position, tag)` for every occurrence of every phrase until it returns false:
+    /// first those of phrases shorter than two bytes (the empty phrase occurs once, at 0), then
+    /// the others in text order.
+    fn scan(&self, text: &str, mut visit: impl FnMut(usize, usize) -> bool) {
+        for &(phrase, tag) in &self.short {
+            let mut from = 0;
+            while let Some(at) = text.get(from..).and_then(|rest| find_ci(rest, phrase)) {
+                if !visit(from + at, tag) {
+                    return;
+                }
+                if phrase.is_empty() {
+                    break;
+                }
+                from += at + phrase.len();
+            }
+        }
         let b = text.as_bytes();
         for i in 0..b.len().saturating_sub(1) {
-            let slot = self.index[usize::from(b[i]) << 8 | usize::from(b[i + 1])];
+            let slot = self.index[phrase_slot(b[i], b[i + 1])];
             if slot == 0 {
                 continue;
             }
             for &(phrase, tag) in &self.buckets[usize::from(slot) - 1] {
-                if best.is_none_or(|t| tag < t) && b[i..].starts_with(phrase) {
-                    best = Some(tag);
+                let here = b.get(i..i + phrase.len()).is_some_and(|h| h.eq_ignore_ascii_case(phrase));
+                if here && !visit(i, tag) {
+                    return;
                 }
             }
-            if best == Some(0) {
-                break;
-            }
         }
+    }
+
+    /// The lowest tag among the phrases that occur in `text`.
+    pub fn lowest_tag_in(&self, text: &str) -> Option<usize> {
+        let mut best: Option<usize> = None;
+        self.scan(text, |_, tag| {
+            best = Some(best.map_or(tag, |b| b.min(tag)));
+            best != Some(0)
+        });
         best
+    }
+
+    /// Whether any phrase occurs in `text`.
+    pub fn any_in(&self, text: &str) -> bool {
+        let mut found = false;
+        self.scan(text, |_, _| {
+            found = true;
+            false
+        });
+        found
+    }
+
+    /// The tag of the phrase whose occurrence starts last in `text` (at one position, the
+    /// highest tag).
+    pub fn last_in(&self, text: &str) -> Option<usize> {
+        let mut last: Option<(usize, usize)> = None;
+        self.scan(text, |at, tag| {
+            last = last.max(Some((at, tag)));
+            true
+        });
+        last.map(|(_, tag)| tag)
+    }
+
+    /// How many occurrences of phrases `text` holds.
+    pub fn count_in(&self, text: &str) -> usize {
+        let mut n = 0;
+        self.scan(text, |_, _| {
+            n += 1;
+            true
+        });
+        n
+    }
+
+    /// How many different tags occur in `text`.
+    pub fn distinct_in(&self, text: &str) -> usize {
+        let mut seen: Vec<usize> = Vec::new();
+        self.scan(text, |_, tag| {
+            if !seen.contains(&tag) {
+                seen.push(tag);
+            }
+            true
+        });
+        seen.len()
     }
 }
 
@@ -451,6 +526,41 @@ mod tests {
         assert_eq!(PhraseSet::new([("ab", 0)]).lowest_tag_in("a"), None);
         assert_eq!(PhraseSet::new([("ab", 0)]).lowest_tag_in("xab"), Some(0));
         assert_eq!(PhraseSet::new([("メール", 2)]).lowest_tag_in("このメールは"), Some(2));
+        assert_eq!(PhraseSet::new([("user unknown", 0)]).lowest_tag_in("550 User Unknown"), Some(0));
+    }
+
+    #[test]
+    fn a_phrase_set_answers_every_question_as_one_search_per_phrase() {
+        let phrases = ["after rcpt to", "after data", "rcpt", "x", "data", "$$$"];
+        let set = PhraseSet::of(&phrases);
+        let texts = [
+            "",
+            "x",
+            "X",
+            "after DATA then after rcpt to",
+            "After RCPT TO: 550 after data",
+            "$$$ xx data data",
+            "nothing",
+            "datadata after rcpt toafter data",
+        ];
+        for text in texts {
+            let lower = text.to_ascii_lowercase();
+            let occurrences: Vec<(usize, usize)> = phrases
+                .iter()
+                .enumerate()
+                .flat_map(|(tag, p)| lower.match_indices(p).map(move |(at, _)| (at, tag)))
+                .collect();
+            let mut tags: Vec<usize> = occurrences.iter().map(|o| o.1).collect();
+            tags.sort();
+            tags.dedup();
+            assert_eq!(set.lowest_tag_in(text), tags.first().copied(), "{text}");
+            assert_eq!(set.any_in(text), !tags.is_empty(), "{text}");
+            assert_eq!(set.distinct_in(text), tags.len(), "{text}");
+            // `match_indices` skips overlapping occurrences; none of these texts has any.
+            assert_eq!(set.count_in(text), occurrences.len(), "{text}");
+            let last = phrases.iter().enumerate().filter_map(|(tag, p)| lower.rfind(p).map(|at| (at, tag))).max();
+            assert_eq!(set.last_in(text), last.map(|l| l.1), "{text}");
+        }
     }
 
     #[test]

@@ -15,10 +15,12 @@ mod rfc8098;
 mod text_ndr;
 mod virus_notice;
 
+use std::sync::LazyLock;
+
 use crate::mime::Mail;
 use crate::reason;
 use crate::report::{Feedback, Kind, Recipient};
-use crate::text::{contains_ci, find_last_failure_status, find_remote_host, find_smtp_command};
+use crate::text::{PhraseSet, find_last_failure_status, find_remote_host, find_smtp_command};
 
 /// What a format detector found.
 #[derive(Debug, Default)]
@@ -92,7 +94,7 @@ fn enrich(mail: &Mail<'_>, finding: &mut Finding) {
             // A one-recipient report's whole text speaks for it when its own lines do not.
             let text = if single { Some(human::report_text(mail)) } else { None };
             let texts: Vec<&str> = r.diagnostic.as_deref().into_iter().chain(text).collect();
-            retried_out[n] = texts.iter().any(|t| RETRIED_OUT.iter().any(|p| contains_ci(t, p)));
+            retried_out[n] = texts.iter().any(|t| RETRIED_OUT.any_in(t));
             let mut why = reason::classify(status, code, &texts, r.smtp_command.as_deref());
             // The receiver's own wording wins over the generic tables.
             // Known by its MTA, else by the recipient's domain (a receiver behind a filtering
@@ -135,7 +137,8 @@ fn enrich(mail: &Mail<'_>, finding: &mut Finding) {
 }
 
 /// Exim's words for a failure after temporary errors outlasted the retry rules.
-const RETRIED_OUT: &[&str] = &["retry timeout exceeded", "have been failing for a long time"];
+static RETRIED_OUT: LazyLock<PhraseSet> =
+    LazyLock::new(|| PhraseSet::of(&["retry timeout exceeded", "have been failing for a long time"]));
 
 /// Whether a diagnostic holds words besides the recipient's address.
 fn says_something(diagnostic: &str, address: Option<&str>) -> bool {

@@ -4,13 +4,15 @@
 //! detectors do not; it needs a daemon sender or a bounce subject (or Exim's
 //! `X-Failed-Recipients`) and at least one recipient named in the report text.
 
+use std::sync::LazyLock;
+
 use super::Finding;
 use super::human::{has_code, last_line_about, paragraph_about, report_text};
 use crate::mime::Mail;
 use crate::report::{Kind, Recipient};
 use crate::text::{
-    address_in_field, collapse_ws, contains_ci, find_addresses, find_reply_code, find_status_from, is_reply_subject,
-    leading_reply_code,
+    PhraseSet, address_in_field, collapse_ws, contains_ci, find_addresses, find_reply_code, find_status_from,
+    is_reply_subject, leading_reply_code,
 };
 
 /// Local parts of the senders of bounces.
@@ -29,95 +31,103 @@ const DAEMON_LOCAL_PARTS: &[&str] = &[
 const DAEMON_NAMES: &[&str] = &["mail delivery", "mailer-daemon", "mail administrator", "mail system", "postmaster"];
 
 /// Subject phrases of bounces and delay notices (ASCII case-insensitive substrings).
-const BOUNCE_SUBJECTS: &[&str] = &[
-    "undeliverable",                // Exchange, Outlook, Lotus
-    "undelivered mail",             // Postfix
-    "delivery status notification", // Gmail, Exchange
-    "returned mail",                // Sendmail
-    "delivery failure",
-    "failure notice",       // qmail, Yahoo
-    "mail delivery failed", // Exim
-    "delivery failed",
-    "non-delivery",
-    "nondeliverable",
-    "non remis", // French
-    "could not be delivered",
-    "delivery problem",
-    "mail system error",
-    "returned to sender",
-    "message not delivered",
-    "permanent error",
-    "delivery has failed",
-    "delayed mail", // Postfix delay warnings
-    "delivery delayed",
-    "warning: could not send message",
-    "unzustellbar", // German Exchange
-    "mail failure", // Exim "Mail failure - malformed recipient address"
-    "error sending your mail",
-    "エラー通知",     // Japanese: error notice (au one net)
-    "配信エラー",     // Japanese: delivery error
-    "不達",           // Japanese: not delivered
-    "エラーメール",   // Japanese: error mail
-    "送信できません", // Japanese: could not be sent
-];
+static BOUNCE_SUBJECTS: LazyLock<PhraseSet> = LazyLock::new(|| {
+    PhraseSet::of(&[
+        "undeliverable",                // Exchange, Outlook, Lotus
+        "undelivered mail",             // Postfix
+        "delivery status notification", // Gmail, Exchange
+        "returned mail",                // Sendmail
+        "delivery failure",
+        "failure notice",       // qmail, Yahoo
+        "mail delivery failed", // Exim
+        "delivery failed",
+        "non-delivery",
+        "nondeliverable",
+        "non remis", // French
+        "could not be delivered",
+        "delivery problem",
+        "mail system error",
+        "returned to sender",
+        "message not delivered",
+        "permanent error",
+        "delivery has failed",
+        "delayed mail", // Postfix delay warnings
+        "delivery delayed",
+        "warning: could not send message",
+        "unzustellbar", // German Exchange
+        "mail failure", // Exim "Mail failure - malformed recipient address"
+        "error sending your mail",
+        "エラー通知",     // Japanese: error notice (au one net)
+        "配信エラー",     // Japanese: delivery error
+        "不達",           // Japanese: not delivered
+        "エラーメール",   // Japanese: error mail
+        "送信できません", // Japanese: could not be sent
+    ])
+});
 
 /// Wording that only a failure report uses (ASCII case-insensitive).
-const STRONG_PHRASES: &[&str] = &[
-    "could not be delivered to",                  // KDDI / au one net, Exchange
-    "did not reach the following recipient",      // Exchange
-    "delivery to the following recipient failed", // Gmail
-    "delivery to the following recipients failed",
-    "the following addresses had permanent fatal errors", // Sendmail
-    "i'm afraid i wasn't able to deliver your message",   // qmail
-];
+static STRONG_PHRASES: LazyLock<PhraseSet> = LazyLock::new(|| {
+    PhraseSet::of(&[
+        "could not be delivered to",                  // KDDI / au one net, Exchange
+        "did not reach the following recipient",      // Exchange
+        "delivery to the following recipient failed", // Gmail
+        "delivery to the following recipients failed",
+        "the following addresses had permanent fatal errors", // Sendmail
+        "i'm afraid i wasn't able to deliver your message",   // qmail
+    ])
+});
 
 /// Phrases that say delivery is still being tried (a delay notice, not a bounce).
-const DELAY_PHRASES: &[&str] = &[
-    "will be retried",
-    "will continue trying",
-    "still trying",
-    "has not yet been delivered",
-    "not yet been delivered",
-    "this is a warning only",
-    "warning: message still undelivered",
-    "delivery delayed",
-    "delayed mail",
-];
+static DELAY_PHRASES: LazyLock<PhraseSet> = LazyLock::new(|| {
+    PhraseSet::of(&[
+        "will be retried",
+        "will continue trying",
+        "still trying",
+        "has not yet been delivered",
+        "not yet been delivered",
+        "this is a warning only",
+        "warning: message still undelivered",
+        "delivery delayed",
+        "delayed mail",
+    ])
+});
 
 /// Phrases of a failure report, one of which must be in the text (ASCII case-insensitive).
-const FAILURE_PHRASES: &[&str] = &[
-    "could not be delivered",
-    "couldn't be delivered",
-    "undeliverable",
-    "not delivered",
-    "delivery failed",
-    "failed",
-    "fatal error",
-    "error",
-    "rejected",
-    "unknown",
-    "does not exist",
-    "not exist",
-    "no such",
-    "unable to deliver",
-    "permanent",
-    "refused",
-    "denied",
-    "full",
-    "quota",
-    "invalid",
-    "unavailable",
-    "did not reach",
-    "delayed",
-    "retried",
-    "timed out",
-    "not found",
-    "malformed",
-    "exceed",
-    "配信",
-    "送信",
-    "エラー",
-];
+static FAILURE_PHRASES: LazyLock<PhraseSet> = LazyLock::new(|| {
+    PhraseSet::of(&[
+        "could not be delivered",
+        "couldn't be delivered",
+        "undeliverable",
+        "not delivered",
+        "delivery failed",
+        "failed",
+        "fatal error",
+        "error",
+        "rejected",
+        "unknown",
+        "does not exist",
+        "not exist",
+        "no such",
+        "unable to deliver",
+        "permanent",
+        "refused",
+        "denied",
+        "full",
+        "quota",
+        "invalid",
+        "unavailable",
+        "did not reach",
+        "delayed",
+        "retried",
+        "timed out",
+        "not found",
+        "malformed",
+        "exceed",
+        "配信",
+        "送信",
+        "エラー",
+    ])
+});
 
 pub fn detect(mail: &Mail<'_>) -> Option<Finding> {
     let subject = mail.header("subject").unwrap_or("");
@@ -132,12 +142,12 @@ pub fn detect(mail: &Mail<'_>) -> Option<Finding> {
     if reply_chain && !from_daemon {
         return None;
     }
-    let subject_says = BOUNCE_SUBJECTS.iter().any(|p| contains_ci(subject, p));
-    let text = report_text(mail);
+    let subject_says = BOUNCE_SUBJECTS.any_in(subject);
     // Without a daemon sender or a bounce subject, the wording must be unmistakable and the
-    // original must come back attached (au one net and other carriers' notices).
-    let structural = STRONG_PHRASES.iter().any(|p| contains_ci(&text, p))
-        && mail.leaves.iter().any(|l| l.message.is_some() || l.content_type == "text/rfc822-headers");
+    // original must come back attached (au one net and other carriers' notices). Ordinary mail
+    // has none of these, and leaves here without its text being read.
+    let returns_original = mail.leaves.iter().any(|l| l.message.is_some() || l.content_type == "text/rfc822-headers");
+    let structural = returns_original && STRONG_PHRASES.any_in(report_text(mail));
     if !(from_daemon || subject_says || structural || !failed_header.is_empty())
         || mail.header("list-id").is_some() && !from_daemon
     {
@@ -145,17 +155,18 @@ pub fn detect(mail: &Mail<'_>) -> Option<Finding> {
     }
     // A daemon sender with a bounce subject is evidence enough; otherwise the text must say so.
     let confident = !failed_header.is_empty() || (from_daemon && subject_says);
-    if !confident && !FAILURE_PHRASES.iter().any(|p| contains_ci(&text, p)) {
+    let text = report_text(mail);
+    let says_failure = FAILURE_PHRASES.any_in(text);
+    if !confident && !says_failure {
         return None;
     }
-    let addresses = failed_addresses(mail, &text, failed_header);
+    let addresses = failed_addresses(mail, text, failed_header);
     // A daemon's report with a bounce subject is a report even when it names nobody (fake
     // bounces rarely do): the verdict then weighs its payload.
-    let says_failure = FAILURE_PHRASES.iter().any(|p| contains_ci(&text, p));
     if addresses.is_empty() && !(from_daemon && subject_says && says_failure) {
         return None;
     }
-    let delayed = DELAY_PHRASES.iter().any(|p| contains_ci(&text, p) || contains_ci(subject, p));
+    let delayed = DELAY_PHRASES.any_in(text) || DELAY_PHRASES.any_in(subject);
     // The recipients came from a forwarded report (see `failed_addresses`): take its fields.
     let forwarded = mail
         .leaves

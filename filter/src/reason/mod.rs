@@ -1,6 +1,8 @@
 //! Reason classes (sisimai's vocabulary, `shared/reasons.md`) and how a recipient gets one:
 //! from the RFC 3463 status, then the SMTP reply code. The tables are data in `status.rs`.
 
+use std::cell::OnceCell;
+
 mod phrases;
 mod rhost;
 mod status;
@@ -51,20 +53,25 @@ pub const REASONS: &[&str] = &[
 /// stage, without a X.1.1 status) is `filtered`: the mailbox may exist, a filter said no.
 pub fn classify(status: Option<&str>, reply_code: Option<&str>, texts: &[&str], command: Option<&str>) -> &'static str {
     let by_status = status.and_then(status::reason_for_status);
-    // Typographic apostrophes (Office 365 "wasn’t found") read as ASCII ones.
-    let lowered: Vec<String> =
-        texts.iter().map(|t| without_continuations(&t.to_lowercase().replace('\u{2019}', "'"))).collect();
+    // Typographic apostrophes (Office 365 "wasn’t found") read as ASCII ones. Each text is
+    // lowered only when a question needs it: most answers come from the first.
+    let lowered_cells: Vec<OnceCell<String>> = texts.iter().map(|_| OnceCell::new()).collect();
+    let lowered = || {
+        texts.iter().zip(&lowered_cells).map(|(t, cell)| {
+            cell.get_or_init(|| without_continuations(&t.to_lowercase().replace('\u{2019}', "'"))).as_str()
+        })
+    };
     // The recipient's own diagnostic first. A specific status (not X.0.0) outranks the wording
     // of the report's whole text, which also carries transcripts, advice and boilerplate.
     // X.4.7 ("delivery time expired") only says that retries ran out; the text says why.
     let specific_status = by_status.filter(|r| *r != "expired" && status.is_some_and(|c| !c.ends_with(".0.0")));
-    let by_text = lowered.first().and_then(|t| phrases::reason_for_text(t)).or_else(|| {
-        if specific_status.is_some() { None } else { lowered.iter().skip(1).find_map(|t| phrases::reason_for_text(t)) }
+    let by_text = lowered().next().and_then(phrases::reason_for_text).or_else(|| {
+        if specific_status.is_some() { None } else { lowered().skip(1).find_map(phrases::reason_for_text) }
     });
     // "Giving up", "in the queue too long": the note that retries ran out, appended to the
     // last error (qmail, Yahoo). The error itself, or its status, names the cause first.
-    let gave_up = || lowered.iter().any(|t| phrases::GAVE_UP.iter().any(|p| t.contains(p)));
-    let names_missing_host = lowered.iter().any(|t| phrases::HOST_NOT_FOUND.iter().any(|p| t.contains(p)));
+    let gave_up = || lowered().any(|t| phrases::GAVE_UP.any_in(t));
+    let names_missing_host = || lowered().any(|t| phrases::HOST_NOT_FOUND.any_in(t));
     let reason = match (by_text, by_status) {
         // A few codes say exactly what happened, whatever the wording: X.1.6 moved, X.2.3 the
         // recipient's size limit, X.7.13 a disabled account, the RFC 7372 authentication codes.
@@ -72,7 +79,7 @@ pub fn classify(status: Option<&str>, reply_code: Option<&str>, texts: &[&str], 
         // X.2.3 is the recipient's own size limit; the wording cannot tell it from a system limit.
         (Some("mesgtoobig"), Some("exceedlimit")) => "exceedlimit",
         // A failed DNS lookup with X.4.4 ("unable to route") that says the name was not found.
-        (Some("networkerror"), Some("hostunknown")) if names_missing_host => "hostunknown",
+        (Some("networkerror"), Some("hostunknown")) if names_missing_host() => "hostunknown",
         (Some(t), _) => t,
         (None, s) => s
             .or_else(|| reply_code.and_then(status::reason_for_reply_code))
@@ -82,8 +89,8 @@ pub fn classify(status: Option<&str>, reply_code: Option<&str>, texts: &[&str], 
     // "User unknown" is certain when the status says so (X.1.1) or the server said it at RCPT
     // or before; said after DATA, or at an unknown stage, a filter may be speaking (sisimai).
     let said_early = matches!(command, Some("RCPT" | "MAIL" | "HELO" | "EHLO" | "CONN"));
-    let certain = lowered.iter().any(|t| phrases::USERUNKNOWN_CERTAIN.iter().any(|p| t.contains(p)));
-    let filtered = by_status != Some("userunknown") && (command == Some("DATA") || (!said_early && !certain));
+    let certain = || lowered().any(|t| phrases::USERUNKNOWN_CERTAIN.any_in(t));
+    let filtered = by_status != Some("userunknown") && (command == Some("DATA") || (!said_early && !certain()));
     if reason == "userunknown" && filtered {
         return "filtered";
     }

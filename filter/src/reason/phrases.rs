@@ -390,17 +390,19 @@ pub const NETWORKERROR: &[&str] = &[
 /// The note that retries ran out, appended to the last error (qmail "I'm not going to try
 /// again; this message has been in the queue too long", Yahoo "... giving up"): `expired` only
 /// when neither the error nor its status says more.
-pub const GAVE_UP: &[&str] = &["in the queue too long", "giving up"];
+pub static GAVE_UP: LazyLock<PhraseSet> = LazyLock::new(|| PhraseSet::of(&["in the queue too long", "giving up"]));
 
 /// A lookup that failed because the name does not exist (a host, not a network, problem).
-pub const HOST_NOT_FOUND: &[&str] = &[
-    "host not found", // DragonFly "DNS lookup failure: host x not found"
-    "host unknown",   // Sendmail
-    "domain not found",
-    "no such domain",
-    "domain does not exist",
-    "nxdomain", // Gmail "DNS Error: … responded with code NXDOMAIN"
-];
+pub static HOST_NOT_FOUND: LazyLock<PhraseSet> = LazyLock::new(|| {
+    PhraseSet::of(&[
+        "host not found", // DragonFly "DNS lookup failure: host x not found"
+        "host unknown",   // Sendmail
+        "domain not found",
+        "no such domain",
+        "domain does not exist",
+        "nxdomain", // Gmail "DNS Error: … responded with code NXDOMAIN"
+    ])
+});
 
 pub const EXPIRED: &[&str] = &[
     "did not accept our requests to connect", // Gmail: connections refused until it gave up
@@ -485,26 +487,28 @@ pub const AUTH_REQUIRED: &[&str] = &[
 
 /// "User unknown" wordings that name a failed address lookup: certain, unless said after DATA
 /// (plain "user unknown" at an unknown stage may be a filter speaking).
-pub const USERUNKNOWN_CERTAIN: &[&str] = &[
-    "possibly incorrect",
-    "check if address is correct",
-    "recipient name is not recognized", // Exchange 2003
-    "recipient not found",              // Exchange RESOLVER.ADR.RecipientNotFound
-    "recipientnotfound",
-    "wasn't found at the destination", // Office 365
-    "was not found at the destination",
-    "unknown recipient", // Exchange
-    "invalid recipient",
-    "destinataire invalide", // La Poste
-    "mailbox unavailable",   // Outlook.com 550 5.5.0
-    "not found by smtp address lookup",
-    "unknown user:",                  // IMail Server "Unknown user: x": its own directory lookup
-    "address couldn't be found",      // Gmail "** Address not found **": its own reading of the reply
-    "not listed in domino directory", // Lotus Domino: a directory lookup
-    "not listed in public name & address book",
-    "ディレクトリのリストにありません", // Lotus Notes (Japanese)
-    "no valid recipients for this mm",  // Verizon MMS gateway
-];
+pub static USERUNKNOWN_CERTAIN: LazyLock<PhraseSet> = LazyLock::new(|| {
+    PhraseSet::of(&[
+        "possibly incorrect",
+        "check if address is correct",
+        "recipient name is not recognized", // Exchange 2003
+        "recipient not found",              // Exchange RESOLVER.ADR.RecipientNotFound
+        "recipientnotfound",
+        "wasn't found at the destination", // Office 365
+        "was not found at the destination",
+        "unknown recipient", // Exchange
+        "invalid recipient",
+        "destinataire invalide", // La Poste
+        "mailbox unavailable",   // Outlook.com 550 5.5.0
+        "not found by smtp address lookup",
+        "unknown user:",                  // IMail Server "Unknown user: x": its own directory lookup
+        "address couldn't be found",      // Gmail "** Address not found **": its own reading of the reply
+        "not listed in domino directory", // Lotus Domino: a directory lookup
+        "not listed in public name & address book",
+        "ディレクトリのリストにありません", // Lotus Notes (Japanese)
+        "no valid recipients for this mm",  // Verizon MMS gateway
+    ])
+});
 
 /// The order in which the tables are tried: the first match decides.
 pub const ORDER: &[(&str, &[&str])] = &[

@@ -2,6 +2,7 @@
 //! are the table below; `mod.rs` adds them up.
 
 use std::net::IpAddr;
+use std::sync::LazyLock;
 
 use super::{Signal, SiteConfig};
 use crate::Envelope;
@@ -11,7 +12,7 @@ use crate::network::Network;
 use crate::report::{Kind, Report};
 use crate::srs::ReverseError;
 use crate::tags;
-use crate::text::host_in;
+use crate::text::{PhraseSet, host_in};
 
 /// Words of advertising payloads (lower case), counted in the returned original and the text.
 const MARKETING: &[&str] = &[
@@ -132,6 +133,10 @@ fn quoted_received_lines(mail: &Mail<'_>, report: &Report) -> Vec<String> {
     lines
 }
 
+/// The advertising words and links the payload features count, in one pass each.
+static MARKETING_SET: LazyLock<PhraseSet> = LazyLock::new(|| PhraseSet::of(MARKETING));
+static LINKS: LazyLock<PhraseSet> = LazyLock::new(|| PhraseSet::of(&["http://", "https://"]));
+
 fn tokens(line: &str) -> impl Iterator<Item = &str> {
     line.split(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '_'))).filter(|t| !t.is_empty())
 }
@@ -139,7 +144,7 @@ fn tokens(line: &str) -> impl Iterator<Item = &str> {
 /// How much text the payload features read: advertising shows early, and the cost stays bounded.
 const PAYLOAD_LIMIT: usize = 64 << 10;
 
-/// The text of the returned original and of the report (lower case, bounded), for payload features.
+/// The text of the returned original and of the report (bounded), for payload features.
 fn payload_text(mail: &Mail<'_>) -> String {
     let mut text = String::new();
     for leaf in &mail.leaves {
@@ -153,7 +158,7 @@ fn payload_text(mail: &Mail<'_>) -> String {
             break;
         }
     }
-    text.to_lowercase()
+    text
 }
 
 pub fn collect(
@@ -278,10 +283,10 @@ pub fn collect(
     }
     // NDR spam: the report's own text is an advertisement (links, advertising words) and it has
     // none of a real MTA's fields. A real report that quotes a spam original is backscatter.
-    let own = crate::formats::human::report_text(mail).to_lowercase();
+    let own = crate::formats::human::report_text(mail);
     let all = payload_text(mail);
-    let links = |t: &str| t.matches("http://").count() + t.matches("https://").count();
-    let ads = |t: &str| MARKETING.iter().filter(|w| t.contains(*w)).count();
+    let links = |t: &str| LINKS.count_in(t);
+    let ads = |t: &str| MARKETING_SET.distinct_in(t);
     let real_report =
         report.recipients.iter().any(|r| r.reply_code.is_some() || (r.status.is_some() && !r.pseudo_status));
     let structure = if report.format.as_deref() == Some("rfc3464") {
@@ -292,7 +297,7 @@ pub fn collect(
         "no report fields"
     };
     out.push(signal("report_structure", structure, 0));
-    let (own_links, own_ads) = (links(&own), ads(&own));
+    let (own_links, own_ads) = (links(own), ads(own));
     let mut payload = signal("payload", format!("report text: {own_links} links, {own_ads} advertising words"), 0);
     if !real_report && own_ads >= 2 {
         payload.spam = own_ads.min(4) as i32 + own_links.min(2) as i32;
