@@ -5,7 +5,7 @@
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 
-use crate::requests::{self, RequestError};
+use crate::requests::{self, Answer, RequestError};
 use crate::{ABI_MAJOR, ABI_MINOR};
 
 /// Status codes returned by the exports. Append-only: a retired code is never reused.
@@ -162,7 +162,7 @@ fn message_export(
     msg_len: i32,
     req_ptr: i32,
     req_len: i32,
-    answer: fn(&[u8], &[u8]) -> Result<serde_json::Value, RequestError>,
+    answer: fn(&[u8], &[u8]) -> Result<Answer, RequestError>,
 ) -> i32 {
     let outcome = with_input(msg_ptr, msg_len, |msg| with_request(req_ptr, req_len, |req| answer(msg, req)))
         .and_then(|inner| inner);
@@ -173,7 +173,7 @@ fn message_export(
 fn with_request(
     ptr: i32,
     len: i32,
-    answer: impl FnOnce(&[u8]) -> Result<serde_json::Value, RequestError>,
+    answer: impl FnOnce(&[u8]) -> Result<Answer, RequestError>,
 ) -> Result<Vec<u8>, (Status, String)> {
     with_input(ptr, len, |req| {
         if std::str::from_utf8(req).is_err() {

@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde_json::Value;
 use wasm_bindgen::prelude::*;
 
-use crate::requests::{self, RequestError};
+use crate::requests::{self, Answer, RequestError};
 
 fn error(code: &str, message: &str) -> JsValue {
     let e = js_sys::Error::new(message);
@@ -60,7 +60,7 @@ fn request(options: &JsValue) -> Result<Vec<u8>, JsValue> {
 }
 
 /// Plain objects and arrays, `null` for absent values, numbers as numbers.
-fn to_js(value: Result<Value, RequestError>) -> Result<JsValue, JsValue> {
+fn to_js(value: Result<Answer, RequestError>) -> Result<JsValue, JsValue> {
     value
         .map_err(request_error)?
         .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
@@ -112,5 +112,5 @@ pub fn srs_reverse(options: JsValue) -> Result<JsValue, JsValue> {
 /// Versions (ABI major and minor, crate) and the reason classes.
 #[wasm_bindgen]
 pub fn info() -> Result<JsValue, JsValue> {
-    to_js(Ok(requests::info()))
+    to_js(Ok(Answer::Value(requests::info())))
 }
