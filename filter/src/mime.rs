@@ -2,8 +2,10 @@
 //! so that a change of parser (mail-parser 1.0 rewrites its API) touches this file alone.
 
 use std::borrow::Cow;
+use std::sync::LazyLock;
 
-use mail_parser::{Address, HeaderValue, Host, MessageParser, MessagePart, MimeHeaders, PartType};
+use mail_parser::parsers::MessageStream;
+use mail_parser::{Address, HeaderName, HeaderValue, Host, MessageParser, MessagePart, MimeHeaders, PartType};
 
 use crate::config::Limits;
 
@@ -11,7 +13,8 @@ use crate::config::Limits;
 pub struct Mail<'m> {
     /// Header names in lower case, values unfolded and decoded (RFC 2047), in order.
     pub headers: Vec<(String, String)>,
-    pub received: Vec<crate::report::ReceivedHop>,
+    /// The Received fields' raw values, parsed only when asked for ([`Mail::received_hops`]).
+    received: Vec<&'m [u8]>,
     pub leaves: Vec<Leaf<'m>>,
     /// Multipart containers seen: `(content type, report-type parameter)`.
     pub containers: Vec<(String, Option<String>)>,
@@ -52,6 +55,17 @@ impl<'m> Mail<'m> {
         self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
     }
 
+    /// The hops of the Received fields, in header order.
+    pub fn received_hops(&self) -> Vec<crate::report::ReceivedHop> {
+        self.received
+            .iter()
+            .filter_map(|raw| match MessageStream::new(raw).parse_received() {
+                HeaderValue::Received(r) => Some(received_hop(&r)),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// The text of every `text/plain` leaf (and HTML as a last resort), joined.
     pub fn text_parts(&self) -> impl Iterator<Item = &Leaf<'m>> {
         self.leaves.iter().filter(|l| l.content_type.starts_with("text/") && l.text.is_some())
@@ -63,8 +77,31 @@ pub fn parse(raw: &[u8]) -> Option<mail_parser::Message<'_>> {
     if raw.is_empty() {
         return None;
     }
-    MessageParser::default().parse(raw)
+    PARSER.parse(raw)
 }
+
+/// mail-parser's default reading of each field, except Received: most messages carry several,
+/// their parse was a sixth of the work per message, and only a returned original's are read.
+static PARSER: LazyLock<MessageParser> = LazyLock::new(|| {
+    MessageParser::new()
+        .with_mime_headers()
+        .with_date_headers()
+        .with_address_headers()
+        .with_message_ids()
+        .header_id(HeaderName::ReturnPath)
+        .header_text(HeaderName::Subject)
+        .header_text(HeaderName::Comments)
+        .header_address(HeaderName::ListArchive)
+        .header_address(HeaderName::ListHelp)
+        .header_address(HeaderName::ListId)
+        .header_address(HeaderName::ListOwner)
+        .header_address(HeaderName::ListPost)
+        .header_address(HeaderName::ListSubscribe)
+        .header_address(HeaderName::ListUnsubscribe)
+        .header_comma_separated(HeaderName::Keywords)
+        .header_comma_separated(HeaderName::ContentLanguage)
+        .ignore_header(HeaderName::Received)
+});
 
 /// Build our view of a parsed message, within the limits (what they cut is in `cuts`).
 pub fn view<'m>(msg: &'m mail_parser::Message<'m>, limits: &Limits) -> Mail<'m> {
@@ -89,7 +126,11 @@ impl Walk<'_> {
         self.cuts.headers += all.len() - kept;
         let headers =
             all[..kept].iter().map(|h| (h.name().to_ascii_lowercase(), self.clip(value_text(h.value())))).collect();
-        let received = msg.received_all().map(received_hop).collect();
+        let received = all[..kept]
+            .iter()
+            .filter(|h| h.name == HeaderName::Received)
+            .filter_map(|h| msg.raw_message.get(h.offset_start as usize..h.offset_end as usize))
+            .collect();
         let mut mail = Mail {
             headers,
             received,
@@ -192,11 +233,8 @@ fn value_text(v: &HeaderValue<'_>) -> String {
             Some(sub) => format!("{}/{}", ct.ctype(), sub),
             None => ct.ctype().to_string(),
         },
-        HeaderValue::Received(r) => {
-            let host = |h: &Option<Host<'_>>| h.as_ref().map(host_text).unwrap_or_default();
-            format!("from {} by {}", host(&r.from), host(&r.by))
-        }
-        HeaderValue::Empty => String::new(),
+        // Received fields are not parsed into values (see `PARSER`); nothing reads them by name.
+        HeaderValue::Received(_) | HeaderValue::Empty => String::new(),
     }
 }
 

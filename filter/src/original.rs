@@ -85,6 +85,6 @@ fn from_mail(m: &Mail<'_>, source: &str, headers_only: bool) -> Original {
         subject: first("subject"),
         date: first("date"),
         return_path: first("return-path").map(|v| v.trim_matches(['<', '>', ' ']).to_string()),
-        received: m.received.clone(),
+        received: m.received_hops(),
     }
 }
