@@ -52,15 +52,29 @@ pub const ABI_MINOR: u32 = 2;
 pub fn classify(raw: &[u8], envelope: Option<&Envelope>, config: &Config, now: u64) -> Report {
     let mut report = Report::default();
     let bytes = limits::prepare(raw, &config.limits, &mut report.warnings);
-    let Some(msg) = mime::parse(&bytes) else {
-        report.error = Some("empty message".into());
-        return report;
+    // Ordinary mail leaves after its headers: the body is parsed only when some detector could
+    // claim the message. `ordinary_view` is the header-only view of a message none could.
+    let head = mime::parse_head(&bytes);
+    let ordinary_view = head.as_ref().and_then(|head| {
+        let body = mime::plain_body(head, &bytes)?;
+        let view = mime::view(head, &config.limits);
+        (!formats::may_claim(&view, &body)).then_some(view)
+    });
+    let ordinary = ordinary_view.is_some();
+    let whole = if ordinary { None } else { mime::parse(&bytes) };
+    let mail = match (ordinary_view, &whole) {
+        (Some(view), _) => view,
+        (None, Some(msg)) => mime::view(msg, &config.limits),
+        (None, None) => {
+            report.error = Some("empty message".into());
+            return report;
+        }
     };
-    let mail = mime::view(&msg, &config.limits);
     report.subject = mail.header("subject").map(str::to_string);
     report.from = mail.header("from").map(str::to_string);
     limits::report_cuts(&mail.cuts, &config.limits, &mut report.warnings);
-    if let Some(finding) = formats::detect(&mail) {
+    let finding = if ordinary { None } else { formats::detect(&mail) };
+    if let Some(finding) = finding {
         report.kind = finding.kind;
         report.format = Some(finding.format.to_string());
         report.recipients = finding.recipients;

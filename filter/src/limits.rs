@@ -51,20 +51,17 @@ pub fn report_cuts(cuts: &crate::mime::Cuts, limits: &Limits, warnings: &mut Vec
 /// Start of the line holding the `n+1`-th `message/rfc822` or `message/global` type.
 fn nth_embedded_message(b: &[u8], n: usize) -> Option<usize> {
     let mut seen = 0;
-    let mut i = 0;
-    while i + 14 <= b.len() {
-        if (b[i] == b'm' || b[i] == b'M')
-            && (b[i..i + 14].eq_ignore_ascii_case(b"message/rfc822")
-                || b[i..].len() >= 14 && b[i..i + 14].eq_ignore_ascii_case(b"message/global"))
-        {
+    // Every type has a '/', which is rarer than letters: look around each one.
+    for slash in memchr::memchr_iter(b'/', b) {
+        let Some(start) = slash.checked_sub(7) else {
+            continue;
+        };
+        let name = b.get(start..slash + 7).unwrap_or_default();
+        if name.eq_ignore_ascii_case(b"message/rfc822") || name.eq_ignore_ascii_case(b"message/global") {
             seen += 1;
             if seen > n {
-                let line_start = b[..i].iter().rposition(|&c| c == b'\n').map_or(0, |p| p + 1);
-                return Some(line_start);
+                return Some(b[..start].iter().rposition(|&c| c == b'\n').map_or(0, |p| p + 1));
             }
-            i += 14;
-        } else {
-            i += 1;
         }
     }
     None

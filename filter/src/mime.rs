@@ -80,6 +80,79 @@ pub fn parse(raw: &[u8]) -> Option<mail_parser::Message<'_>> {
     PARSER.parse(raw)
 }
 
+/// Parse only the header block; `None` for empty input or input without a header field.
+pub fn parse_head(raw: &[u8]) -> Option<mail_parser::Message<'_>> {
+    if raw.is_empty() {
+        return None;
+    }
+    PARSER.parse_headers(raw)
+}
+
+/// The undecoded body of a message that is one text part: what the header gate may search for
+/// ASCII words without parsing the body.
+pub struct PlainBody<'m> {
+    /// The body bytes, quoted-printable soft line breaks removed.
+    bytes: Cow<'m, [u8]>,
+}
+
+impl PlainBody<'_> {
+    /// Whether the body holds `word` (ASCII, compared ignoring case). Wherever the decoded text
+    /// holds an ASCII word, so does this body, so a "no" is certain.
+    pub fn mentions(&self, word: &str) -> bool {
+        crate::text::find_ci_bytes(&self.bytes, word.as_bytes()).is_some()
+    }
+}
+
+/// The body of `head` (parsed by [`parse_head`] from `raw`) when the message is a single
+/// `text/plain` or `text/html` part (or has no Content-Type) in a charset where ASCII stays
+/// ASCII and not in base64; `None` for every other message, whose body must be parsed.
+pub fn plain_body<'m>(head: &mail_parser::Message<'m>, raw: &'m [u8]) -> Option<PlainBody<'m>> {
+    let root = head.root_part();
+    if let Some(ct) = root.content_type() {
+        let text = ct.ctype().eq_ignore_ascii_case("text")
+            && ct.subtype().is_some_and(|s| s.eq_ignore_ascii_case("plain") || s.eq_ignore_ascii_case("html"));
+        // UTF-16/32, UCS and UTF-7 write ASCII letters as other bytes.
+        let wide = ct.attribute("charset").is_some_and(|c| {
+            let c = c.to_ascii_lowercase();
+            ["utf-16", "utf16", "utf-32", "utf32", "ucs", "utf-7", "utf7", "unicode"].iter().any(|w| c.starts_with(w))
+        });
+        if !text || wide {
+            return None;
+        }
+    }
+    let encoding = root.content_transfer_encoding().map(|e| e.trim().to_ascii_lowercase());
+    let quoted_printable = match encoding.as_deref() {
+        None | Some("7bit" | "8bit" | "binary") => false,
+        Some("quoted-printable") => true,
+        Some(_) => return None,
+    };
+    // The header-only parse does not say where the body starts: after the last field's end.
+    let end = root.headers().iter().map(|h| h.offset_end as usize).max().unwrap_or(0);
+    let body = raw.get(end..).unwrap_or_default();
+    let bytes = if quoted_printable { Cow::Owned(without_soft_breaks(body)) } else { Cow::Borrowed(body) };
+    Some(PlainBody { bytes })
+}
+
+/// Quoted-printable text with its soft line breaks (`=` at the end of a line) removed, so that
+/// a word split across two lines reads whole.
+fn without_soft_breaks(body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(body.len());
+    let mut i = 0;
+    while i < body.len() {
+        if body[i] == b'=' {
+            let rest = &body[i + 1..];
+            let skip = if rest.starts_with(b"\r\n") { 3 } else if rest.starts_with(b"\n") { 2 } else { 0 };
+            if skip > 0 {
+                i += skip;
+                continue;
+            }
+        }
+        out.push(body[i]);
+        i += 1;
+    }
+    out
+}
+
 /// mail-parser's default reading of each field, except Received: most messages carry several,
 /// their parse was a sixth of the work per message, and only a returned original's are read.
 static PARSER: LazyLock<MessageParser> = LazyLock::new(|| {

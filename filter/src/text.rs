@@ -358,27 +358,27 @@ pub fn contains_ci(haystack: &str, needle: &str) -> bool {
     find_ci(haystack, needle).is_some()
 }
 
-/// Where `needle` first occurs in `haystack`, ignoring ASCII case. Scans for the needle's first
-/// byte (either case) and compares only there.
+/// Where `needle` first occurs in `haystack`, ignoring ASCII case.
 pub fn find_ci(haystack: &str, needle: &str) -> Option<usize> {
-    let (h, n) = (haystack.as_bytes(), needle.as_bytes());
+    find_ci_bytes(haystack.as_bytes(), needle.as_bytes())
+}
+
+/// [`find_ci`] on bytes. Scans (with `memchr`) for one byte of the needle that case cannot
+/// change, such as `:` or `"`, which are rarer in text than letters; else for its first letter
+/// in either case. Compares the whole needle only there.
+pub fn find_ci_bytes(h: &[u8], n: &[u8]) -> Option<usize> {
     if n.is_empty() {
         return Some(0);
     }
     if n.len() > h.len() {
         return None;
     }
-    let (lower, upper) = (n[0].to_ascii_lowercase(), n[0].to_ascii_uppercase());
-    let last = h.len() - n.len();
-    let mut i = 0;
-    while i <= last {
-        let at = i + h[i..=last].iter().position(|&b| b == lower || b == upper)?;
-        if h[at..at + n.len()].eq_ignore_ascii_case(n) {
-            return Some(at);
-        }
-        i = at + 1;
+    let matches_at = |start: usize| h.get(start..start + n.len()).is_some_and(|w| w.eq_ignore_ascii_case(n));
+    if let Some(k) = n.iter().position(|b| !b.is_ascii_alphabetic()) {
+        // Candidates in order of position, so the first match is the first occurrence.
+        return memchr::memchr_iter(n[k], &h[k..]).find(|&at| matches_at(at));
     }
-    None
+    memchr::memchr2_iter(n[0].to_ascii_lowercase(), n[0].to_ascii_uppercase(), h).find(|&at| matches_at(at))
 }
 
 /// A set of tagged phrases, all found in one pass over a text, ignoring ASCII case. Phrases
@@ -613,6 +613,18 @@ mod tests {
         assert!(contains_ci("aaab", "aab"));
         assert!(!contains_ci("配信エラー a", "b"));
         assert!(contains_ci("配信エラー", "エラー"));
+        // Needles found by a case-free byte (':', '"', '-'), at the edges and repeated.
+        for (h, n, at) in [
+            ("Final-Recipient: a", "recipient:", Some(6)),
+            ("x: recipient recipient: y", "RECIPIENT:", Some(13)),
+            ("recipient", "recipient:", None),
+            (":recipient:", "recipient:", Some(1)),
+            ("{\"notificationType\":1}", "\"notificationtype\"", Some(1)),
+            ("a-b A-B", "a-b", Some(0)),
+            ("xx a-", "a-b", None),
+        ] {
+            assert_eq!(find_ci(h, n), at, "{h} / {n}");
+        }
     }
 
     #[test]

@@ -5,9 +5,14 @@
 use serde_json::Value;
 
 use super::Finding;
-use crate::mime::Mail;
+use crate::mime::{Mail, PlainBody};
 use crate::report::{Feedback, Kind, Recipient};
 use crate::text::{find_reply_code, find_status, leading_reply_code};
+
+/// The notification's JSON names its type.
+pub fn may_claim(_: &Mail<'_>, body: &PlainBody<'_>) -> bool {
+    body.mentions("\"notificationType\"") || body.mentions("\"eventType\"")
+}
 
 pub fn detect(mail: &Mail<'_>) -> Option<Finding> {
     let leaf = mail.text_parts().next()?;

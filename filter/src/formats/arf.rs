@@ -3,9 +3,14 @@
 //! one-click unsubscribe messages (feedback type `opt-out`).
 
 use super::Finding;
-use crate::mime::Mail;
+use crate::mime::{Mail, PlainBody};
 use crate::report::{Feedback, Kind, Recipient};
 use crate::text::{address_in_field, contains_ci, field_blocks};
+
+/// In a one-part text message only Apple Mail's unsubscribe header can make a report.
+pub fn may_claim(head: &Mail<'_>, _: &PlainBody<'_>) -> bool {
+    head.header("x-apple-unsubscribe").is_some()
+}
 
 pub fn detect(mail: &Mail<'_>) -> Option<Finding> {
     if let Some(part) = mail.leaves.iter().find(|l| l.content_type == "message/feedback-report") {

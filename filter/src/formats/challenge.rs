@@ -2,7 +2,7 @@
 //! you are human before your mail is delivered". Sent to a forged sender they are backscatter.
 
 use super::Finding;
-use crate::mime::Mail;
+use crate::mime::{Mail, PlainBody};
 use crate::report::{Kind, Recipient};
 use crate::text::{address_in_field, contains_ci};
 
@@ -39,4 +39,9 @@ pub fn detect(mail: &Mail<'_>) -> Option<Finding> {
         recipients: vec![recipient],
         ..Default::default()
     })
+}
+
+/// This detector reads headers only, so its answer on the headers is its answer.
+pub fn may_claim(head: &Mail<'_>, _: &PlainBody<'_>) -> bool {
+    detect(head).is_some()
 }

@@ -3,7 +3,7 @@
 //! is the one the notice names in angle brackets ("… mailing list <list@example.org>.").
 
 use super::Finding;
-use crate::mime::Mail;
+use crate::mime::{Mail, PlainBody};
 use crate::report::{Kind, Recipient};
 use crate::text::{address_in_field, contains_ci};
 
@@ -21,8 +21,17 @@ const NOTICES: &[(&str, &str)] = &[
     ("fml system error message", "systemerror"),
 ];
 
+/// fml marks its mail with X-MLServer.
+pub fn may_claim(head: &Mail<'_>, _: &PlainBody<'_>) -> bool {
+    is_fml(head)
+}
+
+fn is_fml(mail: &Mail<'_>) -> bool {
+    mail.header("x-mlserver").is_some_and(|v| contains_ci(v, "fml"))
+}
+
 pub fn detect(mail: &Mail<'_>) -> Option<Finding> {
-    if !mail.header("x-mlserver").is_some_and(|v| contains_ci(v, "fml")) {
+    if !is_fml(mail) {
         return None;
     }
     let subject = mail.header("subject").unwrap_or("");

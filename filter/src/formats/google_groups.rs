@@ -3,9 +3,14 @@
 //! mailer daemon, the group's address in `X-Failed-Recipients`, and the Groups help link.
 
 use super::Finding;
-use crate::mime::Mail;
+use crate::mime::{Mail, PlainBody};
 use crate::report::{Kind, Recipient};
 use crate::text::{address_in_field, contains_ci};
+
+/// Google names the refused groups in X-Failed-Recipients.
+pub fn may_claim(head: &Mail<'_>, _: &PlainBody<'_>) -> bool {
+    head.header("x-failed-recipients").is_some()
+}
 
 pub fn detect(mail: &Mail<'_>) -> Option<Finding> {
     let from_google = mail.header("from").is_some_and(|f| contains_ci(f, "mailer-daemon@google"));

@@ -1,6 +1,10 @@
 //! The registry of report formats. Each module answers "is this mine?" cheaply and then extracts
 //! what the report says. `detect` tries them in a fixed order: structured reports first (their
 //! MIME types are unambiguous), then the text formats, then automatic replies.
+//!
+//! Most mail is ordinary. [`may_claim`] asks every detector whether the headers (and the
+//! undecoded body of a one-part text message) leave it a chance; when none has one, the body is
+//! never parsed.
 
 mod amazon_ses;
 mod arf;
@@ -17,7 +21,7 @@ mod virus_notice;
 
 use std::sync::LazyLock;
 
-use crate::mime::Mail;
+use crate::mime::{Mail, PlainBody};
 use crate::reason;
 use crate::report::{Feedback, Kind, Recipient};
 use crate::text::{PhraseSet, find_last_failure_status, find_remote_host, find_smtp_command};
@@ -34,30 +38,48 @@ pub struct Finding {
     pub warnings: Vec<String>,
 }
 
-type Detector = fn(&Mail<'_>) -> Option<Finding>;
+/// A format detector.
+struct Detector {
+    name: &'static str,
+    /// Reads the whole message: the finding, if the message is of this format.
+    detect: fn(&Mail<'_>) -> Option<Finding>,
+    /// Given only the headers of a one-part text message and its undecoded body (see
+    /// [`PlainBody`]): whether `detect` could claim the message. "No" must be certain.
+    may_claim: fn(&Mail<'_>, &PlainBody<'_>) -> bool,
+}
+
+/// For the structured formats: a one-part text message has none of their MIME parts.
+fn needs_mime_parts(_: &Mail<'_>, _: &PlainBody<'_>) -> bool {
+    false
+}
 
 /// The detectors, in the order they are tried.
-const REGISTRY: &[(&str, Detector)] = &[
-    ("rfc3464", rfc3464::detect),
-    ("arf", arf::detect),
-    ("rfc8098", rfc8098::detect),
-    ("amazon-ses", amazon_ses::detect),
-    ("rfc3464-text", rfc3464::detect_in_text),
-    ("google-groups", google_groups::detect),
-    ("fml", fml::detect),
-    ("virus-notice", virus_notice::detect),
-    ("text", text_ndr::detect),
+const REGISTRY: &[Detector] = &[
+    Detector { name: "rfc3464", detect: rfc3464::detect, may_claim: needs_mime_parts },
+    Detector { name: "arf", detect: arf::detect, may_claim: arf::may_claim },
+    Detector { name: "rfc8098", detect: rfc8098::detect, may_claim: needs_mime_parts },
+    Detector { name: "amazon-ses", detect: amazon_ses::detect, may_claim: amazon_ses::may_claim },
+    Detector { name: "rfc3464-text", detect: rfc3464::detect_in_text, may_claim: rfc3464::may_claim_in_text },
+    Detector { name: "google-groups", detect: google_groups::detect, may_claim: google_groups::may_claim },
+    Detector { name: "fml", detect: fml::detect, may_claim: fml::may_claim },
+    Detector { name: "virus-notice", detect: virus_notice::detect, may_claim: virus_notice::may_claim },
+    Detector { name: "text", detect: text_ndr::detect, may_claim: text_ndr::may_claim },
     // Challenges often carry Auto-Submitted too: they are tried before auto-replies.
-    ("challenge", challenge::detect),
-    ("rfc3834", rfc3834::detect),
+    Detector { name: "challenge", detect: challenge::detect, may_claim: challenge::may_claim },
+    Detector { name: "rfc3834", detect: rfc3834::detect, may_claim: rfc3834::may_claim },
 ];
 
 /// The first detector that claims the message, if any, with every recipient's SMTP command,
 /// reason, hardness and (when the report gave none) pseudo status filled in.
 pub fn detect(mail: &Mail<'_>) -> Option<Finding> {
-    let mut finding = REGISTRY.iter().find_map(|(_, d)| d(mail))?;
+    let mut finding = REGISTRY.iter().find_map(|d| (d.detect)(mail))?;
     enrich(mail, &mut finding);
     Some(finding)
+}
+
+/// Whether some detector could claim a one-part text message with these headers and body.
+pub fn may_claim(head: &Mail<'_>, body: &PlainBody<'_>) -> bool {
+    REGISTRY.iter().any(|d| (d.may_claim)(head, body))
 }
 
 /// Derive what detectors leave open, the same way for every format.
@@ -201,8 +223,8 @@ mod tests {
                 continue;
             };
             let mail = crate::mime::view(&msg, &crate::Limits::default());
-            for (name, d) in REGISTRY {
-                assert!(d(&mail).is_none(), "{name} claimed {:?}", String::from_utf8_lossy(raw));
+            for d in REGISTRY {
+                assert!((d.detect)(&mail).is_none(), "{} claimed {:?}", d.name, String::from_utf8_lossy(raw));
             }
         }
     }

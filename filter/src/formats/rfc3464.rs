@@ -3,7 +3,7 @@
 
 use super::fields::{recipient, split_blocks, without_type};
 use super::{Finding, human};
-use crate::mime::Mail;
+use crate::mime::{Mail, PlainBody};
 use crate::report::{Kind, Recipient};
 use crate::text::{contains_ci, field_blocks, find_reply_code, find_status, leading_reply_code};
 
@@ -46,6 +46,11 @@ pub fn detect(mail: &Mail<'_>) -> Option<Finding> {
     }
     fill_from_transcript(mail, &mut finding.recipients);
     Some(finding)
+}
+
+/// Fields pasted in text start with a Final-Recipient or Original-Recipient line.
+pub fn may_claim_in_text(_: &Mail<'_>, body: &PlainBody<'_>) -> bool {
+    body.mentions("recipient:")
 }
 
 /// The delivery-status fields pasted into a text part: a report whose MIME structure was broken

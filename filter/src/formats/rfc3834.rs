@@ -3,7 +3,7 @@
 //! prefixes that mail clients and Sieve vacation put on them (English, European, Japanese).
 
 use super::Finding;
-use crate::mime::Mail;
+use crate::mime::{Mail, PlainBody};
 use crate::report::{Kind, Recipient};
 use crate::text::{address_in_field, is_reply_subject, starts_with_ci, without_list_tags};
 
@@ -63,4 +63,9 @@ pub fn detect(mail: &Mail<'_>) -> Option<Finding> {
     let address = mail.header("from").and_then(address_in_field);
     let recipient = Recipient { address, reason: "vacation".into(), ..Default::default() };
     Some(Finding { kind: Kind::AutoReply, format: "rfc3834", recipients: vec![recipient], ..Default::default() })
+}
+
+/// This detector reads headers only, so its answer on the headers is its answer.
+pub fn may_claim(head: &Mail<'_>, _: &PlainBody<'_>) -> bool {
+    detect(head).is_some()
 }

@@ -8,7 +8,7 @@ use std::sync::LazyLock;
 
 use super::Finding;
 use super::human::{has_code, last_line_about, paragraph_about, report_text};
-use crate::mime::Mail;
+use crate::mime::{Mail, PlainBody};
 use crate::report::{Kind, Recipient};
 use crate::text::{
     PhraseSet, address_in_field, collapse_ws, contains_ci, find_addresses, find_reply_code, find_status_from,
@@ -129,14 +129,24 @@ static FAILURE_PHRASES: LazyLock<PhraseSet> = LazyLock::new(|| {
     ])
 });
 
+/// A one-part text message returns no original: only the header signs can make it a report.
+pub fn may_claim(head: &Mail<'_>, _: &PlainBody<'_>) -> bool {
+    from_daemon(head)
+        || BOUNCE_SUBJECTS.any_in(head.header("subject").unwrap_or(""))
+        || head.header("x-failed-recipients").is_some()
+}
+
+fn from_daemon(mail: &Mail<'_>) -> bool {
+    mail.header("from").is_some_and(is_daemon) || mail.header("sender").is_some_and(is_daemon)
+}
+
 pub fn detect(mail: &Mail<'_>) -> Option<Finding> {
     let subject = mail.header("subject").unwrap_or("");
     let failed_header: Vec<String> = mail
         .header("x-failed-recipients")
         .map(|v| v.split(',').filter_map(address_in_field).collect())
         .unwrap_or_default();
-    let from = mail.header("from").unwrap_or("");
-    let from_daemon = is_daemon(from) || mail.header("sender").is_some_and(is_daemon);
+    let from_daemon = from_daemon(mail);
     // A person's reply or forward is no report; a daemon's "Re:" (MMS gateways) still is.
     let reply_chain = is_reply_subject(subject);
     if reply_chain && !from_daemon {

@@ -3,7 +3,7 @@
 //! Reported as bounces with reason `virusdetected`; sent to a forged sender they are backscatter.
 
 use super::Finding;
-use crate::mime::Mail;
+use crate::mime::{Mail, PlainBody};
 use crate::report::{Kind, Recipient};
 use crate::text::{address_in_field, contains_ci, is_reply_subject};
 
@@ -23,12 +23,21 @@ const SUBJECTS: &[&str] = &[
     "malware detected",
 ];
 
+/// Scanner notices say so in their subject.
+pub fn may_claim(head: &Mail<'_>, _: &PlainBody<'_>) -> bool {
+    subject_says(head.header("subject").unwrap_or(""))
+}
+
+fn subject_says(subject: &str) -> bool {
+    SUBJECTS.iter().any(|p| contains_ci(subject, p))
+}
+
 pub fn detect(mail: &Mail<'_>) -> Option<Finding> {
     let subject = mail.header("subject").unwrap_or("");
     if is_reply_subject(subject) || mail.header("list-id").is_some() {
         return None;
     }
-    if !SUBJECTS.iter().any(|p| contains_ci(subject, p)) {
+    if !subject_says(subject) {
         return None;
     }
     let body_says = mail.text_parts().take(2).any(|l| {
