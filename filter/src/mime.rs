@@ -141,7 +141,13 @@ fn without_soft_breaks(body: &[u8]) -> Vec<u8> {
     while i < body.len() {
         if body[i] == b'=' {
             let rest = &body[i + 1..];
-            let skip = if rest.starts_with(b"\r\n") { 3 } else if rest.starts_with(b"\n") { 2 } else { 0 };
+            let skip = if rest.starts_with(b"\r\n") {
+                3
+            } else if rest.starts_with(b"\n") {
+                2
+            } else {
+                0
+            };
             if skip > 0 {
                 i += skip;
                 continue;
