@@ -232,7 +232,7 @@ impl KeyRing {
 
     /// The key that signs at `now`: the latest-starting key whose signing window holds `now`.
     fn signing_key(&self, now: u64) -> Option<&Key> {
-        self.keys.iter().filter(|k| k.sign_from <= now && k.sign_until.is_none_or(|end| now < end)).next_back()
+        self.keys.iter().rfind(|k| k.sign_from <= now && k.sign_until.is_none_or(|end| now < end))
     }
 
     fn verifying_key(&self, digit: u8, now: u64) -> Option<&Key> {
