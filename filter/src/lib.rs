@@ -54,7 +54,7 @@ pub fn classify(raw: &[u8], envelope: Option<&Envelope>, config: &Config, now: u
     let bytes = limits::prepare(raw, &config.limits, &mut report.warnings);
     // Ordinary mail leaves after its headers: the body is parsed only when some detector could
     // claim the message. `ordinary_view` is the header-only view of a message none could.
-    let head = mime::parse_head(&bytes);
+    let head = if mime::declares_structure(&bytes) { None } else { mime::parse_head(&bytes) };
     let ordinary_view = head.as_ref().and_then(|head| {
         let body = mime::plain_body(head, &bytes)?;
         let view = mime::view(head, &config.limits);
