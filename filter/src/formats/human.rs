@@ -2,25 +2,29 @@
 //! paragraph that speaks of one recipient. Shared by the text-format detectors and by the
 //! RFC 3464 reader (for DSNs whose recipient fields carry no diagnostic).
 
+use std::sync::LazyLock;
+
 use crate::mime::Mail;
-use crate::text::{collapse_ws, contains_ci, split_field};
+use crate::text::{PhraseSet, collapse_ws, contains_ci, split_field};
 
 /// Lines that introduce the returned original in text reports (ASCII case-insensitive).
-const ORIGINAL_MARKERS: &[&str] = &[
-    "original message",               // many: "----- Original message -----", "original message follows"
-    "this is a copy of the message",  // Exim
-    "this is a copy of your message", // Exim (newer wording)
-    "below this line is a copy",      // qmail
-    "returned message",               // Sendmail "----- Returned message -----"
-    "unsent message below",           // Sendmail
-    "message headers follow",         // Postfix, Sendmail
-    "header of original message",
-    "headers of the original message",
-    "content-type: message/rfc822", // a report whose MIME structure was lost
-    "undelivered message headers",
-    "the text you sent follows",
-    "元のメッセージ", // Japanese: the original message
-];
+static ORIGINAL_MARKERS: LazyLock<PhraseSet> = LazyLock::new(|| {
+    PhraseSet::of(&[
+        "original message",               // many: "----- Original message -----", "original message follows"
+        "this is a copy of the message",  // Exim
+        "this is a copy of your message", // Exim (newer wording)
+        "below this line is a copy",      // qmail
+        "returned message",               // Sendmail "----- Returned message -----"
+        "unsent message below",           // Sendmail
+        "message headers follow",         // Postfix, Sendmail
+        "header of original message",
+        "headers of the original message",
+        "content-type: message/rfc822", // a report whose MIME structure was lost
+        "undelivered message headers",
+        "the text you sent follows",
+        "元のメッセージ", // Japanese: the original message
+    ])
+});
 
 /// The report's own text: its first text parts (not inside an attached original), cut where
 /// the returned original starts.
@@ -52,7 +56,7 @@ pub fn cut_at_original(t: &str) -> &str {
         // Only separator-like lines: "The original message was received at ..." is no marker.
         let separator_like =
             l.contains("--") || l.contains("==") || l.contains("**") || l.ends_with(':') || l.len() < 50;
-        let marker = separator_like && ORIGINAL_MARKERS.iter().any(|m| contains_ci(l, m));
+        let marker = separator_like && ORIGINAL_MARKERS.any_in(l);
         let header_block = is_original_header(l)
             && lines[i..].iter().take(3).all(|x| split_field(x.trim_end()).is_some() || x.starts_with([' ', '\t']));
         if (marker && offset > 0) || header_block {
