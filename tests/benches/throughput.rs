@@ -48,6 +48,19 @@ fn classification(c: &mut Criterion) {
     let mut single = c.benchmark_group("instantiate");
     single.bench_function("from the compiled module", |b| b.iter(|| filter.instance().unwrap()));
     single.finish();
+    // Loading the module: compiling the wasm, or loading machine code precompiled for this host.
+    let wasm = std::fs::read(ndr_tests::module_path()).unwrap();
+    let precompiled = ndr_host::Filter::precompile(&wasm).unwrap();
+    let mut load = c.benchmark_group("load module");
+    load.sample_size(10);
+    load.bench_function("compile from wasm", |b| {
+        b.iter(|| ndr_host::Filter::from_bytes(black_box(&wasm), Default::default()).unwrap())
+    });
+    load.bench_function("from precompiled bytes", |b| {
+        // SAFETY: `precompiled` comes from `precompile` in this process.
+        b.iter(|| unsafe { ndr_host::Filter::from_precompiled(black_box(&precompiled), Default::default()) }.unwrap())
+    });
+    load.finish();
     println!("corpus: {} messages, {bytes} bytes", msgs.len());
 }
 

@@ -326,3 +326,24 @@ impl Foreign {
         (status, self.result())
     }
 }
+
+#[test]
+fn a_precompiled_module_loads_and_answers_as_the_compiled_one() {
+    let wasm = std::fs::read(ndr_tests::module_path()).unwrap();
+    let precompiled = ndr_host::Filter::precompile(&wasm).unwrap();
+    // SAFETY: the bytes were just made by `precompile` and never left this process.
+    let loaded = unsafe { ndr_host::Filter::from_precompiled(&precompiled, Default::default()) }.unwrap();
+    let sample = std::fs::read(ndr_tests::root().join("samples/mail/01-dsn-user-unknown.eml")).unwrap();
+    let request = br#"{"now": 1795521600}"#;
+    assert_eq!(
+        loaded.instance().unwrap().classify(&sample, request).unwrap(),
+        ndr_tests::filter().instance().unwrap().classify(&sample, request).unwrap()
+    );
+    // Bytes that are not a precompiled module are refused, not run.
+    // SAFETY: wasmtime checks the header before it maps any code; these bytes fail that check.
+    assert!(unsafe { ndr_host::Filter::from_precompiled(&wasm, Default::default()) }.is_err());
+    assert!(
+        unsafe { ndr_host::Filter::from_precompiled(&precompiled[..precompiled.len() / 2], Default::default()) }
+            .is_err()
+    );
+}
