@@ -12,6 +12,7 @@
 //! # Ok::<(), anyhow::Error>(())
 //! ```
 
+pub mod compile_cache;
 pub mod milter;
 mod module_path;
 pub mod policy;

@@ -206,9 +206,10 @@ enum SrsOp {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let budget = Budget { fuel_base: cli.fuel, fuel_per_byte: cli.fuel_per_byte, memory_bytes: cli.memory_mb << 20 };
-    let filter = match ndr_host::find_module(cli.module.clone())
-        .and_then(|p| Filter::from_file(&p, budget).map_err(|e| format!("{e:#}")))
-    {
+    let filter = match ndr_host::find_module(cli.module.clone()).and_then(|p| {
+        let cache = ndr_host::compile_cache::default_dir();
+        ndr_host::compile_cache::load(&p, budget, cache.as_deref()).map_err(|e| format!("{e:#}"))
+    }) {
         Ok(f) => f,
         Err(e) => {
             eprintln!("ndr: {e}");
