@@ -106,10 +106,10 @@ pub fn declares_structure(raw: &[u8]) -> bool {
     false
 }
 
-/// The undecoded body of a message that is one text part: what the header gate may search for
-/// ASCII words without parsing the body.
+/// The body of a message that is one text part, before charset decoding: what the header gate
+/// may search for ASCII words without parsing the message.
 pub struct PlainBody<'m> {
-    /// The body bytes, quoted-printable soft line breaks removed.
+    /// The body bytes, quoted-printable decoded the way the full parse decodes them.
     bytes: Cow<'m, [u8]>,
 }
 
@@ -122,19 +122,15 @@ impl PlainBody<'_> {
 }
 
 /// The body of `head` (parsed by [`parse_head`] from `raw`) when the message is a single
-/// `text/plain` or `text/html` part (or has no Content-Type) in a charset where ASCII stays
-/// ASCII and not in base64; `None` for every other message, whose body must be parsed.
+/// `text/plain` or `text/html` part (or has no Content-Type) in a charset whose decoding keeps
+/// ASCII as it is ([`keeps_ascii`]) and not in base64; `None` for every other message, whose
+/// body must be parsed.
 pub fn plain_body<'m>(head: &mail_parser::Message<'m>, raw: &'m [u8]) -> Option<PlainBody<'m>> {
     let root = head.root_part();
     if let Some(ct) = root.content_type() {
         let text = ct.ctype().eq_ignore_ascii_case("text")
             && ct.subtype().is_some_and(|s| s.eq_ignore_ascii_case("plain") || s.eq_ignore_ascii_case("html"));
-        // UTF-16/32, UCS and UTF-7 write ASCII letters as other bytes.
-        let wide = ct.attribute("charset").is_some_and(|c| {
-            let c = c.to_ascii_lowercase();
-            ["utf-16", "utf16", "utf-32", "utf32", "ucs", "utf-7", "utf7", "unicode"].iter().any(|w| c.starts_with(w))
-        });
-        if !text || wide {
+        if !text || !ct.attribute("charset").is_none_or(keeps_ascii) {
             return None;
         }
     }
@@ -147,34 +143,49 @@ pub fn plain_body<'m>(head: &mail_parser::Message<'m>, raw: &'m [u8]) -> Option<
     // The header-only parse does not say where the body starts: after the last field's end.
     let end = root.headers().iter().map(|h| h.offset_end as usize).max().unwrap_or(0);
     let body = raw.get(end..).unwrap_or_default();
-    let bytes = if quoted_printable { Cow::Owned(without_soft_breaks(body)) } else { Cow::Borrowed(body) };
+    let bytes = if quoted_printable {
+        // mail-parser's own decoder: soft breaks, `=XX` escapes and dropped CRs as in the parse.
+        let (end, decoded) = MessageStream::new(body).decode_quoted_printable_mime(b"");
+        if end == usize::MAX {
+            return None;
+        }
+        decoded
+    } else {
+        Cow::Borrowed(body)
+    };
     Some(PlainBody { bytes })
 }
 
-/// Quoted-printable text with its soft line breaks (`=` at the end of a line) removed, so that
-/// a word split across two lines reads whole.
-fn without_soft_breaks(body: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(body.len());
-    let mut i = 0;
-    while i < body.len() {
-        if body[i] == b'=' {
-            let rest = &body[i + 1..];
-            let skip = if rest.starts_with(b"\r\n") {
-                3
-            } else if rest.starts_with(b"\n") {
-                2
-            } else {
-                0
-            };
-            if skip > 0 {
-                i += skip;
-                continue;
-            }
-        }
-        out.push(body[i]);
-        i += 1;
-    }
-    out
+/// Whether text in `charset` decodes to the same ASCII characters its bytes show, and makes
+/// none that are not there: ASCII-compatible single-byte sets, UTF-8, and the multi-byte sets
+/// whose ASCII bytes stand for themselves. Not UTF-16/32 or UTF-7 (other bytes), nor
+/// ISO-2022 (escape sequences vanish inside words); unknown names are not trusted either.
+fn keeps_ascii(charset: &str) -> bool {
+    const NAMES: &[&str] = &[
+        "us-ascii",
+        "ascii",
+        "utf-8",
+        "utf8",
+        "shift-jis",
+        "sjis",
+        "x-sjis",
+        "cp932",
+        "ms932",
+        "windows-31j",
+        "euc-jp",
+        "euc-kr",
+        "ks-c-5601-1987",
+        "gb2312",
+        "gbk",
+        "gb18030",
+        "big5",
+        "big5-hkscs",
+        "tis-620",
+    ];
+    const FAMILIES: &[&str] = &["iso-8859-", "iso8859-", "latin", "windows-125", "cp125", "koi8-"];
+    // mail-parser reads `_` as `-` and ignores case.
+    let name = charset.trim().to_ascii_lowercase().replace('_', "-");
+    NAMES.contains(&name.as_str()) || FAMILIES.iter().any(|f| name.starts_with(f))
 }
 
 /// mail-parser's default reading of each field, except Received: most messages carry several,
@@ -376,12 +387,22 @@ mod tests {
     }
 
     #[test]
-    fn a_plain_body_is_read_past_soft_line_breaks() {
-        let raw = b"From: a\nContent-Transfer-Encoding: Quoted-Printable\n\nFinal-Recip=\r\nient: x=\n\n";
-        let head = parse_head(raw).unwrap();
-        let body = plain_body(&head, raw).unwrap();
-        assert!(body.mentions("recipient:"));
-        assert!(!body.mentions("=")); // both soft breaks are gone
-        assert_eq!(without_soft_breaks(b"a=\nb=\r\nc=41"), b"abc=41");
+    fn a_quoted_printable_body_is_searched_as_the_parse_decodes_it() {
+        // A soft break (with trailing blanks), an `=3A` escape, a lone CR the decoder drops.
+        for body in ["Final-Recip=\r\nient:", "Final-Recip= \nient:", "Final-Recipient=3A", "Final-Recip\rient:"] {
+            let raw = format!("From: a\nContent-Transfer-Encoding: Quoted-Printable\n\n{body} x\n");
+            let head = parse_head(raw.as_bytes()).unwrap();
+            assert!(plain_body(&head, raw.as_bytes()).unwrap().mentions("recipient:"), "{body}");
+        }
+    }
+
+    #[test]
+    fn only_charsets_that_keep_ascii_are_searched_undecoded() {
+        for ok in ["us-ascii", "UTF-8", "iso-8859-1", "ISO_8859-15", "windows-1252", "Shift_JIS", "euc-jp", "koi8-r"] {
+            assert!(keeps_ascii(ok), "{ok}");
+        }
+        for no in ["utf-16", "UTF_16LE", "csUnicode", "utf-7", "iso-2022-jp", "ucs-2", "x-unknown", "hz-gb-2312"] {
+            assert!(!keeps_ascii(no), "{no}");
+        }
     }
 }

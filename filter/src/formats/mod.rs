@@ -256,6 +256,7 @@ mod tests {
             "From: a@example.org\n\nReporting-MTA: dns; x\n\nFINAL-RECIPIENT: rfc822; b@example.org\n",
             // A quoted-printable soft line break inside the field name.
             "From: a@example.org\nContent-Transfer-Encoding: quoted-printable\n\nFinal-Recip=\nient: rfc822; b@example.org\n",
+            "From: a@example.org\nContent-Transfer-Encoding: quoted-printable\n\nFinal-Recipient=3A rfc822; b@example.org\n",
         ] {
             assert_eq!(gate(raw.as_bytes()), Some(true), "{raw}");
         }
@@ -263,6 +264,8 @@ mod tests {
         for raw in [
             "From: a@example.org\nContent-Transfer-Encoding: base64\n\naGVsbG8=\n",
             "From: a@example.org\nContent-Type: text/plain; charset=utf-16\n\nh\x00i\x00\n",
+            "From: a@example.org\nContent-Type: text/plain; charset=csUnicode\n\nh\x00i\x00\n",
+            "From: a@example.org\nContent-Type: text/plain; charset=iso-2022-jp\n\nFinal-Recip\x1b(Bient: x\n",
             "From: a@example.org\nContent-Type: text/rfc822-headers\n\nFrom: b@example.org\n",
             "From: a@example.org\nContent-Type: multipart/mixed; boundary=x\n\n--x\n\nhi\n--x--\n",
         ] {
