@@ -1,12 +1,15 @@
 //! A cache of compiled modules: compiling the module takes about a second, loading its machine
 //! code a few milliseconds, so each run of `ndr` after the first starts at once.
 //!
-//! The cache holds machine code that wasmtime runs as it is, so it lives where only the user
-//! writes: `$NDR_CACHE_DIR`, else `$XDG_CACHE_HOME/ndr`, else `~/.cache/ndr`. A folder that
-//! others may write to is not used. Files are named by the SHA-1 of the module's bytes;
-//! wasmtime refuses code from another version or configuration, which is then compiled again.
+//! The cache holds machine code that wasmtime runs as it is, so it is used only where nobody
+//! else can write (Unix only): `$NDR_CACHE_DIR`, else `$XDG_CACHE_HOME/ndr`, else `~/.cache/ndr`.
+//! The folder and each of its parents must belong to this user or root and be writable by
+//! nobody else (a sticky folder such as `/tmp` may be shared); symbolic links are resolved
+//! once, and the real path is used from then on. A code file must be a regular file of this
+//! user that nobody else can write. Otherwise the module is compiled, as without a cache. Files are named by the SHA-1 of
+//! the module's bytes; wasmtime refuses code made by an incompatible wasmtime or configuration,
+//! which is then compiled again.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -33,13 +36,13 @@ pub fn default_dir() -> Option<PathBuf> {
 pub fn load(wasm_path: &Path, budget: Budget, dir: Option<&Path>) -> anyhow::Result<Filter> {
     let wasm = std::fs::read(wasm_path).with_context(|| format!("cannot read module {}", wasm_path.display()))?;
     let load = || -> anyhow::Result<Filter> {
-        let Some(dir) = dir.filter(|d| private_folder(d)) else {
+        let Some(dir) = dir.and_then(private::folder) else {
             return Filter::from_bytes(&wasm, budget);
         };
         let file = dir.join(format!("{}.cwasm", hex::encode(Sha1::digest(&wasm))));
-        if let Ok(code) = std::fs::read(&file) {
-            // SAFETY: the file is in a folder only this user writes to, under the digest of
-            // this module, and was written by `store` from `Filter::precompile`.
+        if let Some(code) = private::read(&file) {
+            // SAFETY: the file is this user's, in a folder only this user (or root) can write,
+            // under the digest of this module: `store` wrote it from `Filter::precompile`.
             if let Ok(filter) = unsafe { Filter::from_precompiled(&code, budget) } {
                 return Ok(filter);
             }
@@ -48,85 +51,167 @@ pub fn load(wasm_path: &Path, budget: Budget, dir: Option<&Path>) -> anyhow::Res
         // SAFETY: `code` was made by `precompile` just now.
         let filter = unsafe { Filter::from_precompiled(&code, budget)? };
         // A cache that cannot be written only costs the next run a compile.
-        let _ = store(&file, &code);
+        let _ = private::store(&file, &code);
         Ok(filter)
     };
     load().with_context(|| format!("bad module {}", wasm_path.display()))
 }
 
-/// Create the folder if needed (for the user alone) and say whether it is private: writable by
-/// nobody but its owner. An existing folder's permissions are never changed.
-fn private_folder(dir: &Path) -> bool {
-    #[cfg(unix)]
-    use std::os::unix::fs::PermissionsExt;
-    if !dir.is_dir() {
-        if std::fs::create_dir_all(dir).is_err() {
-            return false;
-        }
-        #[cfg(unix)]
-        let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
+#[cfg(unix)]
+mod private {
+    use std::io::{Read, Write};
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+    use std::path::{Path, PathBuf};
+
+    fn me() -> u32 {
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        unsafe { libc::geteuid() }
     }
-    #[cfg(unix)]
-    return std::fs::metadata(dir).is_ok_and(|m| m.permissions().mode() & 0o022 == 0);
-    #[cfg(not(unix))]
-    true
+
+    /// Owned by this user or root, and writable by nobody else unless sticky (`/tmp`).
+    fn trusted(m: &std::fs::Metadata, sticky_ok: bool) -> bool {
+        let mode = m.permissions().mode();
+        (m.uid() == me() || m.uid() == 0) && (mode & 0o022 == 0 || sticky_ok && mode & 0o1000 != 0)
+    }
+
+    /// Create the folder if needed (0700). Its real path (links resolved) if only this user
+    /// can change what is in it.
+    pub fn folder(dir: &Path) -> Option<PathBuf> {
+        if std::fs::metadata(dir).is_err() {
+            std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).ok()?;
+        }
+        let dir = dir.canonicalize().ok()?;
+        // The folder itself: this user's, shared with nobody; its parents cannot be swapped.
+        let own = std::fs::symlink_metadata(&dir)
+            .is_ok_and(|m| m.is_dir() && m.uid() == me() && m.permissions().mode() & 0o022 == 0);
+        let parents = dir.ancestors().skip(1).all(|a| std::fs::metadata(a).is_ok_and(|m| trusted(&m, true)));
+        (own && parents).then_some(dir)
+    }
+
+    /// The file's bytes, if it is a regular file of this user that nobody else can write.
+    pub fn read(file: &Path) -> Option<Vec<u8>> {
+        let mut f = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NOFOLLOW).open(file).ok()?;
+        let m = f.metadata().ok()?;
+        if !(m.is_file() && m.uid() == me() && m.permissions().mode() & 0o022 == 0) {
+            return None;
+        }
+        let mut code = Vec::new();
+        f.read_to_end(&mut code).ok()?;
+        Some(code)
+    }
+
+    /// Write a new file (0600) under a name no other writer uses, then rename it into place, so
+    /// that no reader sees half a file.
+    pub fn store(file: &Path, code: &[u8]) -> std::io::Result<()> {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let tmp = file.with_extension(format!("tmp.{}.{n}", std::process::id()));
+        let written = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(&tmp)
+            .and_then(|mut f| f.write_all(code).and_then(|()| f.sync_all()))
+            .and_then(|()| std::fs::rename(&tmp, file));
+        if written.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        written
+    }
 }
 
-/// Write through a temporary file and rename it, so that no run reads half a file.
-fn store(file: &Path, code: &[u8]) -> std::io::Result<()> {
-    let tmp = file.with_extension(format!("tmp{}", std::process::id()));
-    let mut f = std::fs::File::create(&tmp)?;
-    f.write_all(code)?;
-    f.sync_all()?;
-    std::fs::rename(&tmp, file)
+/// Elsewhere the ownership of files cannot be checked: no cache.
+#[cfg(not(unix))]
+mod private {
+    use std::path::Path;
+
+    pub fn folder(_: &Path) -> Option<std::path::PathBuf> {
+        None
+    }
+    pub fn read(_: &Path) -> Option<Vec<u8>> {
+        None
+    }
+    pub fn store(_: &Path, _: &[u8]) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
-#[cfg(test)]
+#[cfg(all(test, unix))]
 mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
     use super::*;
 
     const WAT: &str = r#"(module (memory (export "memory") 1) (func (export "ndr_abi_v1")))"#;
 
-    fn scratch(name: &str) -> PathBuf {
+    /// A scratch folder and a module file beside it.
+    fn scratch(name: &str) -> (PathBuf, PathBuf) {
         let d = std::env::temp_dir().join(format!("ndr-cache-test-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&d);
-        d
+        let wasm = d.with_extension("wat");
+        std::fs::write(&wasm, WAT).unwrap();
+        (d, wasm)
+    }
+
+    fn cached(dir: &Path) -> Vec<PathBuf> {
+        std::fs::read_dir(dir).map(|r| r.flatten().map(|e| e.path()).collect()).unwrap_or_default()
     }
 
     #[test]
     fn the_second_load_comes_from_the_cache_and_a_damaged_file_is_replaced() {
-        let dir = scratch("hit");
-        let wasm = dir.with_extension("wat");
-        std::fs::write(&wasm, WAT).unwrap();
+        let (dir, wasm) = scratch("hit");
         load(&wasm, Budget::default(), Some(&dir)).unwrap();
-        let cached: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().map(|e| e.path()).collect();
-        assert_eq!(cached.len(), 1, "{cached:?}");
-        let code = std::fs::read(&cached[0]).unwrap();
+        assert_eq!(std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777, 0o700);
+        let files = cached(&dir);
+        assert_eq!(files.len(), 1, "{files:?}");
+        assert_eq!(std::fs::metadata(&files[0]).unwrap().permissions().mode() & 0o777, 0o600);
+        let code = std::fs::read(&files[0]).unwrap();
         load(&wasm, Budget::default(), Some(&dir)).unwrap();
         // Damaged code is refused by wasmtime, compiled again and stored again.
-        std::fs::write(&cached[0], &code[..code.len() / 2]).unwrap();
+        std::fs::write(&files[0], &code[..code.len() / 2]).unwrap();
         load(&wasm, Budget::default(), Some(&dir)).unwrap();
-        assert_eq!(std::fs::read(&cached[0]).unwrap(), code);
+        assert_eq!(std::fs::read(&files[0]).unwrap(), code);
         let _ = std::fs::remove_dir_all(&dir);
         let _ = std::fs::remove_file(&wasm);
     }
 
-    #[cfg(unix)]
     #[test]
-    fn a_folder_others_may_write_to_is_not_used_and_a_new_one_is_private() {
-        use std::os::unix::fs::PermissionsExt;
-        let dir = scratch("shared");
+    fn shared_folders_and_loose_files_are_not_trusted_and_links_are_resolved() {
+        let (dir, wasm) = scratch("shared");
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
-        let wasm = dir.with_extension("wat");
-        std::fs::write(&wasm, WAT).unwrap();
         load(&wasm, Budget::default(), Some(&dir)).unwrap();
-        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0, "nothing is cached in a shared folder");
+        assert!(cached(&dir).is_empty(), "nothing is cached in a folder others can write to");
         assert_eq!(std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777, 0o777, "left as it was");
-        let fresh = dir.join("new");
-        assert!(private_folder(&fresh));
-        assert_eq!(std::fs::metadata(&fresh).unwrap().permissions().mode() & 0o777, 0o700);
-        let _ = std::fs::remove_dir_all(&dir);
+
+        // A private folder reached through a shared one is not private.
+        let inner = dir.join("inner");
+        std::fs::create_dir(&inner).unwrap();
+        std::fs::set_permissions(&inner, std::fs::Permissions::from_mode(0o700)).unwrap();
+        assert!(private::folder(&inner).is_none());
+
+        // A link to a private folder stands for the folder it names, from then on.
+        let (real, _) = scratch("real");
+        std::fs::create_dir_all(&real).unwrap();
+        std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o700)).unwrap();
+        let link = real.with_extension("link");
+        let _ = std::fs::remove_file(&link);
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        assert_eq!(private::folder(&link), Some(real.canonicalize().unwrap()));
+
+        // A code file others could have written is not read.
+        let file = real.join("x.cwasm");
+        std::fs::write(&file, b"code").unwrap();
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o666)).unwrap();
+        assert!(private::read(&file).is_none());
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+        assert_eq!(private::read(&file).as_deref(), Some(&b"code"[..]));
+
+        for p in [&dir, &real] {
+            let _ = std::fs::remove_dir_all(p);
+        }
+        let _ = std::fs::remove_file(&link);
         let _ = std::fs::remove_file(&wasm);
     }
 }
