@@ -389,9 +389,17 @@ pub struct PhraseSet {
     /// For each hash slot, 1 + its bucket's index in `buckets`, or 0.
     index: Vec<u16>,
     buckets: Vec<Vec<(&'static [u8], usize)>>,
-    /// Phrases shorter than two bytes, searched on their own.
+    /// The length of the shortest indexed phrase: the text is read through a window this wide.
+    window: usize,
+    /// How far the window may move when its last two bytes hash to a slot (Wu–Manber): no
+    /// phrase can start in the positions skipped. Most windows move several bytes at once.
+    skip: Vec<u8>,
+    /// Phrases shorter than [`SHORT_PHRASE`], searched on their own.
     short: Vec<(&'static str, usize)>,
 }
+
+/// Phrases shorter than this are searched one by one: they would keep the window narrow.
+const SHORT_PHRASE: usize = 4;
 
 /// Hash slots of a [`PhraseSet`]: few enough to build cheaply, enough to keep buckets short.
 const PHRASE_SLOTS: usize = 1 << 12;
@@ -403,12 +411,22 @@ fn phrase_slot(a: u8, b: u8) -> usize {
 
 impl PhraseSet {
     pub fn new(phrases: impl IntoIterator<Item = (&'static str, usize)>) -> PhraseSet {
-        let mut set = PhraseSet { index: vec![0; PHRASE_SLOTS], buckets: Vec::new(), short: Vec::new() };
-        for (phrase, tag) in phrases {
+        let (long, short): (Vec<_>, Vec<_>) = phrases.into_iter().partition(|(p, _)| p.len() >= SHORT_PHRASE);
+        let window = long.iter().map(|(p, _)| p.len()).min().unwrap_or(0).min(usize::from(u8::MAX));
+        let mut set = PhraseSet {
+            index: vec![0; PHRASE_SLOTS],
+            buckets: Vec::new(),
+            window,
+            skip: vec![window.saturating_sub(1) as u8; PHRASE_SLOTS],
+            short,
+        };
+        for (phrase, tag) in long {
             let b = phrase.as_bytes();
-            if b.len() < 2 {
-                set.short.push((phrase, tag));
-                continue;
+            // A window whose last two bytes are a phrase's bytes q-2, q-1 may hold that phrase's
+            // start `window - q` bytes back: it may move no further than that.
+            for q in 2..=window {
+                let slot = phrase_slot(b[q - 2], b[q - 1]);
+                set.skip[slot] = set.skip[slot].min((window - q) as u8);
             }
             let slot = phrase_slot(b[0], b[1]);
             if set.index[slot] == 0 {
@@ -429,33 +447,44 @@ impl PhraseSet {
     }
 
     /// Calls `visit(position, tag)` for every occurrence of every phrase until it returns false:
-    /// first those of phrases shorter than two bytes (the empty phrase occurs once, at 0), then
-    /// the others in text order.
+    /// first those of the short phrases (the empty phrase occurs once, at 0), then the others in
+    /// text order.
     fn scan(&self, text: &str, mut visit: impl FnMut(usize, usize) -> bool) {
+        let b = text.as_bytes();
         for &(phrase, tag) in &self.short {
             let mut from = 0;
-            while let Some(at) = text.get(from..).and_then(|rest| find_ci(rest, phrase)) {
+            while let Some(at) = b.get(from..).and_then(|rest| find_ci_bytes(rest, phrase.as_bytes())) {
                 if !visit(from + at, tag) {
                     return;
                 }
                 if phrase.is_empty() {
                     break;
                 }
-                from += at + phrase.len();
+                from += at + 1;
             }
         }
-        let b = text.as_bytes();
-        for i in 0..b.len().saturating_sub(1) {
-            let slot = self.index[phrase_slot(b[i], b[i + 1])];
-            if slot == 0 {
+        if self.window < 2 {
+            return;
+        }
+        // `end` is the last byte of a window; a phrase may start at the window's first byte.
+        let mut end = self.window - 1;
+        while end < b.len() {
+            let skip = self.skip[phrase_slot(b[end - 1], b[end])];
+            if skip > 0 {
+                end += usize::from(skip);
                 continue;
             }
-            for &(phrase, tag) in &self.buckets[usize::from(slot) - 1] {
-                let here = b.get(i..i + phrase.len()).is_some_and(|h| h.eq_ignore_ascii_case(phrase));
-                if here && !visit(i, tag) {
-                    return;
+            let i = end + 1 - self.window;
+            let slot = self.index[phrase_slot(b[i], b[i + 1])];
+            if slot != 0 {
+                for &(phrase, tag) in &self.buckets[usize::from(slot) - 1] {
+                    let here = b.get(i..i + phrase.len()).is_some_and(|h| h.eq_ignore_ascii_case(phrase));
+                    if here && !visit(i, tag) {
+                        return;
+                    }
                 }
             }
+            end += 1;
         }
     }
 
@@ -527,6 +556,37 @@ mod tests {
         assert_eq!(PhraseSet::new([("ab", 0)]).lowest_tag_in("xab"), Some(0));
         assert_eq!(PhraseSet::new([("メール", 2)]).lowest_tag_in("このメールは"), Some(2));
         assert_eq!(PhraseSet::new([("user unknown", 0)]).lowest_tag_in("550 User Unknown"), Some(0));
+    }
+
+    #[test]
+    fn a_phrase_set_agrees_with_naive_search_on_many_texts() {
+        // Phrases of every length class, sharing letters, on texts from a small alphabet so
+        // that occurrences overlap, repeat and sit at both ends.
+        let phrases = ["abab", "ba", "b", "aab", "abba", "babaab", "BAAB", "abaabab", "bb a", "a$"];
+        let set = PhraseSet::of(&phrases);
+        let mut seed = 7u32;
+        for len in 0..400 {
+            let text: String = (0..len % 37)
+                .map(|_| {
+                    seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+                    ['a', 'b', 'A', 'B', ' ', '$'][(seed >> 16) as usize % 6]
+                })
+                .collect();
+            let lower = text.to_ascii_lowercase();
+            let mut occurrences: Vec<(usize, usize)> = Vec::new();
+            for (tag, p) in phrases.iter().enumerate() {
+                let p = p.to_ascii_lowercase();
+                occurrences.extend((0..lower.len()).filter(|&at| lower[at..].starts_with(&p)).map(|at| (at, tag)));
+            }
+            let mut tags: Vec<usize> = occurrences.iter().map(|o| o.1).collect();
+            tags.sort();
+            tags.dedup();
+            assert_eq!(set.lowest_tag_in(&text), tags.first().copied(), "{text:?}");
+            assert_eq!(set.any_in(&text), !tags.is_empty(), "{text:?}");
+            assert_eq!(set.distinct_in(&text), tags.len(), "{text:?}");
+            assert_eq!(set.count_in(&text), occurrences.len(), "{text:?}");
+            assert_eq!(set.last_in(&text), occurrences.iter().max().map(|o| o.1), "{text:?}");
+        }
     }
 
     #[test]
