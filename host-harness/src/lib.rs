@@ -79,10 +79,9 @@ pub struct Filter {
 }
 
 impl Filter {
-    /// Compile the module in a wasm file.
+    /// Compile the module in a wasm file (the compile cache's path without a cache folder).
     pub fn from_file(path: &Path, budget: Budget) -> anyhow::Result<Filter> {
-        let bytes = std::fs::read(path).with_context(|| format!("cannot read module {}", path.display()))?;
-        Filter::from_bytes(&bytes, budget).with_context(|| format!("bad module {}", path.display()))
+        compile_cache::load(path, budget, None)
     }
 
     /// Compile a module from its bytes (binary or text format) and check that it speaks our ABI.
