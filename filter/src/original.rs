@@ -3,7 +3,7 @@
 
 use crate::mime::{self, Mail};
 use crate::report::Original;
-use crate::text::address_in_field;
+use crate::text::{address_in_field, starts_with_ci};
 
 const ATTACHED: &[&str] = &["message/rfc822", "message/global", "message/partial"];
 const HEADERS_ONLY: &[&str] = &["text/rfc822-headers", "message/global-headers", "text/rfc822-header"];
@@ -34,9 +34,10 @@ pub fn find(mail: &Mail<'_>, inline: bool) -> Option<Original> {
     None
 }
 
-/// Parse header text (and whatever follows) as a message of its own.
+/// Read header text as the header block of a message of its own. What follows the block (a
+/// pasted original's body) is not parsed: only the headers are reported.
 fn from_header_bytes(bytes: &[u8], source: &str, headers_only: bool) -> Option<Original> {
-    let msg = mime::parse(bytes)?;
+    let msg = mime::parse_head(bytes)?;
     let view = mime::view(&msg, &crate::Limits { max_nesting: 0, ..crate::Limits::default() });
     if view.headers.is_empty() {
         return None;
@@ -50,8 +51,8 @@ fn find_inline(text: &str) -> Option<Original> {
     let mut offset = 0;
     let lines: Vec<&str> = text.split_inclusive('\n').collect();
     for (i, line) in lines.iter().enumerate() {
-        let lower = line.trim_start_matches('>').trim_start().to_ascii_lowercase();
-        if INLINE_STARTS.iter().any(|p| lower.starts_with(p)) && lower.len() > 3 {
+        let start = line.trim_start_matches('>').trim_start();
+        if start.len() > 3 && INLINE_STARTS.iter().any(|p| starts_with_ci(start, p)) {
             let run = lines[i..]
                 .iter()
                 .take_while(|l| {

@@ -54,8 +54,7 @@ pub fn cut_at_original(t: &str) -> &str {
     for (i, line) in lines.iter().enumerate() {
         let l = line.trim();
         // Only separator-like lines: "The original message was received at ..." is no marker.
-        let separator_like =
-            l.contains("--") || l.contains("==") || l.contains("**") || l.ends_with(':') || l.len() < 50;
+        let separator_like = l.len() < 50 || l.ends_with(':') || has_doubled_rule_char(l);
         let marker = separator_like && ORIGINAL_MARKERS.any_in(l);
         let header_block = is_original_header(l)
             && lines[i..].iter().take(3).all(|x| split_field(x.trim_end()).is_some() || x.starts_with([' ', '\t']));
@@ -65,6 +64,11 @@ pub fn cut_at_original(t: &str) -> &str {
         offset += line.len();
     }
     t
+}
+
+/// Whether a line holds `--`, `==` or `**` (one pass: this runs on every line of a report).
+fn has_doubled_rule_char(l: &str) -> bool {
+    l.as_bytes().windows(2).any(|w| w[0] == w[1] && matches!(w[0], b'-' | b'=' | b'*'))
 }
 
 fn is_original_header(l: &str) -> bool {
@@ -185,5 +189,34 @@ fn strip_tags(html: &str) -> String {
             _ => {}
         }
     }
+    if !out.contains('&') {
+        return out;
+    }
     out.replace("&nbsp;", " ").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_rule_is_two_of_the_same_dash_equals_or_star() {
+        for yes in ["--", "a == b", "** note", "x-**", "==="] {
+            assert!(has_doubled_rule_char(yes), "{yes}");
+        }
+        for no in ["", "-", "a-b-c", "=*-", "- = *", "a=b*c"] {
+            assert!(!has_doubled_rule_char(no), "{no}");
+        }
+    }
+
+    #[test]
+    fn the_text_is_cut_at_a_separator_line_that_names_the_original() {
+        let long = "x".repeat(60);
+        let t =
+            format!("Delivery failed.\n{long}\n------ This is a copy of the original message ------\nSubject: hi\n");
+        assert_eq!(cut_at_original(&t), format!("Delivery failed.\n{long}\n"));
+        // A long line without a rule is no separator, even when it mentions the original.
+        let prose = format!("The original message was received at {long}\n");
+        assert_eq!(cut_at_original(&format!("Hello\n{prose}")), format!("Hello\n{prose}"));
+    }
 }

@@ -149,7 +149,7 @@ fn without_continuations(text: &str) -> String {
 /// The reading of the receiver that answered (`host`: its MTA, or the recipient's domain), when
 /// it is one whose wording has a meaning of its own.
 pub fn refine_for_receiver(host: &str, diagnostic: &str) -> Option<&'static str> {
-    rhost::refine(host, &diagnostic.to_lowercase())
+    rhost::refine(host, diagnostic)
 }
 
 /// Give a failed or delayed recipient without a status sisimai's pseudo status for its reason.

@@ -101,7 +101,9 @@ pub const RECEIVERS: &[Receiver] = &[
 ];
 
 /// The receiver's reading of the text, if the host is one of them.
-pub fn refine(host: &str, lower: &str) -> Option<&'static str> {
+pub fn refine(host: &str, diagnostic: &str) -> Option<&'static str> {
     let receiver = RECEIVERS.iter().find(|r| r.hosts.iter().any(|h| crate::text::host_in(host, h)))?;
+    // Lowered only for a known receiver: most hosts are none.
+    let lower = diagnostic.to_lowercase();
     receiver.phrases.iter().find(|(p, _)| lower.contains(p)).map(|(_, r)| *r)
 }

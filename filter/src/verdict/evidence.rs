@@ -144,21 +144,31 @@ fn tokens(line: &str) -> impl Iterator<Item = &str> {
 /// How much text the payload features read: advertising shows early, and the cost stays bounded.
 const PAYLOAD_LIMIT: usize = 64 << 10;
 
-/// The text of the returned original and of the report (bounded), for payload features.
-fn payload_text(mail: &Mail<'_>) -> String {
-    let mut text = String::new();
+/// How many different advertising words the text of the report and of the returned original
+/// hold (bounded), read part by part without copying: no word spans two parts.
+fn payload_ads(mail: &Mail<'_>) -> usize {
+    let mut seen = Vec::new();
+    let mut read = 0;
     for leaf in &mail.leaves {
         match (&leaf.text, &leaf.message) {
-            (Some(t), _) => text.push_str(t),
-            (None, Some(m)) => m.leaves.iter().filter_map(|l| l.text.as_deref()).for_each(|t| text.push_str(t)),
+            (Some(t), _) => {
+                MARKETING_SET.add_tags_in(t, &mut seen);
+                read += t.len();
+            }
+            (None, Some(m)) => {
+                for t in m.leaves.iter().filter_map(|l| l.text.as_deref()) {
+                    MARKETING_SET.add_tags_in(t, &mut seen);
+                    read += t.len();
+                }
+            }
             _ => {}
         }
-        text.push('\n');
-        if text.len() > PAYLOAD_LIMIT {
+        read += 1;
+        if read > PAYLOAD_LIMIT {
             break;
         }
     }
-    text
+    seen.len()
 }
 
 pub fn collect(
@@ -284,7 +294,6 @@ pub fn collect(
     // NDR spam: the report's own text is an advertisement (links, advertising words) and it has
     // none of a real MTA's fields. A real report that quotes a spam original is backscatter.
     let own = crate::formats::human::report_text(mail);
-    let all = payload_text(mail);
     let links = |t: &str| LINKS.count_in(t);
     let ads = |t: &str| MARKETING_SET.distinct_in(t);
     let real_report =
@@ -321,7 +330,7 @@ pub fn collect(
         a.spam = 1;
         out.push(a);
     }
-    let quoted_ads = ads(&all);
+    let quoted_ads = payload_ads(mail);
     if quoted_ads >= 2 {
         out.push(signal("original_is_advertising", format!("{quoted_ads} advertising words"), -20));
     }
