@@ -38,7 +38,8 @@ pub const ABI_MAJOR: u32 = 1;
 pub struct Budget {
     /// Fuel every call gets, whatever its input.
     pub fuel_base: u64,
-    /// Extra fuel per input byte (about 90 is used on average, 250 at worst).
+    /// Extra fuel per input byte. On the corpus a bounce uses about 240 per byte and ordinary
+    /// mail about 90, one message (over 200 bytes) at most about 1,000: the default leaves 5×.
     pub fuel_per_byte: u64,
     /// Linear memory the instance may grow to, in bytes.
     pub memory_bytes: usize,
