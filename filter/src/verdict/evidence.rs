@@ -341,6 +341,30 @@ pub fn collect(
 mod tests {
     use super::*;
 
+    fn bounce_quoting(report_text: &str) -> String {
+        format!(
+            "From: MAILER-DAEMON@mx.example\nContent-Type: multipart/report; boundary=r\n\n\
+             --r\nContent-Type: text/plain\n\n{report_text}\n\
+             --r\nContent-Type: message/rfc822\n\n\
+             Subject: hi\nContent-Type: multipart/alternative; boundary=a\n\n\
+             --a\nContent-Type: text/plain\n\nClick here for a special offer\n\
+             --a\nContent-Type: text/html\n\n<p>Cheap VIAGRA, click here</p>\n--a--\n--r--\n"
+        )
+    }
+
+    #[test]
+    fn advertising_words_are_counted_once_over_all_parts_within_the_limit() {
+        let raw = bounce_quoting("Delivery failed.");
+        let msg = crate::mime::parse(raw.as_bytes()).unwrap();
+        let mail = crate::mime::view(&msg, &crate::Limits::default());
+        // "click here" twice, "special offer" and "viagra" once, in two parts of the original.
+        assert_eq!(payload_ads(&mail), 3);
+        // Past the limit, later parts are not read.
+        let raw = bounce_quoting(&"Delivery failed. ".repeat(PAYLOAD_LIMIT / 16));
+        let msg = crate::mime::parse(raw.as_bytes()).unwrap();
+        assert_eq!(payload_ads(&crate::mime::view(&msg, &crate::Limits::default())), 0);
+    }
+
     #[test]
     fn relay_patterns() {
         assert!(relay_matches("smtp*.blackberry.com", "smtp3.blackberry.com"));
