@@ -6,9 +6,9 @@
 //! The folder and each of its parents must belong to this user or root and be writable by
 //! nobody else (a sticky folder such as `/tmp` may be shared); symbolic links are resolved
 //! once, and the real path is used from then on. A code file must be a regular file of this
-//! user that nobody else can write. Otherwise the module is compiled, as without a cache. Files are named by the SHA-1 of
-//! the module's bytes; wasmtime refuses code made by an incompatible wasmtime or configuration,
-//! which is then compiled again.
+//! user that nobody else can write. Otherwise the module is compiled, as without a cache. Files
+//! are named by the SHA-1 of the module's bytes; wasmtime refuses code made by an incompatible
+//! wasmtime or configuration, which is then compiled again.
 
 use std::path::{Path, PathBuf};
 
@@ -68,10 +68,16 @@ mod private {
         unsafe { libc::geteuid() }
     }
 
-    /// Owned by this user or root, and writable by nobody else unless sticky (`/tmp`).
-    fn trusted(m: &std::fs::Metadata, sticky_ok: bool) -> bool {
+    /// This user's, and writable by nobody else: a cache folder or code file.
+    fn private(m: &std::fs::Metadata) -> bool {
+        m.uid() == me() && m.permissions().mode() & 0o022 == 0
+    }
+
+    /// A parent of the cache folder: owned by this user or root, and writable by nobody else
+    /// unless sticky (`/tmp`), so that nobody else can swap the folder.
+    fn trusted_parent(m: &std::fs::Metadata) -> bool {
         let mode = m.permissions().mode();
-        (m.uid() == me() || m.uid() == 0) && (mode & 0o022 == 0 || sticky_ok && mode & 0o1000 != 0)
+        (m.uid() == me() || m.uid() == 0) && (mode & 0o022 == 0 || mode & 0o1000 != 0)
     }
 
     /// Create the folder if needed (0700). Its real path (links resolved) if only this user
@@ -82,9 +88,8 @@ mod private {
         }
         let dir = dir.canonicalize().ok()?;
         // The folder itself: this user's, shared with nobody; its parents cannot be swapped.
-        let own = std::fs::symlink_metadata(&dir)
-            .is_ok_and(|m| m.is_dir() && m.uid() == me() && m.permissions().mode() & 0o022 == 0);
-        let parents = dir.ancestors().skip(1).all(|a| std::fs::metadata(a).is_ok_and(|m| trusted(&m, true)));
+        let own = std::fs::symlink_metadata(&dir).is_ok_and(|m| m.is_dir() && private(&m));
+        let parents = dir.ancestors().skip(1).all(|a| std::fs::metadata(a).is_ok_and(|m| trusted_parent(&m)));
         (own && parents).then_some(dir)
     }
 
@@ -92,7 +97,7 @@ mod private {
     pub fn read(file: &Path) -> Option<Vec<u8>> {
         let mut f = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NOFOLLOW).open(file).ok()?;
         let m = f.metadata().ok()?;
-        if !(m.is_file() && m.uid() == me() && m.permissions().mode() & 0o022 == 0) {
+        if !(m.is_file() && private(&m)) {
             return None;
         }
         let mut code = Vec::new();

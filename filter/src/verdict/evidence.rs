@@ -150,18 +150,11 @@ fn payload_ads(mail: &Mail<'_>) -> usize {
     let mut seen = Vec::new();
     let mut read = 0;
     for leaf in &mail.leaves {
-        match (&leaf.text, &leaf.message) {
-            (Some(t), _) => {
-                MARKETING_SET.add_tags_in(t, &mut seen);
-                read += t.len();
-            }
-            (None, Some(m)) => {
-                for t in m.leaves.iter().filter_map(|l| l.text.as_deref()) {
-                    MARKETING_SET.add_tags_in(t, &mut seen);
-                    read += t.len();
-                }
-            }
-            _ => {}
+        // A leaf is text or a returned message (whose text parts are read), never both.
+        let nested = leaf.message.iter().flat_map(|m| m.leaves.iter().filter_map(|l| l.text.as_deref()));
+        for t in leaf.text.as_deref().into_iter().chain(nested) {
+            MARKETING_SET.add_tags_in(t, &mut seen);
+            read += t.len();
         }
         read += 1;
         if read > PAYLOAD_LIMIT {
@@ -294,8 +287,6 @@ pub fn collect(
     // NDR spam: the report's own text is an advertisement (links, advertising words) and it has
     // none of a real MTA's fields. A real report that quotes a spam original is backscatter.
     let own = crate::formats::human::report_text(mail);
-    let links = |t: &str| LINKS.count_in(t);
-    let ads = |t: &str| MARKETING_SET.distinct_in(t);
     let real_report =
         report.recipients.iter().any(|r| r.reply_code.is_some() || (r.status.is_some() && !r.pseudo_status));
     let structure = if report.format.as_deref() == Some("rfc3464") {
@@ -306,7 +297,7 @@ pub fn collect(
         "no report fields"
     };
     out.push(signal("report_structure", structure, 0));
-    let (own_links, own_ads) = (links(own), ads(own));
+    let (own_links, own_ads) = (LINKS.count_in(own), MARKETING_SET.distinct_in(own));
     let mut payload = signal("payload", format!("report text: {own_links} links, {own_ads} advertising words"), 0);
     if !real_report && own_ads >= 2 {
         payload.spam = own_ads.min(4) as i32 + own_links.min(2) as i32;
