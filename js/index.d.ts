@@ -28,6 +28,16 @@ export type Verdict = "legitimate" | "backscatter" | "ndr_spam" | "unknown";
 /** What to do with the message (`verdict::Action`). */
 export type Action = "accept" | "tag" | "quarantine" | "reject" | "drop" | "tempfail";
 
+/** Why a recipient has its reason (`report::ReasonSource`). */
+export interface ReasonSource {
+  /** phrase, receiver, status, reply_code, smtp_command, delay, diagnostic_type, format, fallback. */
+  rule: string;
+  /** The phrase table, receiver, status registry (rfc3463 ...), rfc5321 or format. */
+  table: string;
+  /** The phrase, code, command, or the fallback's reason. */
+  entry: string;
+}
+
 /** One failed (or delayed, or delivered) recipient of a report (`report::Recipient`). */
 export interface Recipient {
   address: string | null;
@@ -44,6 +54,8 @@ export interface Recipient {
   /** The SMTP command the failure answered: CONN, EHLO, HELO, MAIL, RCPT, DATA. */
   smtp_command: string | null;
   reason: Reason;
+  /** Which rule decided `reason` (ABI 1.3): see docs/ABI.md. */
+  reason_source: ReasonSource | null;
   /** A permanent failure: do not retry, remove the address. */
   hard: boolean;
   original_recipient: string | null;

@@ -50,10 +50,36 @@ pub struct Recipient {
     pub smtp_command: Option<String>,
     /// Reason class in sisimai's vocabulary (`userunknown`, `mailboxfull`, ...).
     pub reason: String,
+    /// Which rule decided `reason`: the phrase, status code, reply code or fallback behind it.
+    /// Absent only on recipients of a report that was never classified.
+    pub reason_source: Option<ReasonSource>,
     /// True when retrying can never succeed.
     pub hard: bool,
     pub original_recipient: Option<String>,
     pub last_attempt: Option<String>,
+}
+
+/// Why a recipient has its reason: the rule that decided it, and the table entry it used.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct ReasonSource {
+    /// `phrase` (a reason's phrase table), `receiver` (a receiver's own wording), `status`
+    /// (the enhanced status code), `reply_code` (the SMTP reply code), `smtp_command` (the stage
+    /// at which the server refused), `delay` (a delay notice with nothing more specific),
+    /// `format` (the report's format says it: feedback, auto-reply, delivered ...), `fallback`
+    /// (nothing decided it: `undefined` or `onhold`).
+    pub rule: String,
+    /// The table the entry belongs to: the phrase table's name (`userunknown`, `gave_up`), the
+    /// receiver (`google`), the status registry (`rfc3463`, `rfc7372` ...), `rfc5321`, the format.
+    pub table: String,
+    /// The entry itself: the phrase (lower case), the status code (`5.1.1`), the reply code,
+    /// the SMTP command, or the reason a fallback gave.
+    pub entry: String,
+}
+
+impl ReasonSource {
+    pub fn new(rule: &str, table: &str, entry: &str) -> ReasonSource {
+        ReasonSource { rule: rule.into(), table: table.into(), entry: entry.into() }
+    }
 }
 
 /// One `Received:` line of the returned original, in header order (newest first).

@@ -1,6 +1,6 @@
 //! RFC 3464 recipient fields (shared by delivery-status, global-delivery-status and MDN parts).
 
-use crate::report::Recipient;
+use crate::report::{ReasonSource, Recipient};
 use crate::text::{address_in_field, collapse_ws, find_reply_code, find_status, leading_reply_code};
 
 /// Drop an RFC 3464 type prefix (`dns;`, `smtp;`, `X-Postfix;`) from a field value.
@@ -52,19 +52,21 @@ pub fn recipient(fields: &[(String, String)]) -> Option<Recipient> {
     let local_mailer = get("diagnostic-code")
         .and_then(|d| d.split_once(';'))
         .is_some_and(|(t, _)| t.trim().eq_ignore_ascii_case("x-unix"));
-    let reason = if delivered {
-        "delivered".to_string()
+    let (reason, reason_source) = if delivered {
+        ("delivered".to_string(), Some(ReasonSource::new("format", "rfc3464", "delivered")))
     } else if local_mailer {
-        match crate::reason::classify(status.as_deref(), None, &[diag], None) {
-            r @ ("mailboxfull" | "systemfull" | "mesgtoobig" | "exceedlimit") => r.to_string(),
-            _ => "mailererror".to_string(),
+        let decision = crate::reason::decide(status.as_deref(), None, &[diag], None);
+        match decision.reason {
+            r @ ("mailboxfull" | "systemfull" | "mesgtoobig" | "exceedlimit") => (r.to_string(), Some(decision.source)),
+            _ => ("mailererror".to_string(), Some(ReasonSource::new("diagnostic_type", "rfc3464", "x-unix"))),
         }
     } else {
-        String::new()
+        (String::new(), None)
     };
     Some(Recipient {
         hard: false,
         reason,
+        reason_source,
         address,
         action,
         status,

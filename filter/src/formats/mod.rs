@@ -23,7 +23,7 @@ use std::sync::LazyLock;
 
 use crate::mime::{Mail, PlainBody};
 use crate::reason;
-use crate::report::{Feedback, Kind, Recipient};
+use crate::report::{Feedback, Kind, ReasonSource, Recipient};
 use crate::text::{PhraseSet, find_last_failure_status, find_remote_host, find_smtp_command};
 
 /// What a format detector found.
@@ -119,16 +119,18 @@ fn enrich(mail: &Mail<'_>, finding: &mut Finding) {
             let text = if single { Some(human::report_text(mail)) } else { None };
             let texts: Vec<&str> = r.diagnostic.as_deref().into_iter().chain(text).collect();
             retried_out[n] = texts.iter().any(|t| RETRIED_OUT.any_in(t));
-            let mut why = reason::classify(status, code, &texts, r.smtp_command.as_deref());
+            let mut why = reason::decide(status, code, &texts, r.smtp_command.as_deref());
             // The receiver's own wording wins over the generic tables.
             // Known by its MTA, else by the recipient's domain (a receiver behind a filtering
             // service keeps its own codes).
             let domain = r.address.as_deref().and_then(|a| a.rsplit_once('@')).map(|(_, d)| d);
             let hosts = r.remote_mta.as_deref().into_iter().chain(domain);
-            why = hosts
+            if let Some(receiver) = hosts
                 .flat_map(|h| texts.iter().map(move |t| (h, *t)))
                 .find_map(|(h, t)| reason::refine_for_receiver(h, t))
-                .unwrap_or(why);
+            {
+                why = receiver;
+            }
             // Still being retried, with a bare status (X.Y.0) and nothing in words: sisimai's
             // reading of a delay is "expired".
             let bare = status.is_none_or(|s| s.ends_with(".0"));
@@ -136,14 +138,20 @@ fn enrich(mail: &Mail<'_>, finding: &mut Finding) {
                 && bare
                 && reason::classify(None, None, &texts, None) == "undefined"
             {
-                why = "expired";
+                why = reason::Decision { reason: "expired", source: ReasonSource::new("delay", "rfc3464", "delayed") };
             }
             // Nothing found in words that do say something: sisimai's "onhold" (undecided), as
             // opposed to "undefined" (nothing to read).
-            if why == "undefined" && r.diagnostic.as_deref().is_some_and(|d| says_something(d, r.address.as_deref())) {
-                why = "onhold";
+            if why.reason == "undefined"
+                && r.diagnostic.as_deref().is_some_and(|d| says_something(d, r.address.as_deref()))
+            {
+                why = reason::Decision { reason: "onhold", source: ReasonSource::new("fallback", "none", "onhold") };
             }
-            r.reason = why.to_string();
+            r.reason = why.reason.to_string();
+            r.reason_source = Some(why.source);
+        } else if r.reason_source.is_none() {
+            // The detector set the reason: the report's format says it (feedback, auto-reply ...).
+            r.reason_source = Some(ReasonSource::new("format", finding.format, &r.reason));
         }
         r.hard = reason::is_hard(&r.reason, r.status.as_deref(), r.reply_code.as_deref());
     }
@@ -210,6 +218,26 @@ mod tests {
         assert_eq!(finding(dsn("x-unix; temporary failure").as_bytes()).recipients[0].reason, "mailererror");
         assert_eq!(finding(dsn("x-unix; Disk quota exceeded").as_bytes()).recipients[0].reason, "mailboxfull");
         assert_eq!(finding(dsn("smtp; 550 Frobnication refused").as_bytes()).recipients[0].reason, "onhold");
+        // Each says why.
+        let why = |diag: &str| finding(dsn(diag).as_bytes()).recipients[0].reason_source.clone().unwrap();
+        assert_eq!(why("x-unix; temporary failure"), ReasonSource::new("diagnostic_type", "rfc3464", "x-unix"));
+        assert_eq!(why("x-unix; Disk quota exceeded"), ReasonSource::new("phrase", "mailboxfull", "quota exceeded"));
+        assert_eq!(why("smtp; 550 Frobnication refused"), ReasonSource::new("fallback", "none", "onhold"));
+        let gmail = "smtp; 550-5.1.1 The email account that you tried to reach does not exist. x - gsmtp";
+        let f = finding(
+            dsn(&gmail.replace("x - gsmtp", ""))
+                .replace("mx.example.org", "mx.google.com")
+                .replace("a@example.org", "a@gmail.com")
+                .as_bytes(),
+        );
+        assert_eq!(f.recipients[0].reason_source.as_ref().unwrap().rule, "receiver");
+    }
+
+    #[test]
+    fn a_reason_set_by_the_format_says_so() {
+        let raw = b"From: neko-admin@example.org\nTo: a@example.net\nSubject: You a@example.net are not member (neko ML)\nX-MLServer: fml [fml 4.0.3 release (20011202/4.0.3)]\n\nYou are not a member of this mailing list <neko@example.org>.\n";
+        let f = finding(raw);
+        assert_eq!(f.recipients[0].reason_source, Some(ReasonSource::new("format", "fml", "rejected")));
     }
 
     #[test]

@@ -3,6 +3,8 @@
 
 use std::cell::OnceCell;
 
+use crate::report::ReasonSource;
+
 mod phrases;
 mod rhost;
 mod status;
@@ -47,11 +49,43 @@ pub const REASONS: &[&str] = &[
     "virusdetected",
 ];
 
-/// The reason for a failed recipient: what its texts say first (the phrase tables, tried on each
-/// text in order: its own diagnostic, then, for a one-recipient report, the report's text), then
-/// its status, then its reply code. A recipient refused as unknown after DATA (or at an unknown
-/// stage, without a X.1.1 status) is `filtered`: the mailbox may exist, a filter said no.
+/// A reason and the rule that decided it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    pub reason: &'static str,
+    pub source: ReasonSource,
+}
+
+impl Decision {
+    fn new(reason: &'static str, rule: &str, table: &str, entry: &str) -> Decision {
+        Decision { reason, source: ReasonSource::new(rule, table, entry) }
+    }
+
+    fn by_status(code: &str) -> Option<Decision> {
+        status::lookup(code).map(|(reason, reference)| Decision::new(reason, "status", reference, code))
+    }
+
+    fn by_phrase(table: &phrases::Table, phrase: &str) -> Decision {
+        Decision::new(table.reason, "phrase", table.name, phrase)
+    }
+
+    /// The same source, another reason: a rule that keeps the evidence but reads it otherwise.
+    fn restated(self, reason: &'static str, rule: &str, entry: &str) -> Decision {
+        Decision::new(reason, rule, &format!("{}:{}", self.source.rule, self.source.entry), entry)
+    }
+}
+
+/// The reason for a failed recipient (see [`decide`]).
 pub fn classify(status: Option<&str>, reply_code: Option<&str>, texts: &[&str], command: Option<&str>) -> &'static str {
+    decide(status, reply_code, texts, command).reason
+}
+
+/// The reason for a failed recipient and the rule behind it: what its texts say first (the
+/// phrase tables, tried on each text in order: its own diagnostic, then, for a one-recipient
+/// report, the report's text), then its status, then its reply code. A recipient refused as
+/// unknown after DATA (or at an unknown stage, without a X.1.1 status) is `filtered`: the
+/// mailbox may exist, a filter said no.
+pub fn decide(status: Option<&str>, reply_code: Option<&str>, texts: &[&str], command: Option<&str>) -> Decision {
     let by_status = status.and_then(status::reason_for_status);
     // Typographic apostrophes (Office 365 "wasn’t found") read as ASCII ones. Each text is
     // lowered only when a question needs it: most answers come from the first.
@@ -65,45 +99,54 @@ pub fn classify(status: Option<&str>, reply_code: Option<&str>, texts: &[&str], 
     // of the report's whole text, which also carries transcripts, advice and boilerplate.
     // X.4.7 ("delivery time expired") only says that retries ran out; the text says why.
     let specific_status = by_status.filter(|r| *r != "expired" && status.is_some_and(|c| !c.ends_with(".0.0")));
-    let by_text = lowered().next().and_then(phrases::reason_for_text).or_else(|| {
-        if specific_status.is_some() { None } else { lowered().skip(1).find_map(phrases::reason_for_text) }
-    });
+    let by_text = lowered()
+        .next()
+        .and_then(phrases::table_for_text)
+        .or_else(|| if specific_status.is_some() { None } else { lowered().skip(1).find_map(phrases::table_for_text) });
     // "Giving up", "in the queue too long": the note that retries ran out, appended to the
     // last error (qmail, Yahoo). The error itself, or its status, names the cause first.
-    let gave_up = || lowered().any(|t| phrases::GAVE_UP.any_in(t));
+    let gave_up = || lowered().find_map(|t| phrases::GAVE_UP.last_in(t)).map(|i| phrases::GAVE_UP_PHRASES[i]);
     let names_missing_host = || lowered().any(|t| phrases::HOST_NOT_FOUND.any_in(t));
-    let reason = match (by_text, by_status) {
+    let code = status.unwrap_or("");
+    let status_decision = || status.and_then(Decision::by_status);
+    let decision = match (by_text, by_status) {
         // A few codes say exactly what happened, whatever the wording: X.1.6 moved, X.2.3 the
         // recipient's size limit, X.7.13 a disabled account, the RFC 7372 authentication codes.
-        (_, Some(s)) if status.is_some_and(|c| EXACT_DETAILS.iter().any(|d| c.ends_with(d))) => s,
+        (_, Some(_)) if EXACT_DETAILS.iter().any(|d| code.ends_with(d)) => status_decision(),
         // X.2.3 is the recipient's own size limit; the wording cannot tell it from a system limit.
-        (Some("mesgtoobig"), Some("exceedlimit")) => "exceedlimit",
+        (Some((t, _)), Some("exceedlimit")) if t.reason == "mesgtoobig" => status_decision(),
         // A failed DNS lookup with X.4.4 ("unable to route") that says the name was not found.
-        (Some("networkerror"), Some("hostunknown")) if names_missing_host() => "hostunknown",
-        (Some(t), _) => t,
-        (None, s) => s
-            .or_else(|| reply_code.and_then(status::reason_for_reply_code))
-            .or_else(|| gave_up().then_some("expired"))
-            .unwrap_or("undefined"),
-    };
+        (Some((t, _)), Some("hostunknown")) if t.reason == "networkerror" && names_missing_host() => status_decision(),
+        (Some((t, p)), _) => Some(Decision::by_phrase(t, p)),
+        (None, Some(_)) => status_decision(),
+        (None, None) => None,
+    }
+    .or_else(|| {
+        let c = reply_code?;
+        status::reason_for_reply_code(c).map(|r| Decision::new(r, "reply_code", "rfc5321", c))
+    })
+    .or_else(|| gave_up().map(|p| Decision::new("expired", "phrase", "gave_up", p)))
+    .unwrap_or_else(|| Decision::new("undefined", "fallback", "none", "undefined"));
     // "User unknown" is certain when the status says so (X.1.1) or the server said it at RCPT
     // or before; said after DATA, or at an unknown stage, a filter may be speaking (sisimai).
     let said_early = matches!(command, Some("RCPT" | "MAIL" | "HELO" | "EHLO" | "CONN"));
     let certain = || lowered().any(|t| phrases::USERUNKNOWN_CERTAIN.any_in(t));
     let filtered = by_status != Some("userunknown") && (command == Some("DATA") || (!said_early && !certain()));
+    let reason = decision.reason;
     if reason == "userunknown" && filtered {
-        return "filtered";
+        return decision.restated("filtered", "smtp_command", command.unwrap_or("unknown"));
     }
     // Refused at the greeting or HELO: the server turned down the client itself.
-    if matches!(command, Some("CONN" | "HELO" | "EHLO")) && matches!(reason, "undefined" | "rejected" | "securityerror")
-    {
-        return "blocked";
+    if let Some(c @ ("CONN" | "HELO" | "EHLO")) = command {
+        if matches!(reason, "undefined" | "rejected" | "securityerror") {
+            return decision.restated("blocked", "smtp_command", c);
+        }
     }
     // Refused at MAIL FROM: the server turned down the sender, not a recipient.
     if command == Some("MAIL") && matches!(reason, "userunknown" | "securityerror" | "undefined") {
-        return "rejected";
+        return decision.restated("rejected", "smtp_command", "MAIL");
     }
-    reason
+    decision
 }
 
 /// Status details whose meaning no wording overrides.
@@ -148,8 +191,8 @@ fn without_continuations(text: &str) -> String {
 
 /// The reading of the receiver that answered (`host`: its MTA, or the recipient's domain), when
 /// it is one whose wording has a meaning of its own.
-pub fn refine_for_receiver(host: &str, diagnostic: &str) -> Option<&'static str> {
-    rhost::refine(host, diagnostic)
+pub fn refine_for_receiver(host: &str, diagnostic: &str) -> Option<Decision> {
+    rhost::refine(host, diagnostic).map(|(name, phrase, reason)| Decision::new(reason, "receiver", name, phrase))
 }
 
 /// Give a failed or delayed recipient without a status sisimai's pseudo status for its reason.
@@ -241,19 +284,53 @@ mod tests {
 
     #[test]
     fn receivers_refine_by_mta_or_domain() {
+        let refine = |h, t| refine_for_receiver(h, t).map(|d| d.reason);
         assert_eq!(
-            refine_for_receiver(
-                "gmail-smtp-in.l.google.com",
-                "550 5.1.1 The email account that you tried to reach does not exist."
-            ),
+            refine("gmail-smtp-in.l.google.com", "550 5.1.1 The email account that you tried to reach does not exist."),
             Some("userunknown")
         );
-        assert_eq!(refine_for_receiver("notgoogle.com", "does not exist"), None);
+        assert_eq!(refine("notgoogle.com", "does not exist"), None);
         // A receiver's own codes decide over the shared wording.
         let orange = "421 4.2.0 Service refuse. Veuillez essayer plus tard. OFR005_505 [505]";
-        assert_eq!(refine_for_receiver("smtp-in.orange.fr", orange), Some("systemerror"));
-        assert_eq!(refine_for_receiver("cox.net", "550 5.1.0 <x@y> sender rejected. AUP#CDRBL"), Some("blocked"));
-        assert_eq!(refine_for_receiver("mx.example.org", "account that you tried to reach does not exist"), None);
+        assert_eq!(refine("smtp-in.orange.fr", orange), Some("systemerror"));
+        assert_eq!(refine("cox.net", "550 5.1.0 <x@y> sender rejected. AUP#CDRBL"), Some("blocked"));
+        assert_eq!(refine("mx.example.org", "account that you tried to reach does not exist"), None);
+        let google = refine_for_receiver("gmail.com", "The email account that you tried to reach is disabled").unwrap();
+        assert_eq!(
+            google.source,
+            ReasonSource::new("receiver", "google", "account that you tried to reach is disabled")
+        );
+    }
+
+    #[test]
+    fn each_decision_names_its_rule_and_entry() {
+        let d = decide(
+            Some("5.1.1"),
+            Some("550"),
+            &["550 5.1.1 <a@b.example>: Recipient address rejected: User unknown in local recipient table"],
+            Some("RCPT"),
+        );
+        assert_eq!((d.reason, d.source), ("userunknown", ReasonSource::new("phrase", "userunknown", "user unknown")));
+        let d = decide(Some("5.2.2"), None, &["something odd"], None);
+        assert_eq!((d.reason, d.source), ("mailboxfull", ReasonSource::new("status", "rfc3463", "5.2.2")));
+        let d = decide(Some("5.7.25"), None, &[], None);
+        assert_eq!(d.source, ReasonSource::new("status", "rfc7372", "5.7.25"));
+        let d = decide(Some("5.2.0"), None, &[], None);
+        assert_eq!((d.reason, d.source.table.as_str()), ("mailboxfull", "rfc3463-subject"));
+        let d = decide(None, Some("552"), &[], None);
+        assert_eq!((d.reason, d.source), ("mailboxfull", ReasonSource::new("reply_code", "rfc5321", "552")));
+        let d = decide(None, None, &["Unable to deliver message after multiple retries, giving up."], None);
+        assert_eq!((d.reason, d.source), ("expired", ReasonSource::new("phrase", "gave_up", "giving up")));
+        let d = decide(None, None, &[], None);
+        assert_eq!((d.reason, d.source), ("undefined", ReasonSource::new("fallback", "none", "undefined")));
+        // A rule that rereads the evidence keeps it: "user unknown" said after DATA.
+        let d = decide(Some("5.0.0"), Some("550"), &["550 <a@b.example>: User unknown"], Some("DATA"));
+        assert_eq!(
+            (d.reason, d.source),
+            ("filtered", ReasonSource::new("smtp_command", "phrase:user unknown", "DATA"))
+        );
+        // A success-only code says nothing of a failure: the reply code decides.
+        assert_eq!(decide(Some("5.1.5"), Some("552"), &[], None).reason, "mailboxfull");
     }
 
     #[test]
@@ -267,7 +344,7 @@ mod tests {
     #[test]
     fn every_table_reason_is_known() {
         let receivers = rhost::RECEIVERS.iter().flat_map(|r| r.phrases.iter().map(|(_, reason)| *reason));
-        for r in status::all_reasons().chain(phrases::ORDER.iter().map(|(r, _)| *r)).chain(receivers) {
+        for r in status::all_reasons().chain(phrases::ORDER.iter().map(|t| t.reason)).chain(receivers) {
             assert!(REASONS.contains(&r), "{r} is not a reason class");
         }
     }

@@ -390,7 +390,8 @@ pub const NETWORKERROR: &[&str] = &[
 /// The note that retries ran out, appended to the last error (qmail "I'm not going to try
 /// again; this message has been in the queue too long", Yahoo "... giving up"): `expired` only
 /// when neither the error nor its status says more.
-pub static GAVE_UP: LazyLock<PhraseSet> = LazyLock::new(|| PhraseSet::of(&["in the queue too long", "giving up"]));
+pub const GAVE_UP_PHRASES: &[&str] = &["in the queue too long", "giving up"];
+pub static GAVE_UP: LazyLock<PhraseSet> = LazyLock::new(|| PhraseSet::of(GAVE_UP_PHRASES));
 
 /// A lookup that failed because the name does not exist (a host, not a network, problem).
 pub static HOST_NOT_FOUND: LazyLock<PhraseSet> = LazyLock::new(|| {
@@ -510,52 +511,74 @@ pub static USERUNKNOWN_CERTAIN: LazyLock<PhraseSet> = LazyLock::new(|| {
     ])
 });
 
+/// A phrase table: the reason its phrases name, and the name `reason_source` gives it.
+pub struct Table {
+    pub name: &'static str,
+    pub reason: &'static str,
+    pub phrases: &'static [&'static str],
+}
+
+const fn table(name: &'static str, reason: &'static str, phrases: &'static [&'static str]) -> Table {
+    Table { name, reason, phrases }
+}
+
 /// The order in which the tables are tried: the first match decides.
-pub const ORDER: &[(&str, &[&str])] = &[
-    ("mailboxfull", MAILBOXFULL),
-    ("mesgtoobig", MESGTOOBIG),
-    ("exceedlimit", EXCEEDLIMIT),
-    ("suspend", SUSPEND),
-    ("hasmoved", HASMOVED),
-    ("securityerror", AUTH_REQUIRED),
-    ("norelaying", NORELAYING),
-    ("authfailure", AUTHFAILURE),
-    ("requireptr", REQUIREPTR),
-    ("notcompliantrfc", NOTCOMPLIANTRFC),
-    ("badreputation", BADREPUTATION),
-    ("spamdetected", SPAMDETECTED),
-    ("speeding", SPEEDING),
-    ("toomanyconn", TOOMANYCONN),
-    ("notaccept", NOTACCEPT),
-    ("rejected", REJECTED),
+pub const ORDER: &[Table] = &[
+    table("mailboxfull", "mailboxfull", MAILBOXFULL),
+    table("mesgtoobig", "mesgtoobig", MESGTOOBIG),
+    table("exceedlimit", "exceedlimit", EXCEEDLIMIT),
+    table("suspend", "suspend", SUSPEND),
+    table("hasmoved", "hasmoved", HASMOVED),
+    table("auth_required", "securityerror", AUTH_REQUIRED),
+    table("norelaying", "norelaying", NORELAYING),
+    table("authfailure", "authfailure", AUTHFAILURE),
+    table("requireptr", "requireptr", REQUIREPTR),
+    table("notcompliantrfc", "notcompliantrfc", NOTCOMPLIANTRFC),
+    table("badreputation", "badreputation", BADREPUTATION),
+    table("spamdetected", "spamdetected", SPAMDETECTED),
+    table("speeding", "speeding", SPEEDING),
+    table("toomanyconn", "toomanyconn", TOOMANYCONN),
+    table("notaccept", "notaccept", NOTACCEPT),
+    table("rejected", "rejected", REJECTED),
     // DNS lookup failures ("DNS Error: ... NXDOMAIN", "Name service error") are network errors
     // before they are unknown hosts: the lookup, not the answer, failed.
-    ("networkerror", NETWORKERROR),
-    ("hostunknown", HOSTUNKNOWN),
-    ("userunknown", USERUNKNOWN),
-    ("filtered", FILTERED),
-    ("blocked", BLOCKED),
-    ("policyviolation", POLICYVIOLATION),
-    ("virusdetected", VIRUSDETECTED),
-    ("securityerror", SECURITYERROR),
-    ("systemfull", SYSTEMFULL),
-    ("expired", EXPIRED),
-    ("mailererror", MAILERERROR),
-    ("systemerror", SYSTEMERROR),
-    ("syntaxerror", SYNTAXERROR),
-    ("contenterror", CONTENTERROR),
+    table("networkerror", "networkerror", NETWORKERROR),
+    table("hostunknown", "hostunknown", HOSTUNKNOWN),
+    table("userunknown", "userunknown", USERUNKNOWN),
+    table("filtered", "filtered", FILTERED),
+    table("blocked", "blocked", BLOCKED),
+    table("policyviolation", "policyviolation", POLICYVIOLATION),
+    table("virusdetected", "virusdetected", VIRUSDETECTED),
+    table("securityerror", "securityerror", SECURITYERROR),
+    table("systemfull", "systemfull", SYSTEMFULL),
+    table("expired", "expired", EXPIRED),
+    table("mailererror", "mailererror", MAILERERROR),
+    table("systemerror", "systemerror", SYSTEMERROR),
+    table("syntaxerror", "syntaxerror", SYNTAXERROR),
+    table("contenterror", "contenterror", CONTENTERROR),
 ];
 
-/// Every phrase of [`ORDER`], tagged with the rank of its table: a text is read once, not once
-/// per phrase (hundreds of searches, each a pass over the text).
-static ORDER_PHRASES: LazyLock<PhraseSet> = LazyLock::new(|| {
-    PhraseSet::new(ORDER.iter().enumerate().flat_map(|(rank, (_, table))| table.iter().map(move |p| (*p, rank))))
+/// Every phrase of [`ORDER`], in table order, tagged with its position in that order: the
+/// lowest tag found is the first table's first phrase, and a text is read once, not once per
+/// phrase (hundreds of searches, each a pass over the text).
+static ORDER_PHRASES: LazyLock<(PhraseSet, Vec<(usize, &'static str)>)> = LazyLock::new(|| {
+    let entries: Vec<(usize, &'static str)> =
+        ORDER.iter().enumerate().flat_map(|(rank, t)| t.phrases.iter().map(move |p| (rank, *p))).collect();
+    (PhraseSet::new(entries.iter().enumerate().map(|(tag, (_, p))| (*p, tag))), entries)
 });
 
-/// The reason the diagnostic text names, if any (`lower` is the lower-cased text): the first
-/// table in [`ORDER`] with a phrase in the text.
+/// The table whose phrase the diagnostic text holds, and that phrase, if any (`lower` is the
+/// lower-cased text): the first table in [`ORDER`] with a phrase in the text.
+pub fn table_for_text(lower: &str) -> Option<(&'static Table, &'static str)> {
+    let (set, entries) = &*ORDER_PHRASES;
+    let (rank, phrase) = entries.get(set.lowest_tag_in(lower)?)?;
+    Some((&ORDER[*rank], phrase))
+}
+
+/// The reason the diagnostic text names, if any (see [`table_for_text`]).
+#[cfg(test)]
 pub fn reason_for_text(lower: &str) -> Option<&'static str> {
-    ORDER_PHRASES.lowest_tag_in(lower).map(|rank| ORDER[rank].0)
+    table_for_text(lower).map(|(t, _)| t.reason)
 }
 
 #[cfg(test)]
@@ -564,12 +587,12 @@ mod tests {
 
     /// The meaning of the tables: the first table in ORDER with a phrase in the text.
     fn by_table_order(lower: &str) -> Option<&'static str> {
-        ORDER.iter().find(|(_, table)| table.iter().any(|p| lower.contains(p))).map(|(r, _)| *r)
+        ORDER.iter().find(|t| t.phrases.iter().any(|p| lower.contains(p))).map(|t| t.reason)
     }
 
     #[test]
     fn one_pass_answers_as_the_tables_read_in_order() {
-        let phrases: Vec<&str> = ORDER.iter().flat_map(|(_, t)| t.iter().copied()).collect();
+        let phrases: Vec<&str> = ORDER.iter().flat_map(|t| t.phrases.iter().copied()).collect();
         let mut texts: Vec<String> = phrases.iter().map(|p| format!("550 5.0.0 <a@b.example>: {p} (x)")).collect();
         // Two phrases of different tables in one text, in both orders: the table order decides.
         for (i, a) in phrases.iter().enumerate().step_by(7) {

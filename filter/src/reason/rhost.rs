@@ -5,13 +5,15 @@
 //! or seen.
 
 pub struct Receiver {
+    /// Names the receiver in `reason_source`.
+    pub name: &'static str,
     pub hosts: &'static [&'static str],
     pub phrases: &'static [(&'static str, &'static str)],
 }
 
 pub const RECEIVERS: &[Receiver] = &[
     Receiver {
-        // google
+        name: "google",
         hosts: &["google.com", "gmail.com", "googlemail.com"],
         phrases: &[
             ("account that you tried to reach does not exist", "userunknown"), // 5.1.1
@@ -31,7 +33,7 @@ pub const RECEIVERS: &[Receiver] = &[
         ],
     },
     Receiver {
-        // microsoft
+        name: "microsoft",
         hosts: &["outlook.com", "hotmail.com", "live.com", "msn.com", "protection.outlook.com"],
         phrases: &[
             ("requested action not taken: mailbox unavailable", "userunknown"), // Outlook.com 550 5.5.0
@@ -46,7 +48,7 @@ pub const RECEIVERS: &[Receiver] = &[
         ],
     },
     Receiver {
-        // yahoo
+        name: "yahoo",
         hosts: &["yahoo.com", "yahoodns.net", "yahoo.co.jp", "aol.com", "ymail.com"],
         phrases: &[
             ("doesn't have a", "userunknown"), // "This user doesn't have a yahoo.com account"
@@ -56,7 +58,7 @@ pub const RECEIVERS: &[Receiver] = &[
         ],
     },
     Receiver {
-        // apple
+        name: "apple",
         hosts: &["icloud.com", "me.com", "mac.com", "apple.com"],
         phrases: &[
             ("dmarc policy", "authfailure"),
@@ -66,7 +68,8 @@ pub const RECEIVERS: &[Receiver] = &[
         ],
     },
     Receiver {
-        // orange: Orange and Wanadoo (France) refuse spam with "Mail rejeté"; Orange ("OFR005_505")
+        name: "orange",
+        // Orange and Wanadoo (France) refuse spam with "Mail rejeté"; Orange ("OFR005_505")
         // and La Poste ("LPN006_107") end each reply with a code of their catalogue, whose
         // number says more than the shared wording ("Service refusé" for several causes)
         hosts: &["orange.fr", "wanadoo.fr", "laposte.net"],
@@ -79,31 +82,34 @@ pub const RECEIVERS: &[Receiver] = &[
         ],
     },
     Receiver {
-        // tencent
+        name: "tencent",
         hosts: &["qq.com", "exmail.qq.com"],
         phrases: &[("frequency limited", "toomanyconn"), ("mailbox not found", "userunknown")],
     },
     Receiver {
-        // cox: "AUP#…" codes of Cox's published error-code table (cox.com email-error-codes)
+        name: "cox",
+        // "AUP#…" codes of Cox's published error-code table (cox.com email-error-codes)
         hosts: &["cox.net", "cox.com"],
         phrases: &[("aup#cdrbl", "blocked")], // the client IP is on Cox's DNS blocklist (seen)
     },
     Receiver {
-        // charter / spectrum: "AUP#In-nnnn" codes of Spectrum's email-error-codes page
+        name: "charter",
+        // Charter / Spectrum: "AUP#In-nnnn" codes of Spectrum's email-error-codes page
         hosts: &["charter.net", "spectrum.net", "twc.com", "rr.com"],
         phrases: &[("aup#in-1310", "toomanyconn")], // too many connections from the sending IP (seen)
     },
     Receiver {
-        // mimecast: the customer's permitted-senders policy refused the client's network
+        name: "mimecast",
+        // The customer's permitted-senders policy refused the client's network
         hosts: &["mimecast.com", "mimecast.co.za"],
         phrases: &[("host network not allowed", "policyviolation")],
     },
 ];
 
-/// The receiver's reading of the text, if the host is one of them.
-pub fn refine(host: &str, diagnostic: &str) -> Option<&'static str> {
+/// The receiver's reading of the text, if the host is one of them: its name, the phrase, the reason.
+pub fn refine(host: &str, diagnostic: &str) -> Option<(&'static str, &'static str, &'static str)> {
     let receiver = RECEIVERS.iter().find(|r| r.hosts.iter().any(|h| crate::text::host_in(host, h)))?;
     // Lowered only for a known receiver: most hosts are none.
     let lower = diagnostic.to_lowercase();
-    receiver.phrases.iter().find(|(p, _)| lower.contains(p)).map(|(_, r)| *r)
+    receiver.phrases.iter().find(|(p, _)| lower.contains(p)).map(|(p, r)| (receiver.name, *p, *r))
 }

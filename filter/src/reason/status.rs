@@ -1,77 +1,91 @@
-//! RFC 3463 status codes and RFC 5321 reply codes mapped to reason classes.
-//! The detail of a status decides where it is specific; a bare subject (`X.Y.0`) falls back to
-//! the subject's class; `X.0.0` and unknown codes say nothing and leave it to the reply code.
+//! Enhanced status codes (the IANA "SMTP Enhanced Status Codes" registry) and RFC 5321 reply
+//! codes mapped to reason classes. The detail of a status decides where it is specific; a bare
+//! subject (`X.Y.0`) falls back to the subject's class; `X.0.0` and unknown codes say nothing
+//! and leave it to the reply code.
 
-/// `subject.detail` (class digit dropped) → reason. Sources: RFC 3463, RFC 7505 (null MX),
-/// RFC 7372 (auth codes), RFC 8689; names as sisimai assigns them.
-const BY_STATUS: &[(&str, &str)] = &[
-    ("1.1", "userunknown"),     // bad destination mailbox address
-    ("1.2", "hostunknown"),     // bad destination system address
-    ("1.3", "userunknown"),     // bad destination mailbox address syntax
-    ("1.4", "userunknown"),     // destination mailbox address ambiguous
-    ("1.6", "hasmoved"),        // destination mailbox has moved, no forwarding address
-    ("1.7", "rejected"),        // bad sender's mailbox address syntax
-    ("1.8", "rejected"),        // bad sender's system address
-    ("1.10", "notaccept"),      // recipient address has null MX (RFC 7505)
-    ("2.1", "suspend"),         // mailbox disabled, not accepting messages
-    ("2.2", "mailboxfull"),     // mailbox full
-    ("2.3", "exceedlimit"),     // message length exceeds administrative limit
-    ("2.4", "systemerror"),     // mailing list expansion problem
-    ("3.1", "systemfull"),      // mail system full
-    ("3.2", "notaccept"),       // system not accepting network messages
-    ("3.3", "systemerror"),     // system not capable of selected features
-    ("3.4", "mesgtoobig"),      // message too big for system
-    ("3.5", "systemerror"),     // system incorrectly configured
-    ("4.1", "expired"),         // no answer from host (sisimai: retried until it expired)
-    ("4.2", "networkerror"),    // bad connection
-    ("4.3", "systemerror"),     // directory server failure
-    ("4.4", "hostunknown"),     // unable to route
-    ("4.5", "systemerror"),     // mail system congestion
-    ("4.6", "networkerror"),    // routing loop detected
-    ("4.7", "expired"),         // delivery time expired
-    ("5.3", "exceedlimit"),     // too many recipients
-    ("5.4", "syntaxerror"),     // invalid command arguments
-    ("5.5", "syntaxerror"),     // wrong protocol version
-    ("5.6", "syntaxerror"),     // authentication exchange line too long
-    ("6.0", "contenterror"),    // other or undefined media error
-    ("6.1", "contenterror"),    // media not supported
-    ("6.2", "contenterror"),    // conversion required and prohibited
-    ("6.3", "contenterror"),    // conversion required but not supported
-    ("6.5", "contenterror"),    // conversion failed
-    ("6.6", "contenterror"),    // message content not available
-    ("6.7", "contenterror"),    // non-ASCII addresses not permitted (RFC 6531)
-    ("7.1", "securityerror"),   // delivery not authorized, message refused
-    ("7.2", "systemerror"),     // mailing list expansion prohibited
-    ("7.3", "securityerror"),   // security conversion required but not possible
-    ("7.4", "securityerror"),   // security features not supported
-    ("7.5", "securityerror"),   // cryptographic failure
-    ("7.6", "securityerror"),   // cryptographic algorithm not supported
-    ("7.7", "securityerror"),   // message integrity failure
-    ("7.8", "securityerror"),   // authentication credentials invalid
-    ("7.9", "securityerror"),   // authentication mechanism too weak
-    ("7.10", "securityerror"),  // encryption needed
-    ("7.11", "securityerror"),  // encryption required for requested mechanism
-    ("7.13", "suspend"),        // user account disabled
-    ("7.14", "securityerror"),  // trust relationship required
-    ("7.15", "securityerror"),  // priority level too low
-    ("7.16", "mesgtoobig"),     // message too big for specified priority
-    ("7.17", "hasmoved"),       // mailbox owner has changed
-    ("7.18", "hasmoved"),       // domain owner has changed
-    ("7.20", "authfailure"),    // no passing DKIM signature found
-    ("7.21", "authfailure"),    // no acceptable DKIM signature found
-    ("7.22", "authfailure"),    // no valid author-matched DKIM signature found
-    ("7.23", "authfailure"),    // SPF validation failed
-    ("7.24", "authfailure"),    // SPF validation error
-    ("7.25", "requireptr"),     // reverse DNS validation failed
-    ("7.26", "authfailure"),    // multiple authentication checks failed
-    ("7.27", "notaccept"),      // sender address has null MX
-    ("7.28", "spamdetected"),   // mail flood detected
-    ("7.29", "authfailure"),    // ARC validation failure
-    ("7.30", "failedstarttls"), // REQUIRETLS support required
-    ("7.54", "norelaying"),     // Exchange Online: unable to relay recipient in non-accepted domain
+/// Every enumerated code of the IANA registry (smtp-enhanced-status-codes-3, last updated
+/// 2024-12-06), `subject.detail` (class digit dropped) → reason, with the document that defines
+/// it. `None`: the code reports success or a changed transfer, never the cause of a failure
+/// (RFC 3463 uses them with class 2), so the reply code or the words decide. Reason names are
+/// sisimai's (`shared/reasons.md`); the comment gives the registry's summary.
+const BY_STATUS: &[(&str, Option<&str>, &str)] = &[
+    ("1.1", Some("userunknown"), "rfc3463"),     // bad destination mailbox address
+    ("1.2", Some("hostunknown"), "rfc3463"),     // bad destination system address
+    ("1.3", Some("userunknown"), "rfc3463"),     // bad destination mailbox address syntax
+    ("1.4", Some("userunknown"), "rfc3463"),     // destination mailbox address ambiguous
+    ("1.5", None, "rfc3463"),                    // destination address valid (success)
+    ("1.6", Some("hasmoved"), "rfc3463"),        // destination mailbox has moved, no forwarding address
+    ("1.7", Some("rejected"), "rfc3463"),        // bad sender's mailbox address syntax
+    ("1.8", Some("rejected"), "rfc3463"),        // bad sender's system address
+    ("1.9", None, "rfc3886"),                    // message relayed to non-compliant mailer (success)
+    ("1.10", Some("notaccept"), "rfc7505"),      // recipient address has null MX
+    ("2.1", Some("suspend"), "rfc3463"),         // mailbox disabled, not accepting messages
+    ("2.2", Some("mailboxfull"), "rfc3463"),     // mailbox full
+    ("2.3", Some("exceedlimit"), "rfc3463"),     // message length exceeds administrative limit
+    ("2.4", Some("systemerror"), "rfc3463"),     // mailing list expansion problem
+    ("3.1", Some("systemfull"), "rfc3463"),      // mail system full
+    ("3.2", Some("notaccept"), "rfc3463"),       // system not accepting network messages
+    ("3.3", Some("systemerror"), "rfc3463"),     // system not capable of selected features
+    ("3.4", Some("mesgtoobig"), "rfc3463"),      // message too big for system
+    ("3.5", Some("systemerror"), "rfc3463"),     // system incorrectly configured
+    ("3.6", None, "rfc6710"),                    // requested priority was changed (success)
+    ("4.1", Some("expired"), "rfc3463"),         // no answer from host (sisimai: retried until it expired)
+    ("4.2", Some("networkerror"), "rfc3463"),    // bad connection
+    ("4.3", Some("systemerror"), "rfc3463"),     // directory server failure
+    ("4.4", Some("hostunknown"), "rfc3463"),     // unable to route
+    ("4.5", Some("systemerror"), "rfc3463"),     // mail system congestion
+    ("4.6", Some("networkerror"), "rfc3463"),    // routing loop detected
+    ("4.7", Some("expired"), "rfc3463"),         // delivery time expired
+    ("5.1", Some("syntaxerror"), "rfc3463"),     // invalid command
+    ("5.2", Some("syntaxerror"), "rfc3463"),     // syntax error
+    ("5.3", Some("exceedlimit"), "rfc3463"),     // too many recipients
+    ("5.4", Some("syntaxerror"), "rfc3463"),     // invalid command arguments
+    ("5.5", Some("syntaxerror"), "rfc3463"),     // wrong protocol version
+    ("5.6", Some("syntaxerror"), "rfc4954"),     // authentication exchange line is too long
+    ("6.1", Some("contenterror"), "rfc3463"),    // media not supported
+    ("6.2", Some("contenterror"), "rfc3463"),    // conversion required and prohibited
+    ("6.3", Some("contenterror"), "rfc3463"),    // conversion required but not supported
+    ("6.4", Some("contenterror"), "rfc3463"),    // conversion with loss performed (a failure where loss is prohibited)
+    ("6.5", Some("contenterror"), "rfc3463"),    // conversion failed
+    ("6.6", Some("contenterror"), "rfc4468"),    // message content not available
+    ("6.7", Some("contenterror"), "rfc6531"),    // non-ASCII addresses not permitted for that sender/recipient
+    ("6.8", Some("contenterror"), "rfc6531"),    // UTF-8 string reply required, not permitted by the client
+    ("6.9", Some("contenterror"), "rfc6531"),    // UTF-8 header message cannot be transferred
+    ("7.1", Some("securityerror"), "rfc3463"),   // delivery not authorized, message refused
+    ("7.2", Some("systemerror"), "rfc3463"),     // mailing list expansion prohibited
+    ("7.3", Some("securityerror"), "rfc3463"),   // security conversion required but not possible
+    ("7.4", Some("securityerror"), "rfc3463"),   // security features not supported
+    ("7.5", Some("securityerror"), "rfc3463"),   // cryptographic failure
+    ("7.6", Some("securityerror"), "rfc3463"),   // cryptographic algorithm not supported
+    ("7.7", Some("securityerror"), "rfc3463"),   // message integrity failure
+    ("7.8", Some("securityerror"), "rfc4954"),   // authentication credentials invalid
+    ("7.9", Some("securityerror"), "rfc4954"),   // authentication mechanism is too weak
+    ("7.10", Some("securityerror"), "rfc5248"),  // encryption needed
+    ("7.11", Some("securityerror"), "rfc4954"),  // encryption required for requested authentication mechanism
+    ("7.12", Some("securityerror"), "rfc4954"),  // a password transition is needed
+    ("7.13", Some("suspend"), "rfc5248"),        // user account disabled
+    ("7.14", Some("securityerror"), "rfc5248"),  // trust relationship required
+    ("7.15", Some("securityerror"), "rfc6710"),  // priority level is too low
+    ("7.16", Some("mesgtoobig"), "rfc6710"),     // message is too big for the specified priority
+    ("7.17", Some("hasmoved"), "rfc7293"),       // mailbox owner has changed
+    ("7.18", Some("hasmoved"), "rfc7293"),       // domain owner has changed
+    ("7.19", Some("securityerror"), "rfc7293"),  // RRVS test cannot be completed
+    ("7.20", Some("authfailure"), "rfc7372"),    // no passing DKIM signature found
+    ("7.21", Some("authfailure"), "rfc7372"),    // no acceptable DKIM signature found
+    ("7.22", Some("authfailure"), "rfc7372"),    // no valid author-matched DKIM signature found
+    ("7.23", Some("authfailure"), "rfc7372"),    // SPF validation failed
+    ("7.24", Some("authfailure"), "rfc7372"),    // SPF validation error
+    ("7.25", Some("requireptr"), "rfc7372"),     // reverse DNS validation failed
+    ("7.26", Some("authfailure"), "rfc7372"),    // multiple authentication checks failed
+    ("7.27", Some("notaccept"), "rfc7505"),      // sender address has null MX
+    ("7.28", Some("spamdetected"), "iana"),      // mail flood detected
+    ("7.29", Some("authfailure"), "rfc8617"),    // ARC validation failure
+    ("7.30", Some("failedstarttls"), "rfc8689"), // REQUIRETLS support required
+    ("7.54", Some("norelaying"), "exchange-online"), // not registered: Exchange Online "unable to relay recipient in non-accepted domain"
 ];
 
-/// A subject with no specific detail → reason.
+/// A subject with no specific detail (`X.Y.0`, the registry's "other or undefined ... status")
+/// → the subject's reason: only a hint, which any wording outranks.
 const BY_SUBJECT: &[(&str, &str)] = &[
     ("1", "userunknown"),
     ("2", "mailboxfull"),
@@ -144,17 +158,28 @@ pub fn pseudo_status(reason: &str, class: char) -> String {
 
 /// The reason that a status code alone implies, if any.
 pub fn reason_for_status(status: &str) -> Option<&'static str> {
+    lookup(status).map(|(r, _)| r)
+}
+
+/// The reason a status code implies and the document that defines the code (for a bare
+/// subject, `rfc3463-subject`).
+pub fn lookup(status: &str) -> Option<(&'static str, &'static str)> {
     let (_class, rest) = status.split_once('.')?;
     let (subject, detail) = rest.split_once('.')?;
     if subject == "0" {
         return None;
     }
     let key_len = subject.len() + 1 + detail.len();
-    BY_STATUS
-        .iter()
-        .find(|(k, _)| k.len() == key_len && k.split_once('.') == Some((subject, detail)))
-        .or_else(|| if detail == "0" { BY_SUBJECT.iter().find(|(k, _)| *k == subject) } else { None })
-        .map(|(_, r)| *r)
+    if let Some((_, reason, reference)) =
+        BY_STATUS.iter().find(|(k, _, _)| k.len() == key_len && k.split_once('.') == Some((subject, detail)))
+    {
+        return reason.map(|r| (r, *reference));
+    }
+    if detail == "0" {
+        BY_SUBJECT.iter().find(|(k, _)| *k == subject).map(|(_, r)| (*r, "rfc3463-subject"))
+    } else {
+        None
+    }
 }
 
 /// The reason that a reply code alone implies, if any.
@@ -165,6 +190,7 @@ pub fn reason_for_reply_code(code: &str) -> Option<&'static str> {
 /// Every reason the tables name (for the consistency test).
 #[cfg(test)]
 pub fn all_reasons() -> impl Iterator<Item = &'static str> {
-    let tables = BY_STATUS.iter().chain(BY_SUBJECT).chain(BY_REPLY_CODE).map(|(_, r)| *r);
-    tables.chain(PSEUDO.iter().map(|(r, _)| *r))
+    let codes = BY_STATUS.iter().filter_map(|(_, r, _)| *r);
+    let tables = BY_SUBJECT.iter().chain(BY_REPLY_CODE).map(|(_, r)| *r);
+    codes.chain(tables).chain(PSEUDO.iter().map(|(r, _)| *r))
 }
