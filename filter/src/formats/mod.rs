@@ -93,9 +93,12 @@ fn enrich(mail: &Mail<'_>, finding: &mut Finding) {
             r.remote_mta = r.diagnostic.as_deref().and_then(find_remote_host);
         }
         // The remote server's own enhanced code (in its reply) is more precise than the code
-        // the reporting MTA chose for the whole failure: prefer it when the classes agree.
+        // the reporting MTA chose for the whole failure: prefer it when the classes agree,
+        // unless it is generic (X.0.0, X.Y.0) where the report's code is specific.
         if let Some(d) = r.diagnostic.as_deref().and_then(find_last_failure_status) {
-            if r.status.as_deref().is_none_or(|s| s.as_bytes()[0] == d.as_bytes()[0]) {
+            let specific_over_generic =
+                reason::is_generic_status(&d) && r.status.as_deref().is_some_and(|s| !reason::is_generic_status(s));
+            if !specific_over_generic && r.status.as_deref().is_none_or(|s| s.as_bytes()[0] == d.as_bytes()[0]) {
                 r.status = Some(d);
             }
         }
@@ -231,6 +234,21 @@ mod tests {
                 .as_bytes(),
         );
         assert_eq!(f.recipients[0].reason_source.as_ref().unwrap().rule, "receiver");
+    }
+
+    #[test]
+    fn a_specific_status_is_kept_over_a_generic_one_in_the_reply() {
+        let dsn = |status: &str, diag: &str| {
+            format!(
+                "From: MAILER-DAEMON@example.org\nSubject: Undelivered Mail Returned to Sender\nContent-Type: multipart/report; report-type=delivery-status; boundary=b\n\n--b\nContent-Type: text/plain\n\nSorry.\n--b\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mx.example.org\n\nFinal-Recipient: rfc822; a@example.org\nAction: failed\nStatus: {status}\nDiagnostic-Code: smtp; {diag}\n--b--\n"
+            )
+        };
+        let status = |s: &str, d: &str| finding(dsn(s, d).as_bytes()).recipients[0].status.clone().unwrap();
+        // The reply's specific code is preferred; its generic one (X.0.0, X.Y.0) is not.
+        assert_eq!(status("5.0.0", "550 5.2.2 Mailbox full"), "5.2.2");
+        assert_eq!(status("5.2.2", "550 5.0.0 Mailbox full"), "5.2.2");
+        assert_eq!(status("5.1.1", "550 5.1.0 Address rejected"), "5.1.1");
+        assert_eq!(status("5.0.0", "550 5.1.0 Address rejected"), "5.1.0");
     }
 
     #[test]

@@ -127,6 +127,10 @@ pub fn decide(status: Option<&str>, reply_code: Option<&str>, texts: &[&str], co
     })
     .or_else(|| gave_up().map(|p| Decision::new("expired", "phrase", "gave_up", p)))
     .unwrap_or_else(|| Decision::new("undefined", "fallback", "none", "undefined"));
+    let decision = match lowered().next() {
+        Some(own) => not_the_mailbox(decision, own),
+        None => decision,
+    };
     // "User unknown" is certain when the status says so (X.1.1) or the server said it at RCPT
     // or before; said after DATA, or at an unknown stage, a filter may be speaking (sisimai).
     let said_early = matches!(command, Some("RCPT" | "MAIL" | "HELO" | "EHLO" | "CONN"));
@@ -147,6 +151,17 @@ pub fn decide(status: Option<&str>, reply_code: Option<&str>, texts: &[&str], co
         return decision.restated("rejected", "smtp_command", "MAIL");
     }
     decision
+}
+
+/// A refusal of the sender, its network or its message is not an unknown mailbox, whatever
+/// code or "unknown" wording it came with (a rate limit sent as 5.1.1, "mailbox unavailable"
+/// for a policy block): where the recipient's own diagnostic (`own`, lower case) names one, a
+/// `userunknown` decision yields to it (see `phrases::NOT_THE_MAILBOX`).
+fn not_the_mailbox(decision: Decision, own: &str) -> Decision {
+    if decision.reason != "userunknown" {
+        return decision;
+    }
+    phrases::not_the_mailbox(own).map_or(decision, |(t, p)| Decision::by_phrase(t, p))
 }
 
 /// Status details whose meaning no wording overrides.
@@ -192,7 +207,9 @@ fn without_continuations(text: &str) -> String {
 /// The reading of the receiver that answered (`host`: its MTA, or the recipient's domain), when
 /// it is one whose wording has a meaning of its own.
 pub fn refine_for_receiver(host: &str, diagnostic: &str) -> Option<Decision> {
-    rhost::refine(host, diagnostic).map(|(name, phrase, reason)| Decision::new(reason, "receiver", name, phrase))
+    let (name, phrase, reason) = rhost::refine(host, diagnostic)?;
+    let decision = Decision::new(reason, "receiver", name, phrase);
+    Some(not_the_mailbox(decision, &diagnostic.to_lowercase()))
 }
 
 /// Give a failed or delayed recipient without a status sisimai's pseudo status for its reason.
@@ -209,6 +226,11 @@ pub fn fill_pseudo_status(r: &mut crate::report::Recipient, kind_class: char) {
     };
     r.status = Some(status::pseudo_status(&r.reason, class));
     r.pseudo_status = true;
+}
+
+/// Whether a status names only its class or subject (`X.0.0`, `X.1.0` ...).
+pub fn is_generic_status(code: &str) -> bool {
+    status::is_generic(code)
 }
 
 /// Whether retrying can never succeed (the rules of `shared/reasons.md`).
@@ -331,6 +353,40 @@ mod tests {
         );
         // A success-only code says nothing of a failure: the reply code decides.
         assert_eq!(decide(Some("5.1.5"), Some("552"), &[], None).reason, "mailboxfull");
+    }
+
+    #[test]
+    fn refusals_of_the_sender_are_never_an_unknown_mailbox() {
+        // A rate limit, spam, a block list or a policy, sent with X.1.1 or "unknown" wording.
+        let cases = [
+            ("550 5.1.1 <a@b.example>: Recipient rate limit exceeded", "speeding"),
+            ("550 5.1.1 Requested action not taken: mailbox unavailable (message looks like spam)", "spamdetected"),
+            ("550 5.1.1 Mailbox unavailable: client blocked using zen.spamhaus.org", "blocked"),
+            ("550 5.1.1 Mailbox unavailable: rejected by local policy", "policyviolation"),
+            ("550 5.1.1 User unknown; sender reputation too low", "badreputation"),
+        ];
+        for (text, reason) in cases {
+            let d = decide(Some("5.1.1"), Some("550"), &[text], Some("RCPT"));
+            assert_eq!(d.reason, reason, "{text}");
+            assert!(!is_hard(d.reason, Some("5.1.1"), Some("550")), "{text}");
+        }
+        // A receiver's own "unknown" wording yields too.
+        let outlook = "550 5.5.0 Requested action not taken: mailbox unavailable. Rate limit exceeded";
+        assert_eq!(refine_for_receiver("hotmail.com", outlook).unwrap().reason, "speeding");
+        // Without such words, X.1.1 stays a hard userunknown.
+        let d = decide(Some("5.1.1"), Some("550"), &["550 5.1.1 <a@b.example>: User unknown"], Some("RCPT"));
+        assert!(d.reason == "userunknown" && is_hard(d.reason, Some("5.1.1"), Some("550")));
+        // Lotus Domino's directory lookup is not a block list ("listed in").
+        let domino = "550 5.1.1 User a (a@b.example) not listed in Domino Directory";
+        assert_eq!(decide(Some("5.1.1"), None, &[domino], Some("RCPT")).reason, "userunknown");
+    }
+
+    #[test]
+    fn a_local_policy_violation_is_policyviolation_and_soft() {
+        // reasons.md: policyviolation is soft; the mailbox is not said to be missing.
+        let d = decide(Some("5.7.0"), Some("550"), &["550 5.7.0 Local Policy Violation"], Some("RCPT"));
+        assert_eq!((d.reason, d.source.rule.as_str()), ("policyviolation", "phrase"));
+        assert!(!is_hard(d.reason, Some("5.7.0"), Some("550")));
     }
 
     #[test]

@@ -511,6 +511,55 @@ pub static USERUNKNOWN_CERTAIN: LazyLock<PhraseSet> = LazyLock::new(|| {
     ])
 });
 
+/// Words that name a refusal of the sender, its network or its message (rate limits, spam,
+/// policy, reputation, block lists). Servers also answer such refusals with X.1.1 or "user
+/// unknown" wording (a rate limit sent as 5.1.1, "mailbox unavailable" for a policy block), and
+/// a hard `userunknown` would remove a subscriber whose mailbox exists: where these words are
+/// in the recipient's own diagnostic, they decide. Tried in this order.
+pub const NOT_THE_MAILBOX: &[Table] = &[
+    table("speeding", "speeding", SPEEDING),
+    table("spamdetected", "spamdetected", SPAMDETECTED),
+    table("badreputation", "badreputation", BADREPUTATION),
+    table("block_lists", "blocked", BLOCK_LISTS),
+    table("policyviolation", "policyviolation", POLICYVIOLATION),
+];
+
+/// Block lists named by the refusal: a refusal of the client, never of the mailbox.
+pub const BLOCK_LISTS: &[&str] = &[
+    "blocked using", // Postfix reject_rbl_client: "blocked using zen.spamhaus.org" (smtpd_check.c)
+    "blacklisted",   // many: "IP address blacklisted", "sender is blacklisted"
+    "blocklisted",
+    "block listed", // GMX "IP address is block listed" (postmaster.gmx.net)
+    "dnsbl",
+    "spamhaus",
+    "banned sending ip", // Exchange Online 5.7.606-649 (NDR reference)
+];
+
+static NOT_THE_MAILBOX_PHRASES: LazyLock<(PhraseSet, Vec<(usize, &'static str)>)> =
+    LazyLock::new(|| tagged(NOT_THE_MAILBOX));
+
+/// The first [`NOT_THE_MAILBOX`] table with a phrase in the (lower-cased) text, and the phrase.
+pub fn not_the_mailbox(lower: &str) -> Option<(&'static Table, &'static str)> {
+    first_in(&NOT_THE_MAILBOX_PHRASES, NOT_THE_MAILBOX, lower)
+}
+
+/// Every phrase of some tables, in table order, tagged with its position in that order.
+fn tagged(tables: &'static [Table]) -> (PhraseSet, Vec<(usize, &'static str)>) {
+    let entries: Vec<(usize, &'static str)> =
+        tables.iter().enumerate().flat_map(|(rank, t)| t.phrases.iter().map(move |p| (rank, *p))).collect();
+    (PhraseSet::new(entries.iter().enumerate().map(|(tag, (_, p))| (*p, tag))), entries)
+}
+
+/// The first table (and its first phrase) of `tables` with a phrase in `lower`: the lowest tag.
+fn first_in(
+    set: &(PhraseSet, Vec<(usize, &'static str)>),
+    tables: &'static [Table],
+    lower: &str,
+) -> Option<(&'static Table, &'static str)> {
+    let (rank, phrase) = set.1.get(set.0.lowest_tag_in(lower)?)?;
+    Some((&tables[*rank], phrase))
+}
+
 /// A phrase table: the reason its phrases name, and the name `reason_source` gives it.
 pub struct Table {
     pub name: &'static str,
@@ -561,18 +610,13 @@ pub const ORDER: &[Table] = &[
 /// Every phrase of [`ORDER`], in table order, tagged with its position in that order: the
 /// lowest tag found is the first table's first phrase, and a text is read once, not once per
 /// phrase (hundreds of searches, each a pass over the text).
-static ORDER_PHRASES: LazyLock<(PhraseSet, Vec<(usize, &'static str)>)> = LazyLock::new(|| {
-    let entries: Vec<(usize, &'static str)> =
-        ORDER.iter().enumerate().flat_map(|(rank, t)| t.phrases.iter().map(move |p| (rank, *p))).collect();
-    (PhraseSet::new(entries.iter().enumerate().map(|(tag, (_, p))| (*p, tag))), entries)
-});
+static ORDER_PHRASES: LazyLock<(PhraseSet, Vec<(usize, &'static str)>)> = LazyLock::new(|| tagged(ORDER));
 
 /// The table whose phrase the diagnostic text holds, and that phrase, if any (`lower` is the
-/// lower-cased text): the first table in [`ORDER`] with a phrase in the text.
+/// lower-cased text): the first table in [`ORDER`] with a phrase in the text. The text is read
+/// once, not once per phrase.
 pub fn table_for_text(lower: &str) -> Option<(&'static Table, &'static str)> {
-    let (set, entries) = &*ORDER_PHRASES;
-    let (rank, phrase) = entries.get(set.lowest_tag_in(lower)?)?;
-    Some((&ORDER[*rank], phrase))
+    first_in(&ORDER_PHRASES, ORDER, lower)
 }
 
 /// The reason the diagnostic text names, if any (see [`table_for_text`]).

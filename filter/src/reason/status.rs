@@ -182,6 +182,12 @@ pub fn lookup(status: &str) -> Option<(&'static str, &'static str)> {
     }
 }
 
+/// Whether a status names only its class or subject (`X.0.0`, `X.1.0` ...: the registry's
+/// "other or undefined" codes): any wording says more.
+pub fn is_generic(status: &str) -> bool {
+    status.ends_with(".0")
+}
+
 /// The reason that a reply code alone implies, if any.
 pub fn reason_for_reply_code(code: &str) -> Option<&'static str> {
     BY_REPLY_CODE.iter().find(|(k, _)| *k == code).map(|(_, r)| *r)
