@@ -1,5 +1,5 @@
 //! Throughput of the filter natively and through the wasm module in wasmtime:
-//! classification of the real bounces of `../shared/corpus/bounces`, and BATV/SRS operations.
+//! classification of the real bounces of `tests/corpus/bounces`, and BATV/SRS operations.
 //! Each benchmark first checks that it computes the expected answer.
 //!
 //!     cargo bench -p ndr-tests --bench throughput

@@ -1,18 +1,35 @@
-//! Bounce-parsing accuracy on `../shared/corpus/bounces`, per format (sisimai's `engine`) and
-//! overall, scored the way `../shared/eval/score.py` scores it: recipients matched by address
-//! (case-insensitive), pseudo statuses compared by class digit, reasons by sisimai's names.
+//! Bounce-parsing accuracy on the corpus's bounces (`tests/corpus/bounces`), per format
+//! (sisimai's `engine`) and overall, scored the way `tests/eval/score.py` scores it: recipients
+//! matched by address (case-insensitive), pseudo statuses compared by class digit, reasons by
+//! sisimai's names. Each figure is given for the tuned part and the blind part side by side
+//! (`ndr_tests::is_blind`): a change that lifts the tuned part and not the blind part is fitting
+//! the corpus, not reading mail.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
-use ndr_tests::{corpus, jsonl, messages_of, native_json};
+use ndr_tests::{corpus, is_blind, jsonl, messages_of, native_json};
 use serde_json::Value;
 
 const NON_NDR: &[&str] = &["delivered", "vacation", "feedback"];
 
-/// The issue's targets. The floors below them are where the parser stands today; they only
-/// ever go up, and the test fails if accuracy falls under them.
+/// The measures, in table order: files detected as bounces, expected recipients found, statuses
+/// and reasons right on those rows, and messages whose set of failed recipients is exactly right.
+const MEASURES: [&str; 5] = ["detected", "recipient", "status", "reason", "exact set"];
+
+/// The earlier targets for the whole corpus (the exact set had none).
 const TARGET: [f64; 4] = [0.99, 0.99, 0.97, 0.93];
-const FLOOR: [f64; 4] = [0.995, 0.99, 0.975, 0.93];
+/// Floors on the whole corpus (tuned and blind together): where the parser stood before the
+/// split (the exact set: its first measured value, rounded down); they only ever go up, and the
+/// test fails if accuracy falls under them.
+const FLOOR: [f64; 5] = [0.995, 0.99, 0.975, 0.93, 0.98];
+/// Floors on the blind part: its measured values when the split was introduced (detected 100%,
+/// recipient 99.4%, status 98.1%, reason 95.5%, exact set 99.3%), rounded down to the whole
+/// percent; they only ever go up. Issue 16's aims for the blind part (reason ≥ 90%, status
+/// ≥ 97%, recipient ≥ 99%) are met on this split; note that the whole corpus, this third
+/// included, was tuned on before the split existed, so it is held back only from now on. Mail
+/// the parser has never seen (issue 16: reason 71.8%, status 94.3%, recipient 97.1%) is the
+/// harder measure.
+const BLIND_FLOOR: [f64; 5] = [1.0, 0.99, 0.98, 0.95, 0.99];
 
 fn reason_name(r: &str) -> &str {
     match r {
@@ -22,7 +39,13 @@ fn reason_name(r: &str) -> &str {
     }
 }
 
-#[derive(Default)]
+/// An address as compared: without angle brackets or surrounding space, lower case.
+fn normal_address(a: &str) -> String {
+    a.trim().trim_start_matches('<').trim_end_matches('>').to_ascii_lowercase()
+}
+
+/// Counts for one part of the corpus (a format's or all of it; tuned or blind).
+#[derive(Default, Clone, Copy)]
 struct Tally {
     files: usize,
     detected: usize,
@@ -30,18 +53,108 @@ struct Tally {
     address: usize,
     status: usize,
     reason: usize,
+    /// Files whose expected rows all name a recipient, so that the expected set is known.
+    set_files: usize,
+    set_exact: usize,
+}
+
+impl Tally {
+    fn add(&mut self, o: &Tally) {
+        self.files += o.files;
+        self.detected += o.detected;
+        self.rows += o.rows;
+        self.address += o.address;
+        self.status += o.status;
+        self.reason += o.reason;
+        self.set_files += o.set_files;
+        self.set_exact += o.set_exact;
+    }
+
+    /// The measures as fractions (`None` where nothing was counted), in `MEASURES` order.
+    fn rates(&self) -> [Option<f64>; 5] {
+        let r = |a: usize, b: usize| (b > 0).then(|| a as f64 / b as f64);
+        [
+            r(self.detected, self.files),
+            r(self.address, self.rows),
+            r(self.status, self.rows),
+            r(self.reason, self.rows),
+            r(self.set_exact, self.set_files),
+        ]
+    }
+}
+
+/// Scores one file's report against its expected rows (the rows that are not delivered,
+/// vacation or feedback).
+fn score(report: &Value, expected: &[&Value]) -> Tally {
+    let mut t = Tally { files: 1, detected: (report["is_bounce"] == true) as usize, ..Tally::default() };
+    let recipients = report["recipients"].as_array().cloned().unwrap_or_default();
+    for r in expected {
+        t.rows += 1;
+        let want = normal_address(r["recipient"].as_str().unwrap_or(""));
+        let got = if want.is_empty() {
+            recipients.get(r["recipient_index"].as_u64().unwrap_or(1) as usize - 1)
+        } else {
+            recipients.iter().find(|x| normal_address(x["address"].as_str().unwrap_or("")) == want)
+        };
+        let Some(got) = got else { continue };
+        t.address += 1;
+        let (ps, es) = (got["status"].as_str().unwrap_or(""), r["deliverystatus"].as_str().unwrap_or(""));
+        t.status += if es.is_empty() {
+            true
+        } else if r["pseudo_status"] == true {
+            !ps.is_empty() && ps[..1] == es[..1]
+        } else {
+            ps == es
+        } as usize;
+        t.reason +=
+            (reason_name(got["reason"].as_str().unwrap_or("")) == reason_name(r["reason"].as_str().unwrap())) as usize;
+    }
+    // The exact set: what a list manager acts on. Known only where every expected row names an
+    // address (sisimai invents `…@libsisimai.org.invalid` where the report names none).
+    let wanted: Option<BTreeSet<String>> = expected
+        .iter()
+        .map(|r| r["recipient"].as_str().map(normal_address).filter(|a| !a.is_empty() && !a.ends_with(".invalid")))
+        .collect();
+    if let Some(wanted) = wanted {
+        // Recipients the report says were delivered, relayed or expanded are not failures.
+        let reported: BTreeSet<String> = recipients
+            .iter()
+            .filter(|x| !["delivered", "relayed", "expanded"].contains(&x["action"].as_str().unwrap_or("")))
+            .filter_map(|x| x["address"].as_str().map(normal_address))
+            .collect();
+        t.set_files = 1;
+        t.set_exact = (reported == wanted) as usize;
+    }
+    t
+}
+
+fn percent(r: Option<f64>) -> String {
+    r.map_or("-".to_string(), |r| format!("{:.0}%", 100.0 * r))
+}
+
+/// One table row: the tuned and the blind part side by side.
+fn table_row(name: &str, parts: &[Tally; 2]) -> String {
+    let mut line = format!("{name:<18}");
+    for t in parts {
+        line += &format!(" | {:>5}", t.files);
+        for r in t.rates() {
+            line += &format!(" {:>9}", percent(r));
+        }
+    }
+    line
 }
 
 #[test]
-fn accuracy_per_format_and_overall() {
+fn accuracy_per_format_and_overall_tuned_and_blind() {
     let dir = corpus().join("bounces");
     let files: Vec<Value> = jsonl(&dir.join("files.jsonl"));
     let mut rows: BTreeMap<String, Vec<Value>> = BTreeMap::new();
     for r in jsonl(&dir.join("expected.jsonl")) {
         rows.entry(r["file"].as_str().unwrap().to_string()).or_default().push(r);
     }
-    let mut per_engine: BTreeMap<String, Tally> = BTreeMap::new();
-    let mut total = Tally::default();
+    // Index 0 is the tuned part, 1 the blind part.
+    let mut per_engine: BTreeMap<String, [Tally; 2]> = BTreeMap::new();
+    let mut total = [Tally::default(); 2];
     for f in &files {
         let file = f["file"].as_str().unwrap();
         // Only LF originals are scored; their CRLF and CR copies must answer alike (below).
@@ -59,85 +172,61 @@ fn accuracy_per_format_and_overall() {
         }
         let reports: Vec<Value> = messages_of(&dir.join(file)).iter().map(|m| native_json(m)).collect();
         // An mbox holds several reports; like score.py, the last one answers for the file.
-        let report = reports.last().unwrap();
+        let t = score(reports.last().unwrap(), &expected);
+        let side = is_blind(file) as usize;
         let engine = f["engine"].as_str().unwrap_or("(none)").to_string();
-        let t = per_engine.entry(engine).or_default();
-        t.files += 1;
-        total.files += 1;
-        let detected = report["is_bounce"] == true;
-        t.detected += detected as usize;
-        total.detected += detected as usize;
-        let recipients = report["recipients"].as_array().cloned().unwrap_or_default();
-        for r in expected {
-            t.rows += 1;
-            total.rows += 1;
-            let want = r["recipient"].as_str().unwrap_or("").to_ascii_lowercase();
-            let got = if want.is_empty() {
-                recipients.get(r["recipient_index"].as_u64().unwrap_or(1) as usize - 1)
-            } else {
-                recipients.iter().find(|x| x["address"].as_str().unwrap_or("").eq_ignore_ascii_case(&want))
-            };
-            let Some(got) = got else { continue };
-            t.address += 1;
-            total.address += 1;
-            let (ps, es) = (got["status"].as_str().unwrap_or(""), r["deliverystatus"].as_str().unwrap_or(""));
-            let status_ok = if es.is_empty() {
-                true
-            } else if r["pseudo_status"] == true {
-                !ps.is_empty() && ps[..1] == es[..1]
-            } else {
-                ps == es
-            };
-            t.status += status_ok as usize;
-            total.status += status_ok as usize;
-            let reason_ok =
-                reason_name(got["reason"].as_str().unwrap_or("")) == reason_name(r["reason"].as_str().unwrap());
-            t.reason += reason_ok as usize;
-            total.reason += reason_ok as usize;
-        }
+        per_engine.entry(engine).or_default()[side].add(&t);
+        total[side].add(&t);
     }
-    let pct = |a: usize, b: usize| 100.0 * a as f64 / b.max(1) as f64;
-    println!(
-        "{:<18} {:>5} {:>9} {:>5} {:>9} {:>9} {:>9}",
-        "format", "files", "detected", "rows", "recipient", "status", "reason"
-    );
-    for (engine, t) in &per_engine {
+    let columns = MEASURES.map(|m| format!("{m:>9}")).join(" ");
+    println!("{:<18} | {:<55} | {:<55}", "", "tuned part", "blind part (only scored)");
+    println!("{:<18} | {:>5} {columns} | {:>5} {columns}", "format", "files", "files");
+    for (engine, parts) in &per_engine {
+        println!("{}", table_row(engine, parts));
+    }
+    println!("{}", table_row("overall", &total));
+    let mut whole = total[0];
+    whole.add(&total[1]);
+    let (whole_rates, blind_rates) = (whole.rates(), total[1].rates());
+    let precise = |rates: &[Option<f64>; 5]| {
+        MEASURES.iter().zip(rates).map(|(m, r)| format!("{m} {:.2}%", 100.0 * r.unwrap_or(0.0))).collect::<Vec<_>>()
+    };
+    for (name, t) in [("tuned", &total[0]), ("blind", &total[1]), ("whole", &whole)] {
         println!(
-            "{engine:<18} {:>5} {:>8.0}% {:>5} {:>8.0}% {:>8.0}% {:>8.0}%",
+            "{name}: {} files, {} rows, {} with a known set: {}",
             t.files,
-            pct(t.detected, t.files),
             t.rows,
-            pct(t.address, t.rows),
-            pct(t.status, t.rows),
-            pct(t.reason, t.rows)
+            t.set_files,
+            precise(&t.rates()).join(", ")
         );
     }
-    let overall = [
-        total.detected as f64 / total.files as f64,
-        total.address as f64 / total.rows as f64,
-        total.status as f64 / total.rows as f64,
-        total.reason as f64 / total.rows as f64,
-    ];
     println!(
-        "overall: {} files, {} rows: detected {:.2}%, recipient {:.2}%, status {:.2}%, reason {:.2}%",
-        total.files,
-        total.rows,
-        100.0 * overall[0],
-        100.0 * overall[1],
-        100.0 * overall[2],
-        100.0 * overall[3]
-    );
-    println!(
-        "targets: detected {:.0}%, recipient {:.0}%, status {:.0}%, reason {:.0}%",
+        "earlier targets on the whole: detected {:.0}%, recipient {:.0}%, status {:.0}%, reason {:.0}%",
         TARGET[0] * 100.0,
         TARGET[1] * 100.0,
         TARGET[2] * 100.0,
         TARGET[3] * 100.0
     );
-    assert!(total.files > 400, "too few scored files: {}", total.files);
-    for (i, name) in ["detected", "recipient", "status", "reason"].iter().enumerate() {
-        assert!(overall[i] >= FLOOR[i], "{name} {:.4} fell below its floor {}", overall[i], FLOOR[i]);
+    println!("issue 16's aims on the blind part: reason 90%, status 97%, recipient 99%");
+    assert!(whole.files > 400, "too few scored files: {}", whole.files);
+    assert!(total[1].files * 4 > whole.files, "the blind part is under a quarter: {}", total[1].files);
+    for (i, name) in MEASURES.iter().enumerate() {
+        let (w, b) = (whole_rates[i].unwrap_or(0.0), blind_rates[i].unwrap_or(0.0));
+        assert!(w >= FLOOR[i], "whole {name} {w:.4} fell below its floor {}", FLOOR[i]);
+        assert!(b >= BLIND_FLOOR[i], "blind {name} {b:.4} fell below its floor {}", BLIND_FLOOR[i]);
     }
+}
+
+/// The split is FNV-1a 64 of the base name modulo 3, the same wherever the file lies.
+#[test]
+fn the_blind_split_is_the_agreed_hash_of_the_base_name() {
+    // FNV-1a 64 of `lhost-postfix-01.eml` is 0xd01349f14cf2a5ef (≡ 0 mod 3), of
+    // `lhost-exim-01.eml` 0xad08f3c393cfe2d5 (≡ 1), of `arf-01.eml` 0xf726de93e75d3454 (≡ 2).
+    assert!(is_blind("lhost-postfix-01.eml"));
+    assert!(is_blind("eml/dos/lhost-postfix-01.eml"));
+    assert!(is_blind("eml/mac/lhost-postfix-01.eml"));
+    assert!(!is_blind("lhost-exim-01.eml"));
+    assert!(!is_blind("eml/arf-01.eml"));
 }
 
 /// CRLF (`eml/dos/`) and CR (`eml/mac/`) copies answer exactly like their LF originals.

@@ -1,4 +1,4 @@
-//! The real-mail corpus (`../shared/corpus`) through the native core and the wasm module.
+//! The real-mail corpus (`tests/corpus`) through the native core and the wasm module.
 
 use std::collections::BTreeMap;
 

@@ -1,4 +1,4 @@
-//! The backscatter verdict on `../shared/corpus/backscatter`: each message with the site's relays
+//! The backscatter verdict on `tests/corpus/backscatter`: each message with the site's relays
 //! from its `our_relays` (and the trusted networks of `extra_config`), as SpamAssassin's tests
 //! configure them. `expected_backscatter` must be agreed on every message.
 
