@@ -2,7 +2,7 @@
 # Fuzz one target with cargo-fuzz (libFuzzer) for a fixed time; by hand, not in CI:
 #   bash scripts/fuzz.sh classify|requests|batv_srs|abi [SECONDS=300]
 # Installs cargo-fuzz and a nightly toolchain if missing. The corpus grows in
-# target/fuzz-corpus/TARGET, seeded from ../shared/corpus on the first run; crashes land in
+# target/fuzz-corpus/TARGET, seeded from tests/corpus on the first run; crashes land in
 # fuzz/artifacts/TARGET. Each crash becomes a regression test (see fuzz/README.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,7 +14,7 @@ command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked
 corpus=target/fuzz-corpus/$target
 if [ ! -d "$corpus" ]; then
   mkdir -p "$corpus"
-  python3 - "$target" "$corpus" "${NDR_CORPUS:-../shared/corpus}" <<'PY'
+  python3 - "$target" "$corpus" "${NDR_CORPUS:-tests/corpus}" <<'PY'
 import hashlib, json, os, pathlib, struct, sys
 target, out, shared = sys.argv[1], pathlib.Path(sys.argv[2]), pathlib.Path(sys.argv[3])
 def put(data):

@@ -5,7 +5,8 @@ import path from 'node:path';
 
 export const jsDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const rootDir = path.resolve(jsDir, '..');
-export const corpusDir = path.resolve(rootDir, '..', 'shared', 'corpus');
+/** The real-mail corpus in the repository; `NDR_CORPUS` points at another copy, as for the Rust tests. */
+export const corpusDir = process.env.NDR_CORPUS ? path.resolve(process.env.NDR_CORPUS) : path.join(rootDir, 'tests', 'corpus');
 export const siteConfigPath = path.join(jsDir, 'test', 'fixtures', 'site.json');
 export const siteConfig = JSON.parse(readFileSync(siteConfigPath, 'utf8'));
 /** 2026-11-24 12:00 UTC: inside the key ring's windows. */

@@ -1,4 +1,4 @@
-// The same answer from Node as from the wasmtime host: every message of ../shared/corpus goes
+// The same answer from Node as from the wasmtime host: every message of tests/corpus goes
 // through `ndr scan --json` (the wasmtime host, ABI module) and through this package (the
 // wasm-bindgen build), with the same configuration and time, and the two reports must be equal.
 import test from 'node:test';

@@ -323,7 +323,7 @@ mod tests {
     /// gate is certain), and a message the gate turns away has the same headers read either way.
     #[test]
     fn the_gate_never_turns_away_a_message_a_detector_claims() {
-        let corpus = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpus");
+        let corpus = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/corpus");
         assert!(corpus.is_dir(), "{} is missing", corpus.display());
         let (mut claimed, mut turned_away) = (0, 0);
         let mut folders = vec![corpus];
