@@ -229,36 +229,53 @@ fn the_blind_split_is_the_agreed_hash_of_the_base_name() {
     assert!(!is_blind("eml/arf-01.eml"));
 }
 
-/// CRLF (`eml/dos/`) and CR (`eml/mac/`) copies answer exactly like their LF originals.
+/// The same bytes with CRLF and lone CR line ends turned into LF.
+fn with_lf(raw: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(raw.len());
+    let mut bytes = raw.iter().peekable();
+    while let Some(&b) = bytes.next() {
+        if b == b'\r' {
+            bytes.next_if_eq(&&b'\n');
+            out.push(b'\n');
+        } else {
+            out.push(b);
+        }
+    }
+    out
+}
+
+/// CRLF (`eml/dos/`) and CR (`eml/mac/`) copies answer exactly like their LF originals (a CR copy
+/// whose LF original is not in the corpus, like its CRLF copy): the whole report where the copy
+/// differs only in line ends. Some of sisimai's copies also differ in content (an encoded
+/// Subject stored decoded, ...); on those only the kind, format and recipients are compared.
 #[test]
 fn line_ending_copies_answer_like_their_originals() {
     let dir = corpus().join("bounces/eml");
-    let mut compared = 0;
-    let mut differ = Vec::new();
+    let (mut whole, mut in_part, mut differ) = (0, 0, Vec::new());
     for folder in ["dos", "mac"] {
         for copy in ndr_tests::files_under(&dir.join(folder)) {
-            let original = dir.join(copy.file_name().unwrap());
-            if !original.is_file() {
-                continue;
+            let name = copy.file_name().unwrap();
+            let original = [dir.join(name), dir.join("dos").join(name)].into_iter().find(|p| p.is_file() && *p != copy);
+            let Some(original) = original else { continue };
+            let (a_raw, b_raw) = (std::fs::read(&original).unwrap(), std::fs::read(&copy).unwrap());
+            let (mut a, mut b) = (native_json(&a_raw), native_json(&b_raw));
+            if with_lf(&a_raw) == with_lf(&b_raw) {
+                whole += 1;
+            } else {
+                in_part += 1;
+                for v in [&mut a, &mut b] {
+                    v.as_object_mut()
+                        .unwrap()
+                        .retain(|k, _| ["kind", "format", "recipients", "is_bounce"].contains(&k.as_str()));
+                }
             }
-            compared += 1;
-            let strip = |mut v: Value| {
-                // Only the recipients and kind are compared: the diagnostic texts are already
-                // white-space-collapsed, so CR/LF differences do not reach them.
-                v.as_object_mut()
-                    .unwrap()
-                    .retain(|k, _| ["kind", "format", "recipients", "is_bounce"].contains(&k.as_str()));
-                v
-            };
-            let a = strip(native_json(&std::fs::read(&original).unwrap()));
-            let b = strip(native_json(&std::fs::read(&copy).unwrap()));
             if a != b {
-                differ.push(format!("{}: {a} vs {b}", copy.display()));
+                differ.push(format!("{} vs {}: {a} vs {b}", copy.display(), original.display()));
             }
         }
     }
-    println!("{compared} CRLF/CR copies compared, {} differ", differ.len());
-    assert!(compared >= 130, "{compared}");
+    println!("CRLF/CR copies: {whole} compared whole, {in_part} in part (content differs), {} differ", differ.len());
+    assert!(whole >= 100 && whole + in_part >= 140, "{whole} + {in_part}");
     assert!(differ.is_empty(), "{differ:#?}");
 }
 
