@@ -13,12 +13,16 @@
 //! ```
 
 pub mod compile_cache;
+pub mod config_check;
+pub mod kept_budget;
 pub mod milter;
 mod module_path;
+pub mod packet_deadlines;
 pub mod policy;
 pub mod pool;
 pub mod request;
 pub mod service;
+pub mod settings;
 pub mod source;
 
 use std::path::Path;

@@ -100,6 +100,14 @@ enum Command {
         #[command(flatten)]
         service: ServiceArgs,
     },
+    /// Check a site configuration file as the services load it: every problem as
+    /// FILE:LINE: key: what is wrong. Exit 0 when valid, 2 otherwise.
+    CheckConfig {
+        file: PathBuf,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Options of the mail services.
@@ -236,6 +244,7 @@ fn main() -> ExitCode {
         Command::Batv { op: BatvOp::Verify { args } } => address_command(&filter, "ndr_batv_verify", &args, None),
         Command::Srs { op: SrsOp::Forward { args } } => address_command(&filter, "ndr_srs_forward", &args, None),
         Command::Srs { op: SrsOp::Reverse { args } } => address_command(&filter, "ndr_srs_reverse", &args, None),
+        Command::CheckConfig { file, json } => check_config(filter, &file, json),
         Command::Milter { service } => run_service("milter", filter, service),
         Command::Policy { service } => run_service("policy", filter, service),
         Command::Bench { paths, fresh, passes, json, request: args } => match request(&args) {
@@ -263,6 +272,29 @@ fn main() -> ExitCode {
     }
 }
 
+/// `ndr check-config`: the services' own validation of a file.
+fn check_config(filter: Filter, file: &std::path::Path, json: bool) -> ExitCode {
+    let pool = ndr_host::pool::Pool::new(filter, 1);
+    match ndr_host::service::check_config(file, &pool) {
+        Ok(_) => {
+            if json {
+                println!("{}", json!({"file": file.display().to_string(), "valid": true, "errors": []}));
+            } else {
+                println!("{}: OK", file.display());
+            }
+            ExitCode::SUCCESS
+        }
+        Err(invalid) => {
+            if json {
+                println!("{}", invalid.to_json());
+            } else {
+                eprintln!("{invalid}");
+            }
+            ExitCode::from(2)
+        }
+    }
+}
+
 /// `ndr milter` and `ndr policy`: serve until killed.
 fn run_service(name: &'static str, filter: Filter, args: ServiceArgs) -> ExitCode {
     let mut runtime = tokio::runtime::Builder::new_multi_thread();
@@ -279,7 +311,9 @@ fn run_service(name: &'static str, filter: Filter, args: ServiceArgs) -> ExitCod
     };
     let result = runtime.block_on(async move {
         let pool = ndr_host::pool::Pool::new(filter, ndr_host::pool::MAX_IDLE);
-        let svc = ndr_host::service::Service::new(name, pool, args.config.clone(), args.test_fault);
+        // An invalid file never starts a service: it would fail open.
+        let svc = ndr_host::service::Service::new(name, pool, args.config.clone(), args.test_fault)
+            .map_err(|e| anyhow::anyhow!("refusing to start, invalid configuration:\n{e}"))?;
         match name {
             "milter" => ndr_host::milter::run(&args.listen, svc).await,
             _ => ndr_host::policy::run(&args.listen, svc).await,

@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use miltr_common::actions::{Action, Continue, Discard, Replycode, Tempfail};
@@ -27,13 +27,17 @@ use miltr_server::{Milter, Server};
 use serde_json::{Value, json};
 use tokio_util::compat::TokioAsyncReadCompatExt;
 
+use crate::kept_budget::Reservation;
+use crate::packet_deadlines::PacketDeadlines;
 use crate::pool::Lease;
 use crate::request;
 use crate::service::{self, Failure, OnFailure, RcptCheck, Service, Stream};
 
-/// Bytes of a message kept for classification; the module reads at most its own
-/// `max_message_bytes` (32 MiB by default) anyway.
+/// Bytes of a message kept for classification when `[limits] max_message_bytes` is not set (the
+/// module's own default: it reads no more).
 const MAX_KEPT: usize = 32 << 20;
+/// Recipient addresses longer than this are not kept (RFC 5321 allows 256 octets in a path).
+const MAX_RCPT_BYTES: usize = 320;
 
 /// Serve milter connections until the process ends.
 pub async fn run(listen: &service::Listen, svc: Arc<Service>) -> anyhow::Result<()> {
@@ -43,7 +47,13 @@ pub async fn run(listen: &service::Listen, svc: Arc<Service>) -> anyhow::Result<
 async fn handle(stream: Box<dyn Stream>, svc: Arc<Service>) {
     let pending = Arc::new(Mutex::new(Vec::new()));
     let mut milter = NdrMilter::new(svc.clone(), pending.clone());
-    let mut io = Injecting { inner: stream.compat(), pending, offset: 0 };
+    let limits = svc.config().service.clone();
+    let timed = PacketDeadlines::new(
+        stream,
+        Duration::from_secs(limits.idle_timeout_secs),
+        Duration::from_secs(limits.read_timeout_secs),
+    );
+    let mut io = Injecting { inner: timed.compat(), pending, offset: 0 };
     let mut server = Server::default_postfix(&mut milter);
     if let Err(e) = server.handle_connection(&mut io).await {
         service::log(json!({"service": svc.name, "event": "connection_error", "error": e.to_string()}));
@@ -65,6 +75,13 @@ struct NdrMilter {
     rcpts: Vec<String>,
     /// The message as it arrived: headers, blank line, body.
     raw: Vec<u8>,
+    /// What `raw` holds of the budget shared by all connections (`max_kept_bytes`).
+    kept: Reservation,
+    /// The budget had no room: the message goes on unscanned as `on_failure` says.
+    over_budget: bool,
+    /// Bytes of macros kept (connection, message), for `max_macro_bytes`.
+    conn_macro_bytes: usize,
+    msg_macro_bytes: usize,
     /// How often each of our own header names arrived (to remove forged ones).
     own_headers: Vec<(String, u32)>,
     outbound: bool,
@@ -75,7 +92,7 @@ impl NdrMilter {
     fn new(svc: Arc<Service>, pending: Arc<Mutex<Vec<u8>>>) -> NdrMilter {
         NdrMilter {
             lease: Lease::new(svc.pool.clone()),
-            svc,
+            svc: svc.clone(),
             pending,
             client_ip: None,
             helo: None,
@@ -84,20 +101,61 @@ impl NdrMilter {
             mail_from: None,
             rcpts: Vec::new(),
             raw: Vec::new(),
+            kept: Reservation::new(svc.kept.clone()),
+            over_budget: false,
+            conn_macro_bytes: 0,
+            msg_macro_bytes: 0,
             own_headers: Vec::new(),
             outbound: false,
             started: None,
         }
     }
 
+    /// Forget the message; buffers are dropped, not cleared, so their memory goes back.
     fn reset_message(&mut self) {
-        self.msg_macros.clear();
+        self.msg_macros = HashMap::new();
+        self.msg_macro_bytes = 0;
         self.mail_from = None;
-        self.rcpts.clear();
-        self.raw.clear();
-        self.own_headers.clear();
-        self.outbound = false;
         self.started = None;
+        self.outbound = false;
+        self.reset_content();
+    }
+
+    /// Forget recipients and content (a new MAIL, or the end of a message).
+    fn reset_content(&mut self) {
+        self.rcpts = Vec::new();
+        self.raw = Vec::new();
+        self.kept.release();
+        self.over_budget = false;
+        self.own_headers = Vec::new();
+    }
+
+    /// Keep message bytes for classification, within the message limit and the budget shared
+    /// by all connections. Past the budget the message is dropped from memory and marked.
+    fn keep(&mut self, bytes: &[u8]) {
+        if self.outbound || self.over_budget {
+            return;
+        }
+        let c = self.svc.config();
+        let per_message = c.module["limits"]["max_message_bytes"].as_u64().map_or(MAX_KEPT, |n| n as usize);
+        let bytes = &bytes[..bytes.len().min(per_message.saturating_sub(self.raw.len()))];
+        let needed = self.raw.len() + bytes.len();
+        if needed > self.raw.capacity() {
+            // Grow by doubling up to the message limit, reserving the growth first.
+            let target = needed.max(self.raw.capacity().saturating_mul(2)).min(per_message).max(needed);
+            if !self.kept.grow(target - self.raw.capacity(), c.service.max_kept_bytes) {
+                self.over_budget = true;
+                self.raw = Vec::new();
+                self.kept.release();
+                service::log(json!({
+                    "service": "milter", "event": "over_budget", "queue_id": self.queue_id(),
+                    "max_kept_bytes": c.service.max_kept_bytes, "on_failure": c.service.on_failure,
+                }));
+                return;
+            }
+            self.raw.reserve_exact(target - self.raw.len());
+        }
+        self.raw.extend_from_slice(bytes);
     }
 
     fn macro_value(&self, name: &str) -> Option<&str> {
@@ -174,6 +232,10 @@ impl NdrMilter {
 
     /// End of data, inbound: classify and apply the verdict's action.
     async fn decide(&mut self) -> ModificationResponse {
+        if self.over_budget {
+            let f = Failure("message not scanned: max_kept_bytes reached by all connections together".into());
+            return failure_response(self.failed("data", &f));
+        }
         let raw = std::mem::take(&mut self.raw);
         let envelope = self.envelope();
         let t = Instant::now();
@@ -275,12 +337,19 @@ impl Milter for NdrMilter {
 
     async fn macro_(&mut self, m: Macro) -> Result<(), Self::Error> {
         let connection_level = matches!(m.code, b'C' | b'H');
+        let max = self.svc.config().service.max_macro_bytes;
         for (k, v) in m.macros() {
+            let bytes = k.len() + v.len();
+            if self.conn_macro_bytes + self.msg_macro_bytes + bytes > max {
+                continue;
+            }
             let name = String::from_utf8_lossy(k).trim_matches(['{', '}']).to_string();
             let value = String::from_utf8_lossy(v).to_string();
             if connection_level {
+                self.conn_macro_bytes += bytes;
                 self.conn_macros.insert(name, value);
             } else {
+                self.msg_macro_bytes += bytes;
                 self.msg_macros.insert(name, value);
             }
         }
@@ -299,6 +368,7 @@ impl Milter for NdrMilter {
     }
 
     async fn mail(&mut self, m: Mail) -> Result<Action, Self::Error> {
+        self.reset_content();
         self.mail_from = Some(request::bare_address(&m.sender()));
         self.started = Some(Instant::now());
         self.outbound = self.is_outbound();
@@ -308,7 +378,8 @@ impl Milter for NdrMilter {
     async fn rcpt(&mut self, r: Recipient) -> Result<Action, Self::Error> {
         let rcpt = request::bare_address(&r.recipient());
         let action = self.check_rcpt(&rcpt).await;
-        if matches!(action, Action::Continue(_)) {
+        let max = self.svc.config().service.max_recipients;
+        if matches!(action, Action::Continue(_)) && self.rcpts.len() < max && rcpt.len() <= MAX_RCPT_BYTES {
             self.rcpts.push(rcpt);
         }
         Ok(action)
@@ -323,30 +394,26 @@ impl Milter for NdrMilter {
                 None => self.own_headers.push((name.clone(), 1)),
             }
         }
-        if !self.outbound && self.raw.len() < MAX_KEPT {
-            let value = h.value();
-            let sep = if value.starts_with([' ', '\t']) { ":" } else { ": " };
-            self.raw.extend_from_slice(format!("{name}{sep}{value}\r\n").as_bytes());
-        }
+        let value = h.value();
+        let sep = if value.starts_with([' ', '\t']) { ":" } else { ": " };
+        self.keep(format!("{name}{sep}{value}\r\n").as_bytes());
         Ok(Continue.into())
     }
 
     async fn end_of_header(&mut self) -> Result<Action, Self::Error> {
-        self.raw.extend_from_slice(b"\r\n");
+        self.keep(b"\r\n");
         Ok(Continue.into())
     }
 
     async fn body(&mut self, b: Body) -> Result<Action, Self::Error> {
-        if !self.outbound && self.raw.len() < MAX_KEPT {
-            let room = MAX_KEPT - self.raw.len();
-            let bytes = b.as_bytes();
-            self.raw.extend_from_slice(&bytes[..bytes.len().min(room)]);
-        }
+        self.keep(b.as_bytes());
         Ok(Continue.into())
     }
 
     async fn end_of_body(&mut self) -> Result<ModificationResponse, Self::Error> {
         let response = if self.outbound { self.sign_sender().await } else { self.decide().await };
+        // The next message's macros come after this reply: start clean, memory given back.
+        self.reset_message();
         Ok(response)
     }
 

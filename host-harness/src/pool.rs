@@ -8,6 +8,14 @@ use crate::{Filter, FilterInstance};
 
 /// Idle instances kept by default: enough for Postfix's default 100 smtpd processes and more.
 pub const MAX_IDLE: usize = 256;
+/// An instance whose memory grew past this (a large message) is dropped after its call, not
+/// kept: wasm memory never shrinks, and a few hundred kept instances would hold it all.
+pub const KEEP_MEMORY_BYTES: usize = 16 << 20;
+
+/// Whether an instance is worth keeping for another call.
+fn worth_keeping(instance: &mut FilterInstance) -> bool {
+    !instance.is_poisoned() && instance.memory_bytes() <= KEEP_MEMORY_BYTES
+}
 
 /// Idle instances of one compiled module.
 pub struct Pool {
@@ -30,9 +38,9 @@ impl Pool {
         self.filter.instance()
     }
 
-    /// Give an instance back; a poisoned one is dropped.
-    pub fn give_back(&self, instance: FilterInstance) {
-        if instance.is_poisoned() {
+    /// Give an instance back; a poisoned or grown one is dropped.
+    pub fn give_back(&self, mut instance: FilterInstance) {
+        if !worth_keeping(&mut instance) {
             return;
         }
         if let Ok(mut idle) = self.idle.lock()
@@ -67,9 +75,9 @@ impl Lease {
         }
     }
 
-    /// Return the instance after a call; a poisoned one is dropped.
-    pub fn put(&mut self, instance: FilterInstance) {
-        if !instance.is_poisoned() {
+    /// Return the instance after a call; a poisoned or grown one is dropped.
+    pub fn put(&mut self, mut instance: FilterInstance) {
+        if worth_keeping(&mut instance) {
             self.instance = Some(instance);
         }
     }

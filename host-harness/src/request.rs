@@ -5,37 +5,12 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
-/// The configuration section that belongs to the host's mail services, not to the module. It is
-/// taken out before the configuration goes to the module (which refuses unknown sections).
-pub const SERVICE_SECTION: &str = "service";
+pub use crate::config_check::SiteFile;
 
-/// A site configuration file, split into the module's part and the services' part.
-#[derive(Debug, Clone, Default)]
-pub struct SiteFile {
-    /// What the module reads: `[limits]`, `[site]`, `[policy]`, `[batv]`, `[srs]`.
-    pub module: Value,
-    /// The `[service]` section (`Value::Null` when absent).
-    pub service: Value,
-}
-
-/// Read a configuration file: TOML, or JSON for `*.json`. Errors never quote the file's content
-/// (it holds keys).
+/// Read and validate a configuration file (`config_check`): every problem, one per line, as
+/// `FILE:LINE: key: what is wrong`, never quoting a secret.
 pub fn read_config(path: &Path) -> Result<SiteFile, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read config {}: {e}", path.display()))?;
-    let mut value: Value = if path.extension().is_some_and(|e| e == "json") {
-        serde_json::from_str(&text).map_err(|e| format!("config {}: {e}", path.display()))?
-    } else {
-        // toml's Display quotes the offending line, which may hold a key: give its position only.
-        toml::from_str(&text).map_err(|e| {
-            let line = e.span().map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
-            format!("config {}: line {}: {}", path.display(), line.unwrap_or(0), e.message())
-        })?
-    };
-    let service = match value.as_object_mut() {
-        Some(map) => map.remove(SERVICE_SECTION).unwrap_or(Value::Null),
-        None => return Err(format!("config {}: not a table", path.display())),
-    };
-    Ok(SiteFile { module: value, service })
+    crate::config_check::check_file(path).map_err(|e| e.to_string())
 }
 
 /// The time in Unix seconds.
@@ -89,10 +64,10 @@ mod tests {
         std::fs::write(&p, "[site]\ndomains = [\"example.com\"]\n[service]\non_failure = \"tempfail\"\n").unwrap();
         let f = read_config(&p).unwrap();
         assert_eq!(f.module, json!({"site": {"domains": ["example.com"]}}));
-        assert_eq!(f.service["on_failure"], "tempfail");
+        assert_eq!(f.service.on_failure, crate::settings::OnFailure::Tempfail);
         std::fs::write(&p, "[batv]\nkeys = [{digit = 1, secret = \"s3cr3t-value\"\n").unwrap();
         let e = read_config(&p).unwrap_err();
-        assert!(e.contains("line 2") && !e.contains("s3cr3t"), "{e}");
+        assert!(e.contains("site.toml:2: ") && !e.contains("s3cr3t"), "{e}");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

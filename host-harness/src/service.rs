@@ -12,56 +12,13 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use ndr_filter::network::Network;
-use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::config_check::Invalid;
 use crate::pool::{Lease, Pool};
 use crate::{CallError, FilterInstance, request};
 
-/// The `[service]` section of the site configuration.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct ServiceConfig {
-    /// What a failure (trap, timeout, bad configuration) answers: `accept` or `tempfail`.
-    pub on_failure: OnFailure,
-    /// Wall-clock bound on one module call, in milliseconds (fuel bounds the CPU as well).
-    pub timeout_ms: u64,
-    /// Prefix of the verdict headers the milter adds (`X-NDR-Verdict`, `X-NDR-Signals`).
-    pub header_prefix: String,
-    /// Outbound mail: sessions that authenticated (the `{auth_authen}` macro) ...
-    pub outbound_authenticated: bool,
-    /// ... clients in these networks (IP addresses or CIDR ranges) ...
-    pub outbound_networks: Vec<String>,
-    /// ... or connections to these Postfix daemons (`milter_macro_daemon_name`, `{daemon_name}`).
-    pub outbound_daemons: Vec<String>,
-    /// BATV results that refuse a null-sender recipient at RCPT time (when the policy enforces).
-    /// Untagged recipients are never refused at RCPT: address-verification probes look the same.
-    pub rcpt_reject: Vec<String>,
-    /// The reply to such a recipient.
-    pub rcpt_reply: String,
-}
-
-impl Default for ServiceConfig {
-    fn default() -> Self {
-        ServiceConfig {
-            on_failure: OnFailure::Accept,
-            timeout_ms: 5_000,
-            header_prefix: "X-NDR".into(),
-            outbound_authenticated: true,
-            outbound_networks: Vec::new(),
-            outbound_daemons: vec!["ORIGINATING".into()],
-            rcpt_reject: vec!["bad_signature".into(), "malformed".into()],
-            rcpt_reply: "550 5.7.1 Backscatter refused: invalid BATV signature".into(),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum OnFailure {
-    Accept,
-    Tempfail,
-}
+pub use crate::settings::{OnFailure, ServiceConfig};
 
 /// A test hook: make every module call fail (`trap`) or hang (`stall`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -76,8 +33,6 @@ pub struct Loaded {
     /// The module's part of the site configuration.
     pub module: Value,
     pub service: ServiceConfig,
-    /// Why the configuration cannot be used; every decision is then a failure.
-    pub error: Option<String>,
     networks: Vec<Network>,
 }
 
@@ -101,6 +56,11 @@ pub struct Service {
     config_path: Option<PathBuf>,
     loaded: RwLock<Arc<Loaded>>,
     fault: Option<Fault>,
+    /// Message bytes all connections keep together (`[service] max_kept_bytes`).
+    pub kept: Arc<crate::kept_budget::KeptBytes>,
+    /// Connections open now (`[service] max_connections`).
+    open: std::sync::atomic::AtomicUsize,
+    refused: std::sync::atomic::AtomicUsize,
 }
 
 /// A failed call: what went wrong, for the log.
@@ -108,16 +68,26 @@ pub struct Service {
 pub struct Failure(pub String);
 
 impl Service {
+    /// Load and check the configuration; a file with any problem is refused (the caller exits).
     pub fn new(
         name: &'static str,
         pool: Arc<Pool>,
         config_path: Option<PathBuf>,
         fault: Option<Fault>,
-    ) -> Arc<Service> {
-        let loaded = load(config_path.as_deref(), &pool);
-        let svc = Arc::new(Service { name, pool, config_path, loaded: RwLock::new(Arc::new(loaded)), fault });
+    ) -> Result<Arc<Service>, String> {
+        let loaded = load(config_path.as_deref(), &pool)?;
+        let svc = Arc::new(Service {
+            name,
+            pool,
+            config_path,
+            loaded: RwLock::new(Arc::new(loaded)),
+            fault,
+            kept: Arc::default(),
+            open: Default::default(),
+            refused: Default::default(),
+        });
         svc.log_config("loaded");
-        svc
+        Ok(svc)
     }
 
     /// The current configuration.
@@ -128,15 +98,20 @@ impl Service {
         }
     }
 
-    /// Read the configuration again (SIGHUP). A file that cannot be read or parsed keeps the
-    /// old configuration; one the module refuses replaces it, and decisions fail as configured.
+    /// Read the configuration again (SIGHUP). A file with any problem is not used: the running
+    /// configuration stays in force, and the log says why.
     pub fn reload(&self) {
         let Some(path) = &self.config_path else { return };
-        if let Err(e) = request::read_config(path) {
-            log(json!({"service": self.name, "event": "reload_failed", "error": e, "kept": "previous configuration"}));
-            return;
-        }
-        let fresh = load(Some(path), &self.pool);
+        let fresh = match load(Some(path), &self.pool) {
+            Ok(f) => f,
+            Err(e) => {
+                log(json!({
+                    "service": self.name, "event": "reload_failed", "config": path.display().to_string(),
+                    "errors": e.lines().collect::<Vec<_>>(), "kept": "running configuration",
+                }));
+                return;
+            }
+        };
         match self.loaded.write() {
             Ok(mut l) => *l = Arc::new(fresh),
             Err(p) => *p.into_inner() = Arc::new(fresh),
@@ -146,12 +121,14 @@ impl Service {
 
     fn log_config(&self, event: &str) {
         let c = self.config();
+        let s = &c.service;
         log(json!({
             "service": self.name,
             "event": event,
             "config": self.config_path.as_ref().map(|p| p.display().to_string()),
-            "on_failure": c.service.on_failure,
-            "error": c.error,
+            "on_failure": s.on_failure,
+            "max_connections": s.max_connections,
+            "max_kept_bytes": s.max_kept_bytes,
             "fault": self.fault.map(|f| format!("{f:?}").to_lowercase()),
         }));
     }
@@ -163,9 +140,6 @@ impl Service {
         F: FnOnce(&mut FilterInstance) -> Result<String, CallError> + Send + 'static,
     {
         let loaded = self.config();
-        if let Some(e) = &loaded.error {
-            return Err(Failure(format!("configuration: {e}")));
-        }
         let mut instance = lease.checkout().map_err(|e| Failure(format!("cannot instantiate the module: {e:#}")))?;
         let fault = self.fault;
         let task = tokio::task::spawn_blocking(move || {
@@ -256,46 +230,38 @@ impl Service {
     }
 }
 
-fn load(path: Option<&Path>, pool: &Pool) -> Loaded {
-    let mut loaded = Loaded { module: json!({}), service: ServiceConfig::default(), error: None, networks: Vec::new() };
-    let Some(path) = path else { return loaded };
-    let file = match request::read_config(path) {
-        Ok(f) => f,
-        Err(e) => {
-            loaded.error = Some(e);
-            return loaded;
-        }
+/// The configuration at `path` (defaults without one); any problem refuses the whole file.
+fn load(path: Option<&Path>, pool: &Pool) -> Result<Loaded, String> {
+    let Some(path) = path else {
+        return Ok(Loaded { module: json!({}), service: ServiceConfig::default(), networks: Vec::new() });
     };
-    loaded.module = file.module;
-    if !file.service.is_null() {
-        match ServiceConfig::deserialize(&file.service) {
-            Ok(s) => loaded.service = s,
-            Err(e) => loaded.error = Some(format!("[{}]: {e}", request::SERVICE_SECTION)),
+    let file = check_config(path, pool).map_err(|e| e.to_string())?;
+    let networks = file.service.outbound_networks.iter().filter_map(|n| Network::parse(n)).collect();
+    Ok(Loaded { module: file.module, service: file.service, networks })
+}
+
+/// The whole validation of a configuration file (`ndr check-config` runs it too): every
+/// section natively (`config_check`), then the module's part by the module itself, which has
+/// the last word (a module built from other sources may read other fields).
+pub fn check_config(path: &Path, pool: &Pool) -> Result<request::SiteFile, Invalid> {
+    let file = crate::config_check::check_file(path)?;
+    let req = request::classify(Some(&file.module), 0, None).to_string();
+    let check = pool.take().map_err(|e| format!("{e:#}")).and_then(|mut i| {
+        let r = i.classify(b"", req.as_bytes()).map_err(|e| e.to_string());
+        if r.is_ok() && file.module.get("batv").is_some() {
+            let req = request::address(Some(&file.module), 0, "check@example.invalid", None).to_string();
+            i.request("ndr_batv_verify", req.as_bytes()).map_err(|e| e.to_string())?;
+        }
+        pool.give_back(i);
+        r
+    });
+    match check {
+        Ok(_) => Ok(file),
+        Err(e) => {
+            let e = crate::config_check::redact_secrets(&e, &file.module);
+            Err(Invalid::whole(&path.display().to_string(), 0, format!("the module refuses the configuration: {e}")))
         }
     }
-    for n in &loaded.service.outbound_networks {
-        match Network::parse(n) {
-            Some(net) => loaded.networks.push(net),
-            None => loaded.error = Some(format!("[service] outbound_networks: {n:?} is not an IP or CIDR range")),
-        }
-    }
-    // Let the module check its part now, so a bad key shows at load time, not at the first mail.
-    if loaded.error.is_none() {
-        let req = request::classify(Some(&loaded.module), 0, None).to_string();
-        let check = pool.take().map_err(|e| format!("{e:#}")).and_then(|mut i| {
-            let r = i.classify(b"", req.as_bytes()).map_err(|e| e.to_string());
-            if r.is_ok() && loaded.module.get("batv").is_some() {
-                let req = request::address(Some(&loaded.module), 0, "check@example.invalid", None).to_string();
-                i.request("ndr_batv_verify", req.as_bytes()).map_err(|e| e.to_string())?;
-            }
-            pool.give_back(i);
-            r
-        });
-        if let Err(e) = check {
-            loaded.error = Some(e);
-        }
-    }
-    loaded
 }
 
 /// One JSON line on stderr, with the time. Callers never put keys or secrets in it.
@@ -378,7 +344,7 @@ where
                 match listener.accept().await {
                     Ok((stream, _)) => {
                         let _ = stream.set_nodelay(true);
-                        tokio::spawn(handler(Box::new(stream), svc.clone()));
+                        start(&svc, &handler, Box::new(stream));
                     }
                     Err(e) => accept_error(&svc, e).await,
                 }
@@ -394,11 +360,54 @@ where
             log(json!({"service": svc.name, "event": "listening", "on": format!("unix:{}", path.display())}));
             loop {
                 match listener.accept().await {
-                    Ok((stream, _)) => {
-                        tokio::spawn(handler(Box::new(stream), svc.clone()));
-                    }
+                    Ok((stream, _)) => start(&svc, &handler, Box::new(stream)),
                     Err(e) => accept_error(&svc, e).await,
                 }
+            }
+        }
+    }
+}
+
+/// Serve a new connection on its own task, or close it at once past `max_connections`.
+fn start<H, Fut>(svc: &Arc<Service>, handler: &H, stream: Box<dyn Stream>)
+where
+    H: Fn(Box<dyn Stream>, Arc<Service>) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let Some(slot) = svc.open_connection() else { return };
+    let work = handler(stream, svc.clone());
+    tokio::spawn(async move {
+        work.await;
+        drop(slot);
+    });
+}
+
+/// A connection being served; counted against `max_connections` until dropped.
+pub struct ConnectionSlot(Arc<Service>);
+
+impl Drop for ConnectionSlot {
+    fn drop(&mut self) {
+        self.0.open.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+    }
+}
+
+impl Service {
+    /// A slot for a new connection, or `None` past `max_connections`: the caller closes the
+    /// connection at once, so the MTA applies its default action instead of waiting.
+    fn open_connection(self: &Arc<Self>) -> Option<ConnectionSlot> {
+        use std::sync::atomic::Ordering;
+        let max = self.config().service.max_connections;
+        match self.open.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n < max).then_some(n + 1)) {
+            Ok(_) => Some(ConnectionSlot(self.clone())),
+            Err(open) => {
+                // One line for the first refusal and every thousandth: a flood must not flood the log.
+                let n = self.refused.fetch_add(1, Ordering::Relaxed) + 1;
+                if n == 1 || n % 1000 == 0 {
+                    log(
+                        json!({"service": self.name, "event": "connection_refused", "open": open, "max_connections": max, "refused_total": n}),
+                    );
+                }
+                None
             }
         }
     }
@@ -421,12 +430,5 @@ mod tests {
         assert_eq!("unix:/run/ndr.sock".parse(), Ok(Listen::Unix("/run/ndr.sock".into())));
         assert!("inet:127.0.0.1".parse::<Listen>().is_err());
         assert!("tcp:1".parse::<Listen>().is_err());
-    }
-
-    #[test]
-    fn defaults_fail_open_and_never_refuse_untagged_at_rcpt() {
-        let c = ServiceConfig::default();
-        assert_eq!(c.on_failure, OnFailure::Accept);
-        assert!(!c.rcpt_reject.iter().any(|r| r == "untagged"));
     }
 }

@@ -132,6 +132,17 @@ async fn the_milter_process() {
     let mut c = session(m.port, "<>").await;
     let refused = c.recipient(FORGED.as_bytes()).await;
     assert!(format!("{refused:?}").contains("second reply"), "previous configuration kept: {refused:?}");
+
+    // A file that parses but is not valid (a key that is not hex, a misspelt action): the
+    // running configuration stays in force too; forged tags are still refused.
+    let valid = config(&dir, "valid.toml", "").to_path_buf();
+    let text = std::fs::read_to_string(&valid).unwrap().replace("first reply", "second reply");
+    std::fs::write(&cfg, text.replace("secret = \"k\"", "secret_hex = \"zz\"")).unwrap();
+    m.signal("-HUP");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let mut c = session(m.port, "<>").await;
+    let refused = c.recipient(FORGED.as_bytes()).await;
+    assert!(format!("{refused:?}").contains("second reply"), "running configuration kept: {refused:?}");
     drop(m);
 
     // The test hook: a trapping module answers on_failure (tempfail here, accept by default).
@@ -150,17 +161,19 @@ async fn the_milter_process() {
     assert!(matches!(action, Action::Continue(_)) && mods == 0, "trap + accept: unchanged: {action:?}");
     drop(m);
 
-    // A configuration the module refuses (a key that is not hex) fails every decision, as
-    // on_failure says: tempfail here.
+    // A configuration with a key that is not hex is never served: it would fail open. The
+    // milter refuses to start, exits 2 and names the file, line and key.
     let bad = config(&dir, "bad.toml", "on_failure = \"tempfail\"").to_path_buf();
     std::fs::write(&bad, std::fs::read_to_string(&bad).unwrap().replace("secret = \"k\"", "secret_hex = \"zz\""))
         .unwrap();
-    let m = Milter::start(&bad, None);
-    let mut c = session(m.port, "<carol@remote.example>").await;
-    c.recipient(b"<alice@example.com>".as_slice()).await.expect("rcpt");
-    let (action, mods) = message(&mut c).await;
-    assert!(matches!(action, Action::Tempfail(_)) && mods == 0, "refused configuration + tempfail: {action:?}");
-    drop(m);
+    let out = Command::new(env!("CARGO_BIN_EXE_ndr"))
+        .args(["milter", "--listen", "inet:127.0.0.1:0", "--config"])
+        .arg(&bad)
+        .output()
+        .expect("ndr milter runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("bad.toml:7: batv.keys[0].secret_hex: "), "{stderr}");
 
     // A Unix socket works the same.
     let sock = dir.join("milter.sock");

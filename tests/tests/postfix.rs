@@ -269,7 +269,7 @@ fn start(kind: &'static str, port: u16, config: PathBuf, fault: Option<Fault>) {
     std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
         rt.block_on(async move {
-            let svc = Service::new(kind, pool, Some(config), fault);
+            let svc = Service::new(kind, pool, Some(config), fault).expect("a valid configuration");
             let listen = Listen::Inet(format!("127.0.0.1:{port}"));
             let r = if kind == "milter" {
                 ndr_host::milter::run(&listen, svc).await
