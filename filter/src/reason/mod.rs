@@ -237,6 +237,8 @@ pub fn is_generic_status(code: &str) -> bool {
 pub fn is_hard(reason: &str, status: Option<&str>, reply_code: Option<&str>) -> bool {
     match reason {
         "userunknown" | "hostunknown" | "hasmoved" => true,
+        // RFC 7505 X.7.27 is a refusal of the sender's null-MX domain: the recipient may exist.
+        "notaccept" if status.is_some_and(|s| s.ends_with(".7.27")) => false,
         "notaccept" => status.is_some_and(|s| s.starts_with('5')) || reply_code.is_some_and(|c| c.starts_with('5')),
         _ => false,
     }
@@ -395,6 +397,10 @@ mod tests {
         assert!(is_hard("notaccept", Some("5.1.10"), None));
         assert!(!is_hard("notaccept", Some("4.3.2"), None));
         assert!(!is_hard("mailboxfull", Some("5.2.2"), None));
+        // RFC 7505: X.7.27 refuses the sender's null-MX domain; the recipient may exist. The
+        // reason stays sisimai's notaccept, but it is not a hard bounce.
+        let sender_null_mx = classify(Some("5.7.27"), Some("550"), &["550 5.7.27 sender address has null MX"], None);
+        assert!(!is_hard(sender_null_mx, Some("5.7.27"), Some("550")));
     }
 
     #[test]
