@@ -100,7 +100,9 @@ export type BatvOutcome =
   | "unknown_key"
   | "malformed"
   | "untagged"
-  | "foreign_tag";
+  | "foreign_tag"
+  /** The address is in `site.relay_domains`: our keys say nothing about it. */
+  | "relay_domain";
 
 /** BATV verification of an address (`batv::Verified`). */
 export interface BatvVerified {
@@ -152,6 +154,8 @@ export interface Signal {
   weight: number;
   /** Evidence that the report is spam carrying a payload. */
   spam: number;
+  /** False when the signal had nothing to look at: it then weighs 0 and `value` says why. */
+  observed: boolean;
 }
 
 /** The reply to give during SMTP (`verdict::SmtpReply`). */
@@ -239,6 +243,8 @@ export interface SiteConfig {
   relays?: string[];
   never_sending?: string[];
   allow_reporting_mtas?: string[];
+  /** Domains we relay for but do not own: their reports are not judged, they pass. */
+  relay_domains?: string[];
 }
 
 /** Verdict to action (`verdict::PolicyConfig`). */
@@ -250,6 +256,8 @@ export interface PolicyConfig {
   unknown?: Action;
   legitimate?: Action;
   threshold?: number;
+  /** Days after a BATV tag expired within which a bounce to it is weak evidence (default 5). */
+  bounce_horizon_days?: number;
 }
 
 /** Input limits (`config::Limits`). */

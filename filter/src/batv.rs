@@ -159,6 +159,9 @@ pub enum Outcome {
     Malformed,
     Untagged,
     ForeignTag,
+    /// The address is in a domain we relay for but do not own (`site.relay_domains`): our keys
+    /// say nothing about it.
+    RelayDomain,
 }
 
 /// What verification found.
@@ -244,6 +247,13 @@ impl KeyRing {
         now >= self.enabled_at.saturating_add(u64::from(self.observe_days) * DAY)
     }
 
+    /// True when mail to `destination` (an address or a domain) is sent with an untagged sender.
+    pub fn is_exempt(&self, destination: &str) -> bool {
+        let dest = destination.trim_matches(['<', '>']).to_ascii_lowercase();
+        let dest_domain = dest.rsplit_once('@').map_or(dest.as_str(), |(_, d)| d);
+        self.exempt.iter().any(|e| *e == dest || *e == dest_domain)
+    }
+
     /// Sign an envelope sender for mail to `destination` (a recipient address, if known).
     pub fn sign(&self, address: &str, destination: Option<&str>, now: u64) -> Signed {
         let unchanged =
@@ -260,11 +270,8 @@ impl KeyRing {
         if self.never_sign.iter().any(|n| n.eq_ignore_ascii_case(local)) {
             return unchanged("never_sign");
         }
-        if let Some(dest) = destination.map(str::to_ascii_lowercase) {
-            let dest_domain = dest.rsplit_once('@').map_or(dest.as_str(), |(_, d)| d);
-            if self.exempt.iter().any(|e| *e == dest || *e == dest_domain) {
-                return unchanged("exempt_destination");
-            }
+        if destination.is_some_and(|d| self.is_exempt(d)) {
+            return unchanged("exempt_destination");
         }
         if local.len() > MAX_SIGNED_LOCAL_PART {
             return unchanged("local_part_too_long");
@@ -282,6 +289,16 @@ impl KeyRing {
             key: Some(key.digit),
             skipped: None,
         }
+    }
+
+    /// [`KeyRing::verify`] for a site: addresses in the domains it only relays for are never
+    /// judged by our keys (their own BATV tags would look forged to us).
+    pub fn verify_at_site(&self, address: &str, site: Option<&crate::verdict::SiteConfig>, now: u64) -> Verified {
+        let mut v = self.verify(address, now);
+        if site.is_some_and(|s| s.relays_for(address)) {
+            v = Verified { result: Outcome::RelayDomain, key: None, days_past: None, case_folded: false, ..v };
+        }
+        v
     }
 
     /// Verify the tag on a recipient address of an inbound bounce.

@@ -45,7 +45,7 @@ pub use report::{Feedback, Kind, Original, RcptCheck, ReceivedHop, Recipient, Re
 /// ABI major version: a change that breaks hosts gets a new major and a new marker export.
 pub const ABI_MAJOR: u32 = 1;
 /// ABI minor version: new exports and new JSON fields.
-pub const ABI_MINOR: u32 = 2;
+pub const ABI_MINOR: u32 = 3;
 
 /// Classify one message. `envelope` is the SMTP envelope when the host has it (absent for a
 /// message read from disk); `now` is the host's clock in Unix seconds.
@@ -166,7 +166,7 @@ fn rcpt_checks(
         .iter()
         .map(|rcpt| RcptCheck {
             address: rcpt.clone(),
-            batv: ring.map(|r| r.verify(rcpt, now)),
+            batv: ring.map(|r| r.verify_at_site(rcpt, config.site.as_ref(), now)),
             srs: srs.as_ref().map(|s| s.reverse(rcpt, now)).filter(|r| r.error != Some(srs::ReverseError::NotSrs)),
         })
         .collect()

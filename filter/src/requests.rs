@@ -98,7 +98,7 @@ pub fn batv_sign(request: &[u8]) -> Result<Answer, RequestError> {
 /// `{"config":{"batv":…}, "address":…, "now":…}` → `batv::Verified`.
 pub fn batv_verify(request: &[u8]) -> Result<Answer, RequestError> {
     let r: AddressRequest = parse(request)?;
-    to_value(key_ring(&r.config)?.verify(&r.address, r.now))
+    to_value(key_ring(&r.config)?.verify_at_site(&r.address, r.config.site.as_ref(), r.now))
 }
 
 /// `{"config":{"srs":…}, "address":…, "now":…}` → `{"address": rewritten}`.

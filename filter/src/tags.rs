@@ -81,6 +81,27 @@ pub fn strip(address: &str) -> String {
     }
 }
 
+/// The sender an SRS address stands for (`SRS0=HHH=TT=domain=local@fwd`, or SRS1's innermost
+/// one), unverified: for comparisons only, never as proof (`srs.rs` verifies our own).
+pub fn srs_sender(address: &str) -> Option<String> {
+    let (local, _) = split(address)?;
+    let lower = local.get(..5)?.to_ascii_lowercase();
+    let srs0 = match lower.as_str() {
+        "srs0=" | "srs0+" | "srs0-" => &local[5..],
+        "srs1=" | "srs1+" | "srs1-" => local[5..].splitn(3, '=').nth(2)?.strip_prefix('=')?,
+        _ => return None,
+    };
+    let mut f = srs0.splitn(4, '=');
+    let (_, _, domain, local) = (f.next()?, f.next()?, f.next()?, f.next()?);
+    (!domain.is_empty() && !local.is_empty()).then(|| format!("{local}@{domain}"))
+}
+
+/// The address a returned original's envelope sender stands for: without a BATV or vendor tag,
+/// and an SRS address read back to the sender it rewrote.
+pub fn sender_behind(address: &str) -> String {
+    srs_sender(address).unwrap_or_else(|| strip(address))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -99,5 +120,18 @@ mod tests {
         assert_eq!(strip("SRS0=vmyz=2W=other.com=test@example.com"), "SRS0=vmyz=2W=other.com=test@example.com");
         assert_eq!(classify("plain@example.com"), Tag::None);
         assert_eq!(classify("no-at-sign"), Tag::None);
+    }
+
+    #[test]
+    fn srs_senders_are_read_back_unverified() {
+        assert_eq!(srs_sender("SRS0=HHH=TT=ours.example=alice@fwd.example").as_deref(), Some("alice@ours.example"));
+        assert_eq!(srs_sender("srs0+HHH=TT=ours.example=a=b@fwd.example").as_deref(), Some("a=b@ours.example"));
+        assert_eq!(
+            srs_sender("SRS1=X=fwd1.example==HHH=TT=ours.example=alice@fwd2.example").as_deref(),
+            Some("alice@ours.example")
+        );
+        assert_eq!(srs_sender("SRS0=HHH=TT==alice@fwd.example"), None);
+        assert_eq!(srs_sender("alice@ours.example"), None);
+        assert_eq!(sender_behind("prvs=1234abcdef=alice@ours.example"), "alice@ours.example");
     }
 }

@@ -15,6 +15,18 @@ pub struct SiteConfig {
     pub never_sending: Vec<String>,
     /// Reporting MTAs whose reports are always accepted (host names, `*` wildcards allowed).
     pub allow_reporting_mtas: Vec<String>,
+    /// Domains we accept and relay mail for but do not own (a backup MX, an outbound gateway
+    /// for customers): their reports are never judged as ours or as backscatter, and our BATV
+    /// keys never verify their addresses. They pass.
+    pub relay_domains: Vec<String>,
+}
+
+impl SiteConfig {
+    /// True when `address` (or a bare domain) is in a domain we relay for but do not own.
+    pub fn relays_for(&self, address: &str) -> bool {
+        let domain = address.rsplit_once('@').map_or(address, |(_, d)| d).trim_end_matches('>');
+        self.relay_domains.iter().any(|d| crate::text::host_in(domain, d))
+    }
 }
 
 /// How verdicts become actions.
@@ -30,8 +42,14 @@ pub struct PolicyConfig {
     pub ndr_spam: Action,
     pub unknown: Action,
     pub legitimate: Action,
-    /// Score at or below which a report is backscatter, at or above which it is ours.
+    /// Score at or below which a report is backscatter, at or above which it is ours. A
+    /// backscatter verdict also needs one signal of real weight against (see `verdict`): weak
+    /// signals never add up to a block.
     pub threshold: i32,
+    /// Days after a BATV tag expired within which a bounce to it is still a plausible late
+    /// bounce of our mail (RFC 5321 §4.5.4.1: senders give up after 4–5 days): weak evidence.
+    /// Past it, a tag is a replay of an old address of ours: strong evidence of forgery.
+    pub bounce_horizon_days: u32,
 }
 
 impl Default for PolicyConfig {
@@ -44,6 +62,7 @@ impl Default for PolicyConfig {
             unknown: Action::Accept,
             legitimate: Action::Accept,
             threshold: 30,
+            bounce_horizon_days: 5,
         }
     }
 }

@@ -46,15 +46,27 @@ const MARKETING: &[&str] = &[
 ];
 
 fn signal(name: &str, value: impl Into<String>, weight: i32) -> Signal {
-    Signal { name: name.into(), value: value.into(), weight, spam: 0 }
+    Signal { name: name.into(), value: value.into(), weight, spam: 0, observed: true }
+}
+
+/// A signal that had nothing to observe: it weighs nothing and says why.
+fn unobserved(name: &str, why: impl Into<String>) -> Signal {
+    Signal { name: name.into(), value: why.into(), weight: 0, spam: 0, observed: false }
 }
 
 fn domain_of(address: &str) -> &str {
-    address.rsplit_once('@').map_or("", |(_, d)| d)
+    address.rsplit_once('@').map_or("", |(_, d)| d).trim_end_matches(['>', ' '])
 }
 
 fn is_ours(domain: &str, site: &SiteConfig) -> bool {
     site.domains.iter().any(|o| host_in(domain, o))
+}
+
+/// A Message-ID our side wrote: its right-hand side is one of our domains or one of our relays
+/// (MTAs write their host name there when the client sent none).
+fn id_is_ours(id: &str, site: &SiteConfig) -> bool {
+    let host = domain_of(id);
+    !host.is_empty() && (is_ours(host, site) || site.relays.iter().any(|p| !p.contains('/') && glob(p, host)))
 }
 
 /// `*` matches any run of characters in a host name pattern.
@@ -164,16 +176,42 @@ fn payload_ads(mail: &Mail<'_>) -> usize {
     seen.len()
 }
 
-pub fn collect(
-    mail: &Mail<'_>,
-    report: &Report,
-    envelope: &Envelope,
-    site: &SiteConfig,
-    ring: Option<&crate::batv::KeyRing>,
-    now: u64,
-) -> Vec<Signal> {
+/// What the evidence is read from.
+pub struct Inputs<'a> {
+    pub mail: &'a Mail<'a>,
+    pub report: &'a Report,
+    pub envelope: &'a Envelope,
+    pub site: &'a SiteConfig,
+    pub ring: Option<&'a crate::batv::KeyRing>,
+    pub horizon_days: u32,
+    pub now: u64,
+}
+
+/// Delivery status notifications go to the original's envelope sender (RFC 3464 §2, RFC 5321
+/// §4.5.5). Replies (vacation notices, read receipts, challenges, feedback reports) are often
+/// sent to the From: address instead, so what the envelope recipient lacks says less there.
+fn is_dsn(kind: Kind) -> bool {
+    matches!(kind, Kind::Bounce | Kind::Delay | Kind::Delivered)
+}
+
+pub fn collect(input: &Inputs<'_>) -> Vec<Signal> {
     let mut out = Vec::new();
-    // The envelope: a report comes from the null sender, to one recipient.
+    envelope_signals(input, &mut out);
+    recipient_tag_signals(input, &mut out);
+    let received = quoted_received_lines(input.mail, input.report);
+    if is_dsn(input.report.kind) {
+        returned_original_signals(input, &mut out);
+    }
+    reference_signals(input, &mut out);
+    report_tag_signals(input, &received, &mut out);
+    relay_signals(input, &received, &mut out);
+    payload_signals(input, &mut out);
+    out
+}
+
+/// The envelope: a DSN comes from the null sender, to one recipient.
+fn envelope_signals(input: &Inputs<'_>, out: &mut Vec<Signal>) {
+    let (envelope, site) = (input.envelope, input.site);
     let null_sender = envelope.mail_from.as_deref().is_some_and(|m| m.is_empty());
     out.push(signal("null_sender", null_sender.to_string(), 0));
     let daemon = envelope
@@ -184,35 +222,70 @@ pub fn collect(
     if daemon {
         out.push(signal("daemon_sender", envelope.mail_from.clone().unwrap_or_default(), 0));
     }
+    // A report goes back to one reverse-path: `<>` to several recipients is no report's envelope.
     if null_sender && envelope.rcpt_to.len() > 1 {
         out.push(signal("null_sender_to_several", envelope.rcpt_to.len().to_string(), -40));
     }
     for rcpt in &envelope.rcpt_to {
         if site.never_sending.iter().any(|n| n.eq_ignore_ascii_case(&tags::strip(rcpt))) {
-            out.push(signal("never_sending_recipient", rcpt.clone(), -100));
+            // A no-reply address is never an envelope sender, but it is the From: of our
+            // notifications, which vacation responders answer.
+            if is_dsn(input.report.kind) || input.report.kind == Kind::ChallengeResponse {
+                out.push(signal("never_sending_recipient", rcpt.clone(), -100));
+            } else {
+                out.push(unobserved(
+                    "never_sending_recipient",
+                    format!("{rcpt}: replies answer From:, not the envelope"),
+                ));
+            }
         }
     }
-    if let Some(mta) = &report.reporting_mta {
+    if let Some(mta) = &input.report.reporting_mta {
         if site.allow_reporting_mtas.iter().any(|p| glob(p, mta)) {
             out.push(signal("allowed_reporting_mta", mta.clone(), 100));
         }
     }
-    // Our tags on the recipient: the one verifiable answer.
+}
+
+/// How a verified BATV tag weighs, wherever it was found. `own` is the weight of a valid tag
+/// there: the envelope recipient is the one a bounce is addressed to, a tag quoted in the report
+/// could have been copied from a message of ours.
+fn tag_weight(v: &crate::batv::Verified, own: i32, horizon_days: u32) -> (String, i32) {
+    match v.result {
+        Outcome::Valid => ("valid".into(), own),
+        Outcome::BadSignature | Outcome::Malformed => (outcome_name(v.result), if own >= 100 { -100 } else { -40 }),
+        // We signed it; a bounce a few days late is plausible (senders retry for 4–5 days).
+        Outcome::Expired if v.days_past.unwrap_or(0) <= horizon_days => (
+            format!("expired {} days ago, within the {horizon_days}-day bounce horizon", v.days_past.unwrap_or(0)),
+            if own >= 100 { -20 } else { 0 },
+        ),
+        // No MTA retries that long: an old tag of ours replayed.
+        Outcome::Expired => {
+            (format!("expired {} days ago, past the {horizon_days}-day bounce horizon", v.days_past.unwrap_or(0)), -100)
+        }
+        _ => (outcome_name(v.result), 0),
+    }
+}
+
+fn outcome_name(o: Outcome) -> String {
+    serde_json::to_value(o).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
+}
+
+/// Our tags on the envelope recipients: the one verifiable answer.
+fn recipient_tag_signals(input: &Inputs<'_>, out: &mut Vec<Signal>) {
+    let report = input.report;
     for check in &report.rcpt_checks {
         if let Some(b) = &check.batv {
-            let value =
-                serde_json::to_value(b.result).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
-            let weight = match b.result {
-                Outcome::Valid => 100,
-                Outcome::BadSignature | Outcome::Malformed => -100,
-                // A tag that expired a few days ago is most likely a late genuine bounce.
-                Outcome::Expired => -20,
-                // Untagged: decisive only once the rollout enforces, and only for our domains.
-                Outcome::Untagged if b.enforcing && is_ours(domain_of(&check.address), site) => -60,
-                Outcome::Untagged => -5,
-                Outcome::UnknownKey | Outcome::ForeignTag => 0,
-            };
-            out.push(signal("batv", value, weight));
+            if b.result == Outcome::Untagged {
+                out.push(untagged_signal(input, &check.address, b.enforcing));
+            } else {
+                let (value, weight) = tag_weight(b, 100, input.horizon_days);
+                out.push(if weight == 0 && b.result != Outcome::Expired {
+                    unobserved("batv", value)
+                } else {
+                    signal("batv", value, weight)
+                });
+            }
         }
         if let Some(s) = &check.srs {
             let (value, weight) = match s.error {
@@ -224,63 +297,179 @@ pub fn collect(
             out.push(signal("srs", value.to_ascii_lowercase(), weight));
         }
     }
-    // The returned original.
-    match &report.original {
-        None if matches!(report.kind, Kind::Bounce | Kind::Delay) => out.push(signal("original", "missing", -5)),
-        None => {}
-        Some(o) => {
-            out.push(signal("original", o.source.clone(), 0));
-            if !site.domains.is_empty() {
-                if let Some(id) = &o.message_id {
-                    let ours = is_ours(domain_of(id), site);
-                    out.push(signal(
-                        "original_message_id",
-                        if ours { "ours" } else { "foreign" },
-                        if ours { 40 } else { -20 },
-                    ));
-                }
-                let sender = o.return_path.as_deref().or(o.from.as_deref()).map(tags::strip);
-                if let Some(sender) = sender.filter(|s| s.contains('@')) {
-                    let ours = is_ours(domain_of(&sender), site);
-                    out.push(signal(
-                        "original_sender",
-                        if ours { "ours" } else { "foreign" },
-                        if ours { 10 } else { -40 },
-                    ));
-                }
+}
+
+/// A bounce to an untagged address counts against only where a tag was certain: the rollout
+/// enforces, the address is ours, the report is a DSN (sent to the envelope sender), and the
+/// failed recipient is not a destination we send to untagged.
+fn untagged_signal(input: &Inputs<'_>, address: &str, enforcing: bool) -> Signal {
+    let report = input.report;
+    let exempt = input.ring.is_some_and(|ring| {
+        report.recipients.iter().filter_map(|r| r.address.as_deref()).any(|a| ring.is_exempt(a))
+            || report.original.iter().flat_map(|o| o.to.iter()).any(|a| ring.is_exempt(a))
+    });
+    let why = if !enforcing {
+        "untagged, during the rollout's observe period"
+    } else if !is_ours(domain_of(address), input.site) {
+        "untagged, and not an address of our domains"
+    } else if !is_dsn(report.kind) {
+        "untagged, but replies answer From:, which carries no tag"
+    } else if exempt {
+        "untagged, and the failed recipient is an exempt destination"
+    } else {
+        return signal("batv", "untagged, where every bounce of our mail carries a tag", -60);
+    };
+    unobserved("batv", why)
+}
+
+/// The returned original of a DSN: its Message-ID and sender.
+fn returned_original_signals(input: &Inputs<'_>, out: &mut Vec<Signal>) {
+    let (report, site, envelope) = (input.report, input.site, input.envelope);
+    let Some(o) = &report.original else {
+        out.push(unobserved("original", "none returned (RFC 3464 makes it optional)"));
+        return;
+    };
+    out.push(signal("original", o.source.clone(), 0));
+    // Forwarders rewrite the envelope sender (SRS): the sender behind it is what counts.
+    let return_path = o.return_path.as_deref().map(tags::sender_behind).filter(|s| s.contains('@'));
+    let from = o.from.as_deref().map(tags::strip).filter(|s| s.contains('@'));
+    if !site.domains.is_empty() {
+        // The envelope sender says more than From: (lists and forwarders keep a foreign From:).
+        match (&return_path, &from) {
+            (Some(rp), _) if is_ours(domain_of(rp), site) => out.push(signal("original_sender", "ours", 10)),
+            (Some(rp), _) => out.push(signal("original_sender", format!("foreign Return-Path {rp}"), -40)),
+            (None, Some(f)) if is_ours(domain_of(f), site) => out.push(signal("original_sender", "ours", 10)),
+            (None, Some(f)) => out.push(signal("original_sender", format!("foreign From: {f}"), -10)),
+            (None, None) => out.push(unobserved("original_sender", "the original names no sender")),
+        }
+    } else if let Some(rcpt) = envelope.rcpt_to.first() {
+        // Without our domains, the bounce's recipient should at least be the original's sender.
+        let rcpt = tags::strip(rcpt);
+        let same = |s: &str| s.eq_ignore_ascii_case(&rcpt) || domain_of(s).eq_ignore_ascii_case(domain_of(&rcpt));
+        match (&return_path, &from) {
+            (Some(rp), _) => {
+                let ok = same(rp);
+                out.push(signal("original_sender_is_recipient", ok.to_string(), if ok { 10 } else { -20 }));
+            }
+            (None, Some(f)) => {
+                let ok = same(f);
+                out.push(signal("original_sender_is_recipient", ok.to_string(), if ok { 10 } else { -10 }));
+            }
+            (None, None) => {}
+        }
+    }
+}
+
+/// The Message-IDs a report refers to: the returned original's, `In-Reply-To` and `References`
+/// (RFC 3834 §3.1.5 asks responders to set them) and an MDN's `Original-Message-ID` (RFC 8098).
+fn referenced_ids(mail: &Mail<'_>, report: &Report) -> Vec<String> {
+    let mut ids: Vec<String> = report.original.iter().filter_map(|o| o.message_id.clone()).collect();
+    let mut add = |value: &str| {
+        for id in value.split(|c: char| c.is_whitespace() || c == ',').map(|t| t.trim_matches(['<', '>', ' '])) {
+            if id.contains('@') && !ids.iter().any(|x| x.eq_ignore_ascii_case(id)) {
+                ids.push(id.to_string());
+            }
+        }
+    };
+    for name in ["in-reply-to", "references"] {
+        for (_, v) in mail.headers.iter().filter(|(n, _)| n == name) {
+            add(v);
+        }
+    }
+    for leaf in mail.leaves.iter().filter(|l| l.content_type.ends_with("disposition-notification")) {
+        let text = String::from_utf8_lossy(leaf.bytes);
+        for (k, v) in crate::text::field_blocks(&text).into_iter().flatten() {
+            if k == "original-message-id" {
+                add(&v);
             }
         }
     }
-    // Our own BATV tag on the original's Return-Path: we signed that envelope (expired or not).
-    if let (Some(ring), Some(rp)) = (ring, report.original.as_ref().and_then(|o| o.return_path.as_deref())) {
-        let v = ring.verify(rp, now);
-        match v.result {
-            Outcome::Valid | Outcome::Expired => out.push(signal("original_return_path_tag", "ours", 60)),
-            Outcome::BadSignature | Outcome::Malformed => out.push(signal("original_return_path_tag", "forged", -40)),
-            _ => {}
-        }
+    ids
+}
+
+/// Our Message-ID in what the report refers to says the message was ours; only foreign ones
+/// say, weakly, that it was not (responders answer forwards and list mail too).
+fn reference_signals(input: &Inputs<'_>, out: &mut Vec<Signal>) {
+    let site = input.site;
+    if site.domains.is_empty() && site.relays.is_empty() {
+        return;
     }
-    // Without our domains, the bounce's recipient should at least be the original's sender.
-    if site.domains.is_empty() {
-        if let (Some(o), Some(rcpt)) = (&report.original, envelope.rcpt_to.first()) {
-            let sender = o.return_path.as_deref().or(o.from.as_deref()).map(tags::strip);
-            if let Some(sender) = sender.filter(|s| s.contains('@')) {
-                let same = sender.eq_ignore_ascii_case(&tags::strip(rcpt))
-                    || domain_of(&sender).eq_ignore_ascii_case(domain_of(rcpt));
-                out.push(signal("original_sender_is_recipient", same.to_string(), if same { 10 } else { -30 }));
+    let ids = referenced_ids(input.mail, input.report);
+    let name = "message_id";
+    if ids.is_empty() {
+        out.push(unobserved(name, "the report refers to no Message-ID"));
+    } else if let Some(id) = ids.iter().find(|id| id_is_ours(id, site)) {
+        out.push(signal(name, format!("ours: {id}"), 40));
+    } else {
+        // A returned original that is not ours weighs more than a reply's reference.
+        let weight = if is_dsn(input.report.kind) && input.report.original.is_some() { -20 } else { -10 };
+        out.push(signal(name, format!("foreign: {}", ids[0]), weight));
+    }
+}
+
+/// BATV tags quoted in the report: the original's Return-Path and the `envelope-from` or `for`
+/// of its Received lines. Each is verified before it counts; a copy of the envelope recipient's
+/// tag is no second piece of evidence.
+fn report_tag_signals(input: &Inputs<'_>, received: &[String], out: &mut Vec<Signal>) {
+    let Some(ring) = input.ring else { return };
+    let site = input.site;
+    let mut found: Vec<String> = Vec::new();
+    let sender = input.report.original.as_ref().and_then(|o| o.return_path.clone());
+    for line in received {
+        for token in tokens_with_prvs(line) {
+            // A recipient's tag in another domain is that domain's, not ours to verify.
+            if site.domains.is_empty() || is_ours(domain_of(token), site) {
+                found.push(token.to_string());
             }
         }
     }
-    if !site.relays.is_empty() {
-        let lines = quoted_received_lines(mail, report);
-        let hit = lines
-            .iter()
-            .find_map(|l| tokens(l).find(|t| site.relays.iter().any(|p| relay_matches(p, t))).map(str::to_string));
-        match hit {
-            Some(relay) => out.push(signal("original_via_our_relay", relay, 40)),
-            None => out.push(signal("original_via_our_relay", "none", -40)),
+    for address in sender.into_iter().chain(found) {
+        if !matches!(tags::classify(&address), tags::Tag::Prvs { .. } | tags::Tag::MalformedPrvs) {
+            continue;
+        }
+        let name = "quoted_tag";
+        if input.envelope.rcpt_to.iter().any(|r| r.eq_ignore_ascii_case(&address)) {
+            out.push(unobserved(
+                name,
+                format!("{address}: the envelope recipient's own tag, not independent evidence"),
+            ));
+        } else if !out.iter().any(|s| s.name == name && s.value.starts_with(&address)) {
+            let v = ring.verify_at_site(&address, Some(site), input.now);
+            let (value, weight) = tag_weight(&v, 60, input.horizon_days);
+            out.push(signal(name, format!("{address}: {value}"), weight));
         }
     }
+}
+
+/// `prvs=` addresses in a Received line.
+fn tokens_with_prvs(line: &str) -> impl Iterator<Item = &str> {
+    line.split(|c: char| c.is_whitespace() || matches!(c, '<' | '>' | ';' | '(' | ')' | ','))
+        .filter(|t| t.len() > 5 && t.as_bytes()[..5].eq_ignore_ascii_case(b"prvs=") && t.contains('@'))
+}
+
+/// Our relays in the Received lines quoted in the report.
+fn relay_signals(input: &Inputs<'_>, received: &[String], out: &mut Vec<Signal>) {
+    let site = input.site;
+    if site.relays.is_empty() {
+        return;
+    }
+    let name = "original_via_our_relay";
+    if received.is_empty() {
+        out.push(unobserved(name, "no Received line quoted"));
+        return;
+    }
+    let hit = received
+        .iter()
+        .find_map(|l| tokens(l).find(|t| site.relays.iter().any(|p| relay_matches(p, t))).map(str::to_string));
+    match hit {
+        Some(relay) => out.push(signal(name, relay, 40)),
+        None => out.push(signal(name, format!("none of {} quoted Received lines", received.len()), -40)),
+    }
+}
+
+/// What the report carries besides its report: advertising, links, attachments.
+fn payload_signals(input: &Inputs<'_>, out: &mut Vec<Signal>) {
+    let (mail, report) = (input.mail, input.report);
     if report.format.as_deref() == Some("virus-notice") {
         out.push(signal("virus_notice", "true", -30));
     }
@@ -323,9 +512,9 @@ pub fn collect(
     }
     let quoted_ads = payload_ads(mail);
     if quoted_ads >= 2 {
+        // Weak: our own newsletters bounce too.
         out.push(signal("original_is_advertising", format!("{quoted_ads} advertising words"), -20));
     }
-    out
 }
 
 #[cfg(test)]

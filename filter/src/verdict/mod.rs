@@ -1,7 +1,26 @@
-//! The backscatter verdict: is a report (bounce, delay, auto-reply, challenge) about mail we
-//! sent? Facts first (`signals`, each with a weight: positive says "ours", negative "not
-//! ours"), then the verdict from their sum, then the action from the site's policy. Detection
-//! and policy stay apart, as in Haraka's bounce plugin.
+//! The backscatter verdict: is a report (bounce, delay, auto-reply, challenge, read receipt,
+//! feedback report) about mail we sent? Facts first (`signals`, each with a weight: positive says
+//! "ours", negative "not ours"), then the verdict from their sum, then the action from the site's
+//! policy. Detection and policy stay apart, as in Haraka's bounce plugin.
+//!
+//! # Absence of evidence is not evidence
+//!
+//! The rule every signal and weight follows, because one lost reply from a customer costs more
+//! than a hundred backscatter messages:
+//!
+//! - A signal that had nothing to observe (no original returned, no Received line quoted, no
+//!   Message-ID referred to, no tag where none was certain) weighs 0 and says why, with
+//!   `observed: false`.
+//! - Only positive evidence of forgery blocks: a backscatter verdict needs a signal of weight
+//!   -30 or less (a forged or replayed tag, a quoted Received chain without our relays, a
+//!   foreign envelope sender in the returned original, a report no real MTA would send). Weak
+//!   signals (a foreign Message-ID, a foreign From:, advertising words) only add to it.
+//! - `unknown` is the answer when nothing points either way, and `unknown` is accepted by default.
+//! - Anything that says the original was ours (weight 40 or more) keeps a report from being
+//!   rejected or dropped, whatever else is found.
+//! - Every BATV tag counts only once verified with the key ring at the given time; expiry is
+//!   graded by the bounce horizon (`policy.bounce_horizon_days`).
+//! - Reports about domains we only relay for (`site.relay_domains`) are not judged: they pass.
 
 mod config;
 mod evidence;
@@ -24,6 +43,8 @@ pub struct Signal {
     pub weight: i32,
     /// Weight towards "a fake report whose point is its payload".
     pub spam: i32,
+    /// False when the signal had nothing to observe (it then weighs 0 and `value` says why).
+    pub observed: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -64,8 +85,11 @@ pub struct Decision {
 
 /// Kinds that have a verdict: reports that a forged sender would receive.
 pub fn applies_to(kind: Kind) -> bool {
-    matches!(kind, Kind::Bounce | Kind::Delay | Kind::AutoReply | Kind::ChallengeResponse | Kind::Delivered)
+    kind != Kind::Normal
 }
+
+/// Positive evidence: a signal at least this heavy decides alone which way a report leans.
+const EVIDENCE: i32 = 30;
 
 /// Judge a report. `envelope` is the SMTP envelope (or the one read from delivery headers).
 pub fn judge(
@@ -79,7 +103,36 @@ pub fn judge(
 ) -> (Decision, Vec<Signal>) {
     let no_site = SiteConfig::default();
     let site = config.site.as_ref().unwrap_or(&no_site);
-    let signals = evidence::collect(mail, report, envelope, site, ring, now);
+    let policy = &config.policy;
+    // Reports to the domains we only relay for are theirs to judge.
+    if !envelope.rcpt_to.is_empty() && envelope.rcpt_to.iter().all(|r| site.relays_for(r)) {
+        let signals = vec![Signal {
+            name: "relay_domain".into(),
+            value: envelope.rcpt_to.join(", "),
+            weight: 0,
+            spam: 0,
+            observed: true,
+        }];
+        let decision = Decision {
+            verdict: Verdict::Unknown,
+            action: Action::Accept,
+            stage: "data".into(),
+            smtp_reply: None,
+            score: 0,
+            spam_score: 0,
+            envelope_inferred: inferred,
+        };
+        return (decision, signals);
+    }
+    let signals = evidence::collect(&evidence::Inputs {
+        mail,
+        report,
+        envelope,
+        site,
+        ring,
+        horizon_days: policy.bounce_horizon_days,
+        now,
+    });
     let score: i32 = signals.iter().map(|s| s.weight).sum();
     let spam_score: i32 = signals.iter().map(|s| s.spam).sum();
     let strong_against = signals.iter().any(|s| s.weight <= -100);
@@ -87,7 +140,8 @@ pub fn judge(
     // Positive evidence that we sent the original: our relay, our Message-ID, a valid tag (≥ 40).
     // Weak consistency signals (the sender matches the recipient) do not count.
     let any_for = signals.iter().any(|s| s.weight >= 40);
-    let policy = &config.policy;
+    // Positive evidence that we did not: weak signals never add up to a block on their own.
+    let any_against = signals.iter().any(|s| s.weight <= -EVIDENCE);
     let verdict = if strong_for {
         Verdict::Legitimate
     } else if strong_against {
@@ -96,7 +150,7 @@ pub fn judge(
         Verdict::NdrSpam
     } else if score >= policy.threshold {
         Verdict::Legitimate
-    } else if score <= -policy.threshold {
+    } else if score <= -policy.threshold && any_against {
         Verdict::Backscatter
     } else {
         Verdict::Unknown
@@ -115,9 +169,9 @@ pub fn judge(
     if policy.mode == Mode::Observe && action != Action::Accept {
         action = Action::Tag;
     }
-    // At RCPT time only a bad or expired tag is known; everything else waits for the data.
-    let rcpt_stage =
-        signals.iter().any(|s| s.name == "batv" && matches!(s.value.as_str(), "bad_signature" | "malformed"));
+    // At RCPT time only the recipient's tag is known: a forged or replayed one decides there;
+    // everything else waits for the data.
+    let rcpt_stage = signals.iter().any(|s| s.name == "batv" && s.weight <= -100);
     let stage = if rcpt_stage && verdict == Verdict::Backscatter { "rcpt" } else { "data" };
     let smtp_reply = match action {
         Action::Reject => Some(SmtpReply {
@@ -237,8 +291,141 @@ Message-ID: <abc@example.com>\nFrom: alice@example.com\nTo: bob@remote.example\n
         let raw = String::from_utf8_lossy(BOUNCE)
             .replace("Message-ID: <abc@example.com>", &format!("Return-Path: <{tag}>\nMessage-ID: <abc@example.com>"));
         let r = run(cfg, "alice@example.com", raw.as_bytes());
-        assert!(r.signals.iter().any(|s| s.name == "original_return_path_tag" && s.weight == 60), "{:?}", r.signals);
+        assert!(r.signals.iter().any(|s| s.name == "quoted_tag" && s.weight == 60), "{:?}", r.signals);
         assert_ne!(r.action, Some(Action::Reject));
+    }
+
+    fn bounce_without_original() -> Vec<u8> {
+        let s = String::from_utf8_lossy(BOUNCE);
+        let cut = s.find("--b\nContent-Type: text/rfc822-headers").unwrap();
+        format!("{}--b--\n", &s[..cut]).into_bytes()
+    }
+
+    fn signal<'r>(r: &'r Report, name: &str) -> &'r Signal {
+        r.signals.iter().find(|s| s.name == name).unwrap_or_else(|| panic!("no {name} in {:?}", r.signals))
+    }
+
+    #[test]
+    fn nothing_to_observe_weighs_nothing_and_passes() {
+        let cfg = json!({"site": {"domains": ["example.com"], "relays": ["out*.example.com"]}});
+        let r = run(cfg, "alice@example.com", &bounce_without_original());
+        for name in ["original", "original_via_our_relay", "message_id"] {
+            let s = signal(&r, name);
+            assert_eq!((s.weight, s.observed), (0, false), "{s:?}");
+        }
+        assert_eq!((r.verdict, r.action), (Some(Verdict::Unknown), Some(Action::Accept)));
+    }
+
+    #[test]
+    fn weak_signals_never_add_up_to_a_block() {
+        // A foreign Message-ID (-20), a foreign From: (-10) and advertising words (-20): -50,
+        // under the threshold, but none of them is evidence of forgery on its own.
+        let raw = String::from_utf8_lossy(BOUNCE)
+            .replace(
+                "Received: from out1.example.com (out1.example.com [192.0.2.10]) by mx.remote.example with ESMTP\n",
+                "",
+            )
+            .replace("abc@example.com", "abc@bulk.example.net")
+            .replace("From: alice@example.com", "From: deals@bulk.example.net")
+            .replace("Subject: hello", "Subject: special offer, click here, buy now");
+        let r = run(json!({"site": {"domains": ["example.com"]}}), "alice@example.com", raw.as_bytes());
+        assert!(r.score.unwrap() <= -30, "{:?}", r.signals);
+        assert_eq!((r.verdict, r.action), (Some(Verdict::Unknown), Some(Action::Accept)), "{:?}", r.signals);
+    }
+
+    const REPLY: &str = "From: bob@remote.example\nTo: alice@example.com\nSubject: Automatic reply: hello\n\
+Auto-Submitted: auto-replied\nIN_REPLY_TO\nContent-Type: text/plain\n\nI am away.\n";
+
+    #[test]
+    fn replies_are_judged_by_the_message_they_refer_to() {
+        let cfg = json!({"batv": {"keys": [{"digit": 1, "secret": "k"}]}, "site": {"domains": ["example.com"], "relays": ["out1.example.com"]}});
+        let reply = |irt: &str| REPLY.replace("IN_REPLY_TO", irt);
+        let ours = run(cfg.clone(), "alice@example.com", reply("In-Reply-To: <abc@example.com>").as_bytes());
+        assert_eq!((ours.kind, ours.verdict), (Kind::AutoReply, Some(Verdict::Legitimate)));
+        // An untagged recipient under enforced BATV says nothing: replies answer From:.
+        assert_eq!(signal(&ours, "batv").weight, 0);
+        let foreign = run(cfg.clone(), "alice@example.com", reply("In-Reply-To: <x@spam.example>").as_bytes());
+        assert_eq!(signal(&foreign, "message_id").weight, -10);
+        assert_eq!((foreign.verdict, foreign.action), (Some(Verdict::Unknown), Some(Action::Accept)));
+        let nothing = run(cfg, "alice@example.com", reply("X-Nothing: 1").as_bytes());
+        assert!(!signal(&nothing, "message_id").observed);
+        assert_eq!((nothing.verdict, nothing.action), (Some(Verdict::Unknown), Some(Action::Accept)));
+    }
+
+    #[test]
+    fn a_read_receipt_points_back_by_original_message_id() {
+        let mdn = "From: bob@remote.example\nTo: alice@example.com\nSubject: Read: hello\n\
+Content-Type: multipart/report; report-type=disposition-notification; boundary=m\n\n--m\nContent-Type: text/plain\n\nshown\n\
+--m\nContent-Type: message/disposition-notification\n\nFinal-Recipient: rfc822;bob@remote.example\n\
+Original-Message-ID: <abc@example.com>\nDisposition: manual-action/MDN-sent-manually; displayed\n\n--m--\n";
+        let r = run(json!({"site": {"domains": ["example.com"]}}), "alice@example.com", mdn.as_bytes());
+        assert_eq!((r.kind, r.verdict), (Kind::ReadReceipt, Some(Verdict::Legitimate)), "{:?}", r.signals);
+    }
+
+    #[test]
+    fn expiry_is_graded_by_the_bounce_horizon_and_copies_are_not_evidence() {
+        let cfg = json!({"batv": {"keys": [{"digit": 1, "secret": "k"}]}});
+        let ring = crate::batv::KeyRing::new(&serde_json::from_value(cfg["batv"].clone()).unwrap()).unwrap();
+        let now = 1_795_478_400;
+        let late = ring.sign("alice@example.com", None, now - 9 * 86_400).address; // expired 2 days ago
+        let r = run(cfg.clone(), &late, BOUNCE);
+        assert_eq!(signal(&r, "batv").weight, -20);
+        assert_eq!(r.action, Some(Action::Accept), "a late bounce of our mail passes: {:?}", r.signals);
+        let replayed = ring.sign("alice@example.com", None, now - 37 * 86_400).address; // 30 days ago
+        let raw = String::from_utf8_lossy(BOUNCE).replace(
+            "Message-ID: <abc@example.com>",
+            &format!("Return-Path: <{replayed}>\nMessage-ID: <abc@example.com>"),
+        );
+        let r = run(cfg.clone(), &replayed, raw.as_bytes());
+        assert_eq!((r.verdict, r.action), (Some(Verdict::Backscatter), Some(Action::Reject)), "{:?}", r.signals);
+        assert_eq!(r.stage.as_deref(), Some("rcpt"));
+        let copy = signal(&r, "quoted_tag");
+        assert_eq!((copy.weight, copy.observed), (0, false), "the recipient's own tag is no second piece of evidence");
+        // The horizon is configuration.
+        let mut wide = cfg;
+        wide["policy"] = json!({"bounce_horizon_days": 40});
+        let r = run(wide, &replayed, BOUNCE);
+        assert_eq!(r.action, Some(Action::Accept), "{:?}", r.signals);
+    }
+
+    #[test]
+    fn a_forged_tag_in_the_returned_original_counts_against_only_in_our_domains() {
+        let cfg = json!({"batv": {"keys": [{"digit": 1, "secret": "k"}]}, "site": {"domains": ["example.com"]}});
+        let with = |rp: &str| {
+            String::from_utf8_lossy(BOUNCE).replace(
+                "Message-ID: <abc@example.com>",
+                &format!("Return-Path: <{rp}>\nMessage-ID: <abc@example.com>"),
+            )
+        };
+        let r = run(cfg.clone(), "alice@example.com", with("prvs=1000abcdef=alice@example.com").as_bytes());
+        assert_eq!(signal(&r, "quoted_tag").weight, -40);
+        // A tag in a Received line's `for` belongs to the recipient's domain, not to us.
+        let raw = String::from_utf8_lossy(BOUNCE).replace(
+            "by mx.remote.example with ESMTP\n",
+            "by mx.remote.example with ESMTP\n\tfor <prvs=1000abcdef=bob@remote.example>;\n",
+        );
+        let r = run(cfg, "alice@example.com", raw.as_bytes());
+        assert!(r.signals.iter().all(|s| s.name != "quoted_tag"), "{:?}", r.signals);
+    }
+
+    #[test]
+    fn relay_domains_are_never_judged() {
+        let cfg = json!({"batv": {"keys": [{"digit": 1, "secret": "k"}]}, "site": {"domains": ["example.com"], "relays": ["nowhere.example"], "relay_domains": ["customer.example"]}});
+        // Their own BATV tag would look forged to our keys.
+        let r = run(cfg, "prvs=1000abcdef=carol@customer.example", BOUNCE);
+        assert_eq!((r.verdict, r.action), (Some(Verdict::Unknown), Some(Action::Accept)), "{:?}", r.signals);
+        assert_eq!(r.rcpt_checks[0].batv.as_ref().unwrap().result, crate::batv::Outcome::RelayDomain);
+    }
+
+    #[test]
+    fn untagged_bounces_of_mail_to_exempt_destinations_are_no_evidence() {
+        let cfg = json!({"batv": {"keys": [{"digit": 1, "secret": "k"}], "exempt": ["remote.example"]}, "site": {"domains": ["example.com"]}});
+        let r = run(cfg.clone(), "alice@example.com", BOUNCE);
+        assert_eq!(signal(&r, "batv").weight, 0, "{:?}", r.signals);
+        let mut not_exempt = cfg;
+        not_exempt["batv"]["exempt"] = json!([]);
+        let r = run(not_exempt, "alice@example.com", BOUNCE);
+        assert_eq!(signal(&r, "batv").weight, -60);
     }
 
     use serde_json::json;
