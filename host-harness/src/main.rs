@@ -263,7 +263,7 @@ fn main() -> ExitCode {
         },
         Command::Split { paths, out } => split(&paths, &out),
         Command::Scan { paths, json, request: args } => match request(&args) {
-            Ok(req) => scan(&filter, &paths, json, &req),
+            Ok(req) => scan(&filter, &paths, json, &req, max_message_bytes(&req)),
             Err(e) => {
                 eprintln!("ndr: {e}");
                 ExitCode::from(2)
@@ -434,7 +434,16 @@ fn split(paths: &[PathBuf], out: &std::path::Path) -> ExitCode {
     if failed { ExitCode::from(1) } else { ExitCode::SUCCESS }
 }
 
-fn scan(filter: &Filter, paths: &[PathBuf], json: bool, req: &[u8]) -> ExitCode {
+/// `[limits] max_message_bytes` of a request (the module's default when not set): the most
+/// of a file worth reading, since the module reads no more.
+fn max_message_bytes(req: &[u8]) -> usize {
+    serde_json::from_slice::<Value>(req)
+        .ok()
+        .and_then(|r| r["config"]["limits"]["max_message_bytes"].as_u64())
+        .map_or(ndr_filter::Limits::default().max_message_bytes, |n| n as usize)
+}
+
+fn scan(filter: &Filter, paths: &[PathBuf], json: bool, req: &[u8], max_bytes: usize) -> ExitCode {
     let files = source::files(paths);
     let progress = if std::io::stderr().is_terminal() && files.len() > 20 {
         indicatif::ProgressBar::new(files.len() as u64)
@@ -463,14 +472,19 @@ fn scan(filter: &Filter, paths: &[PathBuf], json: bool, req: &[u8]) -> ExitCode 
     }
     for file in files {
         progress.inc(1);
-        let items = match file {
-            Ok(path) => source::messages(&path),
+        let items: Box<dyn Iterator<Item = source::Item>> = match file {
+            Ok(path) => source::read(&path, max_bytes),
             Err((path, e)) => {
-                vec![source::Item {
+                let why = if e.starts_with("skipped") {
+                    format!("{}: {e}", path.display())
+                } else {
+                    format!("cannot read {}: {e}", path.display())
+                };
+                Box::new(std::iter::once(source::Item {
                     file: path.display().to_string(),
                     index: None,
-                    bytes: Err(format!("cannot read {}: {e}", path.display())),
-                }]
+                    bytes: Err(why),
+                }))
             }
         };
         for item in items {
