@@ -304,15 +304,18 @@ fn check_module_values(module: &Value, found: &mut Vec<(Vec<Seg>, String)>) {
             .iter()
             .position(|k| e.contains(&format!("key {}", k.digit)) || e.contains(&format!("digit {}", k.digit)));
         let mut path = vec![Seg::Key("batv".into())];
-        if let Some(i) = at {
-            path.extend([Seg::Key("keys".into()), Seg::Index(i)]);
-            // Point at the secret field the message is about, or the one the key has.
-            let fields = ["secret_hex", "secret_base64", "secret"];
-            let named = fields.into_iter().find(|f| e.contains(&format!("{f} ")));
-            let given = fields.into_iter().find(|f| module["batv"]["keys"][i].get(f).is_some());
-            if let Some(f) = named.or(given.filter(|_| e.contains("bytes") || e.contains("empty"))) {
-                path.push(Seg::Key(f.into()));
+        match at {
+            Some(i) => {
+                path.extend([Seg::Key("keys".into()), Seg::Index(i)]);
+                // Point at the field the message is about, or at the secret the key has.
+                let fields = ["secret_hex", "secret_base64", "secret", "digit"];
+                let named = fields.into_iter().find(|f| e.contains(&format!("{f} ")));
+                let given = fields.into_iter().find(|f| module["batv"]["keys"][i].get(f).is_some());
+                if let Some(f) = named.or(given.filter(|_| e.contains("bytes") || e.contains("empty"))) {
+                    path.push(Seg::Key(f.into()));
+                }
             }
+            None => path.extend(field_named(&module["batv"], &e)),
         }
         found.push((path, e.trim_start_matches("batv: ").to_string()));
     }
@@ -321,13 +324,20 @@ fn check_module_values(module: &Value, found: &mut Vec<(Vec<Seg>, String)>) {
         && let Some(srs) = &c.srs
         && let Err(e) = ndr_filter::srs::Srs::new(srs)
     {
-        let field = ["domain", "secret", "separator"].into_iter().find(|f| e.contains(f));
         let mut path = vec![Seg::Key("srs".into())];
-        if let Some(f) = field {
-            path.push(Seg::Key(if f == "secret" { "secrets".into() } else { f.into() }));
+        match field_named(&module["srs"], &e) {
+            Some(f) => path.push(f),
+            None if e.contains("secret") => path.push(Seg::Key("secrets".into())),
+            None => {}
         }
         found.push((path, e.trim_start_matches("srs: ").to_string()));
     }
+}
+
+/// The field of a section that a message names (`lifetime_days 0 is outside 1..=365`).
+fn field_named(section: &Value, message: &str) -> Option<Seg> {
+    let fields = section.as_object()?;
+    fields.keys().filter(|k| message.contains(k.as_str())).max_by_key(|k| k.len()).map(|k| Seg::Key(k.clone()))
 }
 
 /// A host name: letters, digits, `-`, `_`, dot-separated labels.

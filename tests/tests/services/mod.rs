@@ -1,0 +1,219 @@
+//! The `ndr` program's services as processes, for the configuration and hostile-client tests:
+//! start one on a loopback port with its log in a file, read its memory, and speak to it as
+//! Postfix does (a hand-written milter client, so that tests can also send broken packets).
+
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// The built `ndr` program: `$NDR_BIN`, else `target/release/ndr`.
+pub fn ndr_bin() -> PathBuf {
+    let p =
+        std::env::var_os("NDR_BIN").map(PathBuf::from).unwrap_or_else(|| ndr_tests::root().join("target/release/ndr"));
+    assert!(p.is_file(), "{} is missing: cargo build --release -p ndr-host", p.display());
+    p
+}
+
+/// `ndr ARGS…` to its end, within `limit` (killed past it: a service that started instead of
+/// refusing fails the test rather than hanging it).
+pub fn run(args: &[&str], limit: Duration) -> Output {
+    let mut child =
+        Command::new(ndr_bin()).args(args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("ndr runs");
+    let t = Instant::now();
+    while child.try_wait().expect("wait").is_none() {
+        if t.elapsed() > limit {
+            let _ = child.kill();
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().expect("output")
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
+}
+
+/// A service process; killed when dropped.
+pub struct Running {
+    child: Child,
+    pub port: u16,
+    log: PathBuf,
+}
+
+impl Running {
+    /// `ndr KIND --listen inet:127.0.0.1:PORT --config CONFIG`, its stderr (the JSON log) in
+    /// `CONFIG.KIND.log`; returns once it listens.
+    pub fn start(kind: &str, config: &Path) -> Running {
+        let port = free_port();
+        let log = config.with_extension(format!("{kind}.log"));
+        let child = Command::new(ndr_bin())
+            .args([kind, "--threads", "2", "--listen", &format!("inet:127.0.0.1:{port}"), "--config"])
+            .arg(config)
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).expect("log file"))
+            .spawn()
+            .expect("ndr starts");
+        let mut r = Running { child, port, log };
+        let t = Instant::now();
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(r.child.try_wait().expect("wait").is_none(), "{kind} ended: {}", r.log());
+            assert!(t.elapsed() < Duration::from_secs(30), "{kind} did not listen");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        r
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    pub fn hup(&self) {
+        let ok = Command::new("kill").args(["-HUP", &self.child.id().to_string()]).status().is_ok_and(|s| s.success());
+        assert!(ok, "kill -HUP");
+    }
+
+    pub fn alive(&mut self) -> bool {
+        self.child.try_wait().is_ok_and(|s| s.is_none())
+    }
+
+    /// Resident memory in KiB (`VmRSS` of /proc/PID/status).
+    pub fn rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.split_whitespace().next()?.parse().ok())
+            .unwrap_or(0)
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Wait until `f` holds, at most `limit`.
+pub fn eventually(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
+    let t = Instant::now();
+    while t.elapsed() < limit {
+        if f() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    f()
+}
+
+/// One Postfix policy request for a null-sender RCPT; the `action=` value.
+pub fn policy_rcpt(port: u16, recipient: &str) -> std::io::Result<String> {
+    let mut s = TcpStream::connect(("127.0.0.1", port))?;
+    s.set_read_timeout(Some(Duration::from_secs(10)))?;
+    let req = format!(
+        "request=smtpd_access_policy\nprotocol_state=RCPT\nprotocol_name=ESMTP\nclient_address=203.0.113.7\n\
+         sender=\nrecipient={recipient}\nqueue_id=\n\n"
+    );
+    s.write_all(req.as_bytes())?;
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 512];
+    while !answer.ends_with(b"\n\n") {
+        let n = s.read(&mut buf)?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        answer.extend_from_slice(&buf[..n]);
+    }
+    let text = String::from_utf8_lossy(&answer).to_string();
+    Ok(text.trim().trim_start_matches("action=").to_string())
+}
+
+/// A milter connection spoken by hand: `len(4) code data` packets.
+pub struct Milter(pub TcpStream);
+
+impl Milter {
+    /// Connect and negotiate (milter protocol 6, every action allowed, every step answered).
+    pub fn open(port: u16) -> std::io::Result<Milter> {
+        let s = TcpStream::connect(("127.0.0.1", port))?;
+        s.set_read_timeout(Some(Duration::from_secs(10)))?;
+        s.set_nodelay(true)?;
+        let mut m = Milter(s);
+        let mut neg = 6u32.to_be_bytes().to_vec();
+        neg.extend_from_slice(&0x1ffu32.to_be_bytes());
+        neg.extend_from_slice(&0u32.to_be_bytes());
+        m.send(b'O', &neg)?;
+        let (code, _) = m.reply()?;
+        if code != b'O' {
+            return Err(std::io::Error::other(format!("option negotiation answered {:?}", code as char)));
+        }
+        Ok(m)
+    }
+
+    pub fn send(&mut self, code: u8, data: &[u8]) -> std::io::Result<()> {
+        let mut p = ((data.len() + 1) as u32).to_be_bytes().to_vec();
+        p.push(code);
+        p.extend_from_slice(data);
+        self.0.write_all(&p)
+    }
+
+    pub fn reply(&mut self) -> std::io::Result<(u8, Vec<u8>)> {
+        let mut len = [0u8; 4];
+        self.0.read_exact(&mut len)?;
+        let mut body = vec![0u8; u32::from_be_bytes(len) as usize];
+        self.0.read_exact(&mut body)?;
+        if body.is_empty() {
+            return Err(std::io::Error::other("empty packet"));
+        }
+        let code = body.remove(0);
+        Ok((code, body))
+    }
+
+    /// Send a command and read its answer (one packet).
+    pub fn step(&mut self, code: u8, data: &[u8]) -> std::io::Result<u8> {
+        self.send(code, data)?;
+        Ok(self.reply()?.0)
+    }
+
+    /// Connect, HELO, MAIL, RCPT, DATA and the headers: the answer codes.
+    pub fn envelope(&mut self, from: &str, rcpt: &str) -> std::io::Result<Vec<u8>> {
+        Ok(vec![
+            self.step(b'C', b"client.remote.example\x004\x00\x19203.0.113.7\x00")?,
+            self.step(b'H', b"client.remote.example\x00")?,
+            self.step(b'M', format!("{from}\0").as_bytes())?,
+            self.step(b'R', format!("{rcpt}\0").as_bytes())?,
+            self.step(b'T', b"")?,
+            self.step(b'L', b"From\0carol@remote.example\0")?,
+            self.step(b'L', b"Subject\0hello\0")?,
+            self.step(b'N', b"")?,
+        ])
+    }
+
+    /// End of body: the modification packets, then the final answer's code.
+    pub fn end_of_body(&mut self) -> std::io::Result<(Vec<u8>, u8)> {
+        self.send(b'E', b"")?;
+        let mut mods = Vec::new();
+        loop {
+            let (code, _) = self.reply()?;
+            match code {
+                b'c' | b'a' | b'r' | b't' | b'y' | b'd' => return Ok((mods, code)),
+                other => mods.push(other),
+            }
+        }
+    }
+}
+
+/// A whole ordinary message through the milter: every answer code, the modifications and the
+/// final answer.
+pub fn ordinary_message(port: u16) -> std::io::Result<(Vec<u8>, Vec<u8>, u8)> {
+    let mut m = Milter::open(port)?;
+    let codes = m.envelope("<carol@remote.example>", "<alice@example.com>")?;
+    let body = m.step(b'B', b"Hello Alice.\r\n")?;
+    let (mods, last) = m.end_of_body()?;
+    let _ = m.send(b'Q', b"");
+    Ok(([codes, vec![body]].concat(), mods, last))
+}
