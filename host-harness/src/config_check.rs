@@ -521,7 +521,7 @@ mod tests {
         assert!(p[0].starts_with("site.toml:4: batv.keys[1].secret: "), "{p:?}");
         assert!(!p[0].contains(&long));
         let p = problems("[srs]\nsecrets = [\"x\"]\n");
-        assert!(p[0].starts_with("site.toml:1: srs.domain: "), "{p:?}");
+        assert!(p[0].starts_with("site.toml:1: srs: domain must be"), "{p:?}");
     }
 
     #[test]
