@@ -6,9 +6,9 @@
 //! undecoded body of a one-part text message) leave it a chance; when none has one, the body is
 //! never parsed.
 
-mod amazon_ses;
 mod arf;
 mod challenge;
+mod esp_events;
 mod fields;
 mod fml;
 mod google_groups;
@@ -60,7 +60,7 @@ const REGISTRY: &[Detector] = &[
     Detector { name: "rfc3464", detect: rfc3464::detect, may_claim: needs_mime_parts },
     Detector { name: "arf", detect: arf::detect, may_claim: arf::may_claim },
     Detector { name: "rfc8098", detect: rfc8098::detect, may_claim: needs_mime_parts },
-    Detector { name: "amazon-ses", detect: amazon_ses::detect, may_claim: amazon_ses::may_claim },
+    Detector { name: "esp-events", detect: esp_events::detect, may_claim: esp_events::may_claim },
     Detector { name: "rfc3464-text", detect: rfc3464::detect_in_text, may_claim: rfc3464::may_claim_in_text },
     Detector { name: "google-groups", detect: google_groups::detect, may_claim: google_groups::may_claim },
     Detector { name: "fml", detect: fml::detect, may_claim: fml::may_claim },
