@@ -77,6 +77,10 @@ impl Running {
         assert!(ok, "kill -HUP");
     }
 
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn alive(&mut self) -> bool {
         self.child.try_wait().is_ok_and(|s| s.is_none())
     }
