@@ -40,7 +40,7 @@ pub mod abi;
 pub mod js;
 
 pub use config::{Config, Envelope, Limits};
-pub use report::{Feedback, Kind, Original, RcptCheck, ReceivedHop, Recipient, Report};
+pub use report::{Feedback, Kind, Original, RcptCheck, ReasonSource, ReceivedHop, Recipient, Report};
 
 /// ABI major version: a change that breaks hosts gets a new major and a new marker export.
 pub const ABI_MAJOR: u32 = 1;
