@@ -14,6 +14,7 @@ pub struct Receiver {
 pub const RECEIVERS: &[Receiver] = &[
     Receiver {
         name: "google",
+        // Gmail's "SMTP errors and codes" page (support.google.com/a/answer/3726730, 2023 and 2026)
         hosts: &["google.com", "gmail.com", "googlemail.com"],
         phrases: &[
             ("account that you tried to reach does not exist", "userunknown"), // 5.1.1
@@ -34,6 +35,7 @@ pub const RECEIVERS: &[Receiver] = &[
     },
     Receiver {
         name: "microsoft",
+        // Exchange Online's NDR reference and Outlook.com's postmaster troubleshooting page
         hosts: &["outlook.com", "hotmail.com", "live.com", "msn.com", "protection.outlook.com"],
         phrases: &[
             ("requested action not taken: mailbox unavailable", "userunknown"), // Outlook.com 550 5.5.0
@@ -44,11 +46,12 @@ pub const RECEIVERS: &[Receiver] = &[
             ("messages from", "blocked"),           // "Unfortunately, messages from [IP] weren't sent" (SC-00x)
             ("does not pass dmarc", "authfailure"), // 5.7.509
             ("ip reputation", "badreputation"),     // 4.7.650 / S3150
-            ("mismatches client ip", "requireptr"),
+            ("mismatches client ip", "requireptr"), // one report only, no published source
         ],
     },
     Receiver {
         name: "yahoo",
+        // Yahoo help SLN3434/SLN3444 (2nd-hand: the current senders page lists categories only)
         hosts: &["yahoo.com", "yahoodns.net", "yahoo.co.jp", "aol.com", "ymail.com"],
         phrases: &[
             ("doesn't have a", "userunknown"), // "This user doesn't have a yahoo.com account"
@@ -59,6 +62,7 @@ pub const RECEIVERS: &[Receiver] = &[
     },
     Receiver {
         name: "apple",
+        // 2nd-hand: iCloud publishes no error list (support.apple.com/102322)
         hosts: &["icloud.com", "me.com", "mac.com", "apple.com"],
         phrases: &[
             ("dmarc policy", "authfailure"),
@@ -76,9 +80,9 @@ pub const RECEIVERS: &[Receiver] = &[
         phrases: &[
             ("mail rejete", "spamdetected"),
             ("mail rejeté", "spamdetected"),
-            ("_505", "systemerror"),     // OFR005_505: "421 4.2.0 Service refusé" (seen)
-            ("_107", "requireptr"),      // LPN006_107: the client's reverse DNS (seen)
-            ("_630", "policyviolation"), // LPN000_630: "Client host rejected" by policy (seen)
+            ("_505", "systemerror"), // OFR005_505: "421 4.2.0 Service refusé" (one report only)
+            ("_107", "requireptr"),  // LPN006_107: the client's reverse DNS (one report only)
+            ("_630", "policyviolation"), // LPN000_630: "Client host rejected" by policy (one report only)
         ],
     },
     Receiver {
@@ -90,13 +94,13 @@ pub const RECEIVERS: &[Receiver] = &[
         name: "cox",
         // "AUP#…" codes of Cox's published error-code table (cox.com email-error-codes)
         hosts: &["cox.net", "cox.com"],
-        phrases: &[("aup#cdrbl", "blocked")], // the client IP is on Cox's DNS blocklist (seen)
+        phrases: &[("aup#cdrbl", "blocked")], // the client IP is on Cox's DNS blocklist (one report only)
     },
     Receiver {
         name: "charter",
         // Charter / Spectrum: "AUP#In-nnnn" codes of Spectrum's email-error-codes page
         hosts: &["charter.net", "spectrum.net", "twc.com", "rr.com"],
-        phrases: &[("aup#in-1310", "toomanyconn")], // too many connections from the sending IP (seen)
+        phrases: &[("aup#in-1310", "toomanyconn")], // too many connections from the sending IP (one report only)
     },
     Receiver {
         name: "mimecast",
