@@ -608,6 +608,11 @@ fn explain(filter: &Filter, file: &std::path::Path, req: &[u8], json: bool) -> E
     }
     for r in report["recipients"].as_array().into_iter().flatten() {
         println!("recipient {}: {} {} ({})", s(&r["address"]), s(&r["status"]), s(&r["reason"]), s(&r["diagnostic"]));
+        // Why this reason (ABI 1.3): the rule, and the table entry it used.
+        if let Some(why) = r["reason_source"].as_object() {
+            let field = |k: &str| why.get(k).map(s).unwrap_or_default();
+            println!("  reason from {} {}: {}", field("rule"), field("table"), field("entry"));
+        }
     }
     ExitCode::SUCCESS
 }

@@ -190,6 +190,8 @@ fn explain_shows_the_verdict_and_its_signals() {
     // The sample's original came through out.example.com with our Message-ID: ours.
     assert!(text.contains("verdict:  legitimate"), "{text}");
     assert!(text.contains("original_via_our_relay") && text.contains("original_message_id"), "{text}");
+    // Each recipient says which rule decided its reason.
+    assert!(text.contains("  reason from phrase userunknown: user unknown"), "{text}");
     let json = ndr()
         .args(["scan", "--json", "--now", "1795478400", "--config"])
         .arg(dir.join("site.toml"))
@@ -199,6 +201,7 @@ fn explain_shows_the_verdict_and_its_signals() {
     let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
     assert_eq!((v["verdict"].as_str(), v["action"].as_str()), (Some("legitimate"), Some("accept")));
     assert!(v["signals"].as_array().is_some_and(|s| !s.is_empty()));
+    assert_eq!(v["recipients"][0]["reason_source"]["rule"], "phrase");
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
