@@ -351,3 +351,108 @@ fn the_policy_service_survives_hostile_clients() {
     // No bodies here: requests are bounded (40 × 64 KiB), so the constant alone bounds it.
     assert!(peak_kib <= RSS_CONSTANT_KIB, "RSS {peak_kib} KiB over the constant");
 }
+
+/// The issue's probes with the default limits; prints the figures (README, "Service limits").
+#[test]
+#[ignore = "a measurement: run with --ignored --nocapture"]
+fn probes() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let cfg = site("probes", "");
+    // Default per-message limit (32 MiB) as in the issue.
+    std::fs::write(&cfg, std::fs::read_to_string(&cfg).unwrap().replace("max_message_bytes = 8388608", "")).unwrap();
+
+    // 1. 30 milter connections each sending 33 MB of body without end of body.
+    let m = Running::start("milter", &cfg);
+    let base = m.rss_kib();
+    let running = Arc::new(AtomicBool::new(true));
+    let peak = Arc::new(AtomicU64::new(0));
+    let sampler = sample_rss(format!("/proc/{}/status", m.pid()), running.clone(), peak.clone());
+    let port = m.port;
+    let hogs: Vec<_> = (0..30)
+        .map(|_| {
+            std::thread::spawn(move || {
+                let mut c = Milter::open(port).ok()?;
+                c.envelope("<spam@remote.example>", "<alice@example.com>").ok()?;
+                let body = vec![b'x'; 65_000];
+                for _ in 0..(33_000_000 / 65_000) {
+                    c.step(b'B', &body).ok()?;
+                }
+                Some(c)
+            })
+        })
+        .collect();
+    let held: Vec<_> = hogs.into_iter().filter_map(|h| h.join().unwrap()).collect();
+    let t = Instant::now();
+    let answer = ordinary_message(port).map(|a| a.2 as char);
+    eprintln!(
+        "probe 1 (milter, 30 x 33 MB bodies, no end of body): {} held, RSS {} MiB at rest, peak {} MiB; \
+         a well-behaved message meanwhile: {answer:?} in {:?}",
+        held.len(),
+        base >> 10,
+        peak.load(Ordering::Relaxed) >> 10,
+        t.elapsed()
+    );
+    drop(held);
+    std::thread::sleep(Duration::from_millis(500));
+    eprintln!("probe 1: after the connections closed, RSS {} MiB", m.rss_kib() >> 10);
+
+    // 3. 5,000 recipients of 60 KB in one transaction.
+    let before = m.rss_kib();
+    let mut c = Milter::open(port).unwrap();
+    c.step(b'C', b"client.remote.example\x004\x00\x19203.0.113.7\x00").unwrap();
+    c.step(b'M', b"<carol@remote.example>\0").unwrap();
+    let rcpt = format!("<{}@example.com>\0", "r".repeat(60_000));
+    for _ in 0..5000 {
+        c.step(b'R', rcpt.as_bytes()).unwrap();
+    }
+    eprintln!("probe 3 (5,000 RCPTs x 60 KB): RSS {} MiB before, {} MiB after", before >> 10, m.rss_kib() >> 10);
+    drop(c);
+    running.store(false, Ordering::Relaxed);
+    sampler.join().unwrap();
+
+    // 4. Idle connections far past the cap (1,000 by default), then a real client.
+    let mut idle = Vec::new();
+    for _ in 0..19_000 {
+        match TcpStream::connect(("127.0.0.1", port)) {
+            Ok(s) => idle.push(s),
+            Err(_) => break,
+        }
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    let t = Instant::now();
+    let real = ordinary_message(port);
+    eprintln!(
+        "probe 4 ({} idle connections): a real client gets {:?} in {:?} (past the cap: closed at once, \
+         so the MTA applies milter_default_action)",
+        idle.len(),
+        real.as_ref().map(|a| a.2 as char).map_err(|e| e.kind()),
+        t.elapsed()
+    );
+    drop(idle);
+    drop(m);
+
+    // 2. 500 policy connections each sending 199 attributes of 8 KB.
+    let p = Running::start("policy", &cfg);
+    let base = p.rss_kib();
+    let line = format!("x={}\n", "a".repeat(8190));
+    let mut conns = Vec::new();
+    for _ in 0..500 {
+        if let Ok(mut c) = TcpStream::connect(("127.0.0.1", p.port)) {
+            for _ in 0..199 {
+                if c.write_all(line.as_bytes()).is_err() {
+                    break;
+                }
+            }
+            conns.push(c);
+        }
+    }
+    let during = p.rss_kib();
+    drop(conns);
+    std::thread::sleep(Duration::from_millis(500));
+    eprintln!(
+        "probe 2 (policy, 500 x 199 x 8 KB attributes): RSS {} MiB at rest, {} MiB with them, {} MiB after they closed",
+        base >> 10,
+        during >> 10,
+        p.rss_kib() >> 10
+    );
+}
