@@ -73,6 +73,15 @@ impl<'m> Mail<'m> {
 }
 
 /// Parse a message; `None` for empty input.
+/// A header-like text with its RFC 2047 encoded words (`=?utf-8?Q?...?=`) decoded.
+pub fn decode_encoded_words(text: &str) -> String {
+    let line = format!("{text}\n");
+    match MessageStream::new(line.as_bytes()).parse_unstructured() {
+        HeaderValue::Text(t) => t.into_owned(),
+        _ => text.to_string(),
+    }
+}
+
 pub fn parse(raw: &[u8]) -> Option<mail_parser::Message<'_>> {
     if raw.is_empty() {
         return None;

@@ -6,6 +6,7 @@
 //! undecoded body of a one-part text message) leave it a chance; when none has one, the body is
 //! never parsed.
 
+mod address;
 mod arf;
 mod challenge;
 mod esp_events;
@@ -89,6 +90,10 @@ fn enrich(mail: &Mail<'_>, finding: &mut Finding) {
     let single = finding.recipients.len() == 1;
     let mut retried_out = vec![false; finding.recipients.len()];
     for (n, r) in finding.recipients.iter_mut().enumerate() {
+        // One spelling for every format: prefixes, brackets, punctuation and line breaks dropped.
+        if let Some(a) = r.address.as_deref().and_then(address::normalise) {
+            r.address = Some(a);
+        }
         if r.remote_mta.is_none() {
             r.remote_mta = r.diagnostic.as_deref().and_then(find_remote_host);
         }
