@@ -257,6 +257,14 @@ mod tests {
     }
 
     #[test]
+    fn the_failed_recipient_not_the_addresses_quoted_or_advised() {
+        let raw = b"From: MAILER-DAEMON@mx.example.org\nTo: sender@example.com\nSubject: Undelivered Mail Returned to Sender\n\nI'm sorry to have to inform you that your message could not\nbe delivered to one or more recipients.\n\n<SMTP:Kiji.Tora@example.net>: host mx.example.net said: 550 5.1.1 User unknown\n\nFor help, write to postmaster@mx.example.org.\n\n> Hello, please forward this to friend@example.jp\n> as we discussed.\n";
+        let f = finding(raw);
+        let got: Vec<_> = f.recipients.iter().filter_map(|r| r.address.as_deref()).collect();
+        assert_eq!(got, ["Kiji.Tora@example.net"]);
+    }
+
+    #[test]
     fn a_reason_set_by_the_format_says_so() {
         let raw = b"From: neko-admin@example.org\nTo: a@example.net\nSubject: You a@example.net are not member (neko ML)\nX-MLServer: fml [fml 4.0.3 release (20011202/4.0.3)]\n\nYou are not a member of this mailing list <neko@example.org>.\n";
         let f = finding(raw);

@@ -216,7 +216,7 @@ pub fn failed_addresses(mail: &Mail<'_>, text: &str, failed_header: Vec<String>)
     let named: Vec<String> = find_addresses(text)
         .into_iter()
         .filter(|a| {
-            let theirs = own.iter().any(|o| o.eq_ignore_ascii_case(a)) || sender_side(text, a);
+            let theirs = own.iter().any(|o| o.eq_ignore_ascii_case(a)) || sender_side(text, a) || only_quoted(text, a);
             (listed_as_failed(text, a) || !theirs) && plausible(a)
         })
         .collect();
@@ -323,6 +323,13 @@ fn sender_side(text: &str, address: &str) -> bool {
             let t = l.trim_start().as_bytes();
             FIELDS.iter().any(|f| t.len() >= f.len() && t[..f.len()].eq_ignore_ascii_case(f.as_bytes()))
         })
+}
+
+/// An address the text names only in quoted lines ("> ..."): words of the returned message's
+/// body or of an earlier conversation, not the report's own listing of a failed recipient.
+fn only_quoted(text: &str, address: &str) -> bool {
+    let mut lines = text.lines().filter(|l| contains_ci(l, address)).peekable();
+    lines.peek().is_some() && lines.all(|l| l.trim_start().starts_with('>'))
 }
 
 /// Not a Message-ID or a token that merely contains an `@`.
