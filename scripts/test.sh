@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every test: unit, corpus, ABI conformance, native versus wasm, BATV/SRS interoperability with
 # Exim and pysrs, the milter end-to-end test with a real Postfix, the npm package in Node and
-# its demo in Chromium. CI runs exactly this.
+# its demo in Chromium, the Python package. CI runs exactly this.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/build-module.sh
@@ -10,6 +10,8 @@ bash scripts/interop-deps.sh
 bash scripts/browser-deps.sh
 bash scripts/mta-deps.sh
 cargo test --locked --release --workspace
+# The Python package: its wheel in a fresh virtual environment, same answers as target/release/ndr.
+bash scripts/python-package.sh
 # The package's tests compare Node's answers with the host's (target/release/ndr, built above).
 (cd js && npm test)
 # Benchmarks are run by hand (README, "Speed"); CI only checks that they still build.
