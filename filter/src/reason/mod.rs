@@ -384,6 +384,20 @@ mod tests {
     }
 
     #[test]
+    fn precedence_follows_the_evidence() {
+        let report = "Delivery to the following recipients failed. Reasons: user unknown, mailbox full, relay denied.";
+        // The recipient's own diagnostic before the report's general text.
+        let d = decide(Some("5.0.0"), Some("552"), &["552 Mailbox full", report], Some("RCPT"));
+        assert_eq!((d.reason, d.source.entry.as_str()), ("mailboxfull", "mailbox full"));
+        // A specific status before the report's general text, when the diagnostic says nothing.
+        let d = decide(Some("5.2.2"), Some("550"), &["550 Requested action not taken", report], Some("RCPT"));
+        assert_eq!((d.reason, d.source.rule.as_str()), ("mailboxfull", "status"));
+        // A generic status (X.0.0) leaves it to the report's words.
+        let d = decide(Some("5.0.0"), Some("550"), &["550 Requested action not taken", report], Some("RCPT"));
+        assert_eq!(d.source.rule, "phrase");
+    }
+
+    #[test]
     fn a_local_policy_violation_is_policyviolation_and_soft() {
         // reasons.md: policyviolation is soft; the mailbox is not said to be missing.
         let d = decide(Some("5.7.0"), Some("550"), &["550 5.7.0 Local Policy Violation"], Some("RCPT"));
