@@ -141,10 +141,10 @@ pub fn decide(status: Option<&str>, reply_code: Option<&str>, texts: &[&str], co
         return decision.restated("filtered", "smtp_command", command.unwrap_or("unknown"));
     }
     // Refused at the greeting or HELO: the server turned down the client itself.
-    if let Some(c @ ("CONN" | "HELO" | "EHLO")) = command {
-        if matches!(reason, "undefined" | "rejected" | "securityerror") {
-            return decision.restated("blocked", "smtp_command", c);
-        }
+    if let Some(c @ ("CONN" | "HELO" | "EHLO")) = command
+        && matches!(reason, "undefined" | "rejected" | "securityerror")
+    {
+        return decision.restated("blocked", "smtp_command", c);
     }
     // Refused at MAIL FROM: the server turned down the sender, not a recipient.
     if command == Some("MAIL") && matches!(reason, "userunknown" | "securityerror" | "undefined") {
