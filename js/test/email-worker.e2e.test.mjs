@@ -1,18 +1,44 @@
-// The Email Worker (email-worker/worker.mjs) end to end in workerd, through miniflare: corpus mail
-// is delivered as real email events (miniflare's /cdn-cgi/handler/email, which calls the
-// worker's email() with a ForwardableEmailMessage), and the events the handler causes are read
-// back from miniflare: forward (destination and added headers) and setReject (the reason).
-// Miniflare's local email endpoint only takes messages of at most 1 MiB with a Message-ID and
-// header names a Headers object accepts; the sweep below says how many it skipped for that.
+// The Email Worker (email-worker/) end to end in workerd: wrangler bundles it exactly as
+// `wrangler deploy` would (its wrangler.toml, the CompiledWasm rule), and miniflare runs that
+// bundle. Corpus mail is delivered as real email events (miniflare's /cdn-cgi/handler/email,
+// which calls the worker's email() with a ForwardableEmailMessage), and the events the handler
+// causes are read back from miniflare: forward (destination and added headers) and setReject
+// (the reason). Miniflare's local email endpoint only takes messages of at most 1 MiB with a
+// Message-ID and header names a Headers object accepts; the sweep below counts what it refused.
+// Nothing here uses the network (cf: false; wrangler's metrics and update check off).
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Miniflare, Log, LogLevel } from 'miniflare';
 import { NdrFilter } from '../abi/host.mjs';
-import { abiModuleBytes, trappingModuleBytes } from './abi-fixtures.mjs';
+import { abiModulePath, abiModuleBytes, trappingModuleBytes } from './abi-fixtures.mjs';
 import { corpusDir, jsDir, ndrJson } from './helpers.mjs';
+
+/** `wrangler deploy --dry-run` of a copy of the worker (with the module beside it, as the README says). */
+function bundle() {
+  const dir = mkdtempSync(path.join(tmpdir(), 'ndr-worker-build-'));
+  cpSync(path.join(jsDir, 'email-worker'), path.join(dir, 'email-worker'), { recursive: true });
+  cpSync(path.join(jsDir, 'abi'), path.join(dir, 'abi'), { recursive: true });
+  cpSync(abiModulePath, path.join(dir, 'email-worker', 'ndr_filter.wasm'));
+  const out = path.join(dir, 'out');
+  const run = spawnSync(path.join(jsDir, 'node_modules', '.bin', 'wrangler'), ['deploy', '--dry-run', '--outdir', out], {
+    cwd: path.join(dir, 'email-worker'),
+    encoding: 'utf8',
+    env: { ...process.env, WRANGLER_SEND_METRICS: 'false', WRANGLER_HIDE_BANNER: 'true', WRANGLER_LOG_PATH: dir, HOME: dir },
+  });
+  assert.equal(run.status, 0, `wrangler deploy --dry-run failed:\n${run.stdout}\n${run.stderr}`);
+  const wasm = readdirSync(out).filter((f) => f.endsWith('.wasm'));
+  assert.equal(wasm.length, 1, `the bundle has one wasm module: ${readdirSync(out)}`);
+  const toml = readFileSync(path.join(jsDir, 'email-worker', 'wrangler.toml'), 'utf8');
+  const compatibilityDate = /^compatibility_date = "([\d-]+)"$/m.exec(toml)[1];
+  return { dir, out, compatibilityDate, script: path.join(out, 'worker.js'), wasmPath: path.join(out, wasm[0]) };
+}
+
+const built = bundle();
+process.on('exit', () => rmSync(built.dir, { recursive: true, force: true }));
 
 const INBOX = 'inbox@ours.example';
 const QUARANTINE = 'quarantine@ours.example';
@@ -42,19 +68,18 @@ class Recorder extends Log {
   }
 }
 
-/** The worker in workerd with these bindings (and, to test failures, another module in place of the filter). */
+/** The bundled worker in workerd with these bindings (and, to test failures, another module in place of the filter). */
 async function startWorker(bindings, wasm = abiModuleBytes()) {
   const log = new Recorder();
   const mf = new Miniflare({
     log,
     cf: false, // the default fetches Request.cf from the network; nothing here may
-    modulesRoot: jsDir,
+    modulesRoot: built.out,
     modules: [
-      { type: 'ESModule', path: path.join(jsDir, 'email-worker', 'worker.mjs') },
-      { type: 'ESModule', path: path.join(jsDir, 'abi', 'host.mjs') },
-      { type: 'CompiledWasm', path: path.join(jsDir, 'email-worker', 'ndr_filter.wasm'), contents: wasm },
+      { type: 'ESModule', path: built.script },
+      { type: 'CompiledWasm', path: built.wasmPath, contents: wasm },
     ],
-    compatibilityDate: '2026-04-01',
+    compatibilityDate: built.compatibilityDate,
     unsafeTriggerHandlers: true,
     bindings: { NDR_FORWARD_TO: INBOX, NDR_QUARANTINE_TO: QUARANTINE, NDR_SITE: JSON.stringify(SITE), NDR_BATV_KEYS: JSON.stringify(BATV_KEYS), ...bindings },
     handleStructuredLogs: ({ message }) => {
