@@ -106,8 +106,7 @@ function redact(text, secrets) {
 export default {
   async email(message, env) {
     const forwardTo = env.NDR_FORWARD_TO;
-    // Without a destination nothing can be delivered: failing the call makes Email Routing
-    // answer with a temporary failure, so the sender keeps the message.
+    // Without a destination there is nowhere to fail open to: a configuration error, not a verdict.
     if (!forwardTo) throw new Error('NDR_FORWARD_TO is not set');
     const quarantineTo = env.NDR_QUARANTINE_TO || forwardTo;
     const limit = Number(env.NDR_MAX_MESSAGE_BYTES) > 0 ? Number(env.NDR_MAX_MESSAGE_BYTES) : DEFAULT_MAX_MESSAGE_BYTES;
