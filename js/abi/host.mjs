@@ -94,8 +94,13 @@ export class NdrFilter {
   /** How many instances were made: 1, plus one per trap. */
   instances = 0;
 
-  /** `module` is a compiled WebAssembly.Module (what a Worker's `import x from "./ndr_filter.wasm"` gives). */
-  constructor(module) {
+  /**
+   * `module` is a compiled WebAssembly.Module (what a Worker's `import x from "./ndr_filter.wasm"`
+   * gives). `maxMemoryBytes`: wasm memory never shrinks, so an instance whose memory a large
+   * message grew past this is discarded after the call (the answer is kept) and the next call
+   * gets a small new one. It cannot stop growth during a call: that is the engine's limit.
+   */
+  constructor(module, { maxMemoryBytes = Infinity } = {}) {
     if (!(module instanceof WebAssembly.Module)) throw new TypeError('NdrFilter needs a WebAssembly.Module');
     const exports = WebAssembly.Module.exports(module).map((e) => e.name);
     if (!exports.includes(MARKER)) {
@@ -105,6 +110,7 @@ export class NdrFilter {
       throw new AbiMismatchError('the ABI module imports nothing, this one does');
     }
     this.#module = module;
+    this.maxMemoryBytes = maxMemoryBytes;
     const version = this.#exports().ndr_abi_version() >>> 0;
     if (version >>> 16 !== ABI_MAJOR) {
       throw new AbiMismatchError(`module speaks ABI ${version >>> 16}.${version & 0xffff}, this host ${ABI_MAJOR}.x`);
@@ -114,9 +120,14 @@ export class NdrFilter {
   }
 
   /** From the module's bytes or a compiled module. */
-  static async load(source) {
+  static async load(source, options) {
     const module = source instanceof WebAssembly.Module ? source : await WebAssembly.compile(asBytes(source));
-    return new NdrFilter(module);
+    return new NdrFilter(module, options);
+  }
+
+  /** Bytes of linear memory the current instance holds (0 when there is none). */
+  get memoryBytes() {
+    return this.#instance === null ? 0 : this.#instance.exports.memory.buffer.byteLength;
   }
 
   #exports() {
@@ -164,6 +175,7 @@ export class NdrFilter {
       this.#instance = null;
       throw new TrapError(`${name}: the module trapped (${e?.message ?? e}); instance discarded`, { cause: e });
     }
+    if (ex.memory.buffer.byteLength > this.maxMemoryBytes) this.#instance = null;
     if (status !== 0) throw errorFromStatus(status, document);
     return JSON.parse(document);
   }

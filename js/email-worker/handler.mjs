@@ -5,6 +5,9 @@
 import { NdrFilter } from '../abi/host.mjs';
 
 const DEFAULT_MAX_MESSAGE_BYTES = 10 * 1024 * 1024;
+// The module needs about twice the message in memory, and wasm memory never shrinks: an instance
+// grown past this is replaced after its call, so a Worker's isolate (128 MB) does not keep it.
+const MAX_MODULE_MEMORY_BYTES = 32 * 1024 * 1024;
 
 /** A problem that makes the worker forward the message untouched; its text never holds a secret. */
 class FailOpen extends Error {}
@@ -118,7 +121,7 @@ export function emailHandler(ndrModule) {
       secrets = site.secrets;
       const raw = await readRaw(message, limit);
       if (raw === null) throw new FailOpen(`message larger than NDR_MAX_MESSAGE_BYTES (${limit})`);
-      filter ??= new NdrFilter(ndrModule);
+      filter ??= new NdrFilter(ndrModule, { maxMemoryBytes: MAX_MODULE_MEMORY_BYTES });
       report = filter.classify(raw, { envelope: envelope(message), config: site.config, now: Math.floor(Date.now() / 1000) });
     } catch (e) {
       const why = e instanceof FailOpen ? e.message : `${e.name}: ${redact(e.message, secrets)}`;

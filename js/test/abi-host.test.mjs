@@ -93,6 +93,19 @@ test('after a trap the instance is discarded and the next call gets a new one', 
   assert.equal(trapping.instances, 3);
 });
 
+test('an instance whose memory grew past maxMemoryBytes is replaced after the call, its answer kept', () => {
+  const bounded = new NdrFilter(module, { maxMemoryBytes: 8 << 20 });
+  const small = 'From: a@example.org\r\nSubject: hi\r\n\r\nhello\r\n';
+  assert.equal(bounded.classify(small, { now: NOW }).kind, 'normal');
+  assert.ok(bounded.memoryBytes > 0 && bounded.memoryBytes < 8 << 20);
+  const large = small + 'x'.repeat(76).concat('\r\n').repeat(100000); // 7.8 MB: the module needs about twice that
+  assert.equal(bounded.classify(large, { now: NOW }).kind, 'normal');
+  assert.equal(bounded.memoryBytes, 0, 'the grown instance is gone');
+  assert.equal(bounded.classify(small, { now: NOW }).kind, 'normal');
+  assert.ok(bounded.memoryBytes < 8 << 20);
+  assert.equal(bounded.instances, 2);
+});
+
 test('BATV, SRS, shouldBounce and buildDsn through the ABI', () => {
   const config = siteConfig;
   const signed = filter.batvSign({ config, address: 'alice@example.com', destination: 'bob@example.org', now: NOW });
