@@ -204,6 +204,17 @@ test('Email Worker in workerd', async (t) => {
   });
 });
 
+test('Email Worker fails open: a binding that is not the ABI module forwards the message untouched', async () => {
+  const worker = await startWorker({}, new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]));
+  try {
+    const { events } = await worker.deliver(BOUNCE(), { to: 'prvs=3000000000=alice@ours.example' });
+    assert.deepEqual(events, [{ type: 'forward', to: INBOX, headers: {} }]);
+    await worker.workerLine(/fail-open, forwarded untouched: AbiMismatchError: not an ndr-filter ABI 1 module: no ndr_abi_v1 export/);
+  } finally {
+    await worker.dispose();
+  }
+});
+
 test('Email Worker fails open: a module that traps forwards the message untouched', async () => {
   const worker = await startWorker({}, trappingModuleBytes());
   try {
