@@ -34,10 +34,21 @@ const JSON_SIGNS: &[&str] = &[
 /// The `event` values of Mailgun's legacy webhooks that report on a delivery.
 const LEGACY_EVENTS: &[&str] = &["bounced", "dropped", "delivered", "complained"];
 
-/// The gate: a JSON layout's key, or the words every legacy Mailgun key/value document holds.
+/// The gate: the words of one of the documents.
 pub fn may_claim(_: &Mail<'_>, body: &PlainBody<'_>) -> bool {
-    JSON_SIGNS.iter().any(|s| body.mentions(s))
-        || (body.mentions("event") && body.mentions("recipient") && LEGACY_EVENTS.iter().any(|e| body.mentions(e)))
+    let (json, legacy) = signs(|w, _| body.mentions(w));
+    json || legacy
+}
+
+/// Which documents a text may hold, asked of `mentions` (an ASCII word, and whether its case
+/// matters): JSON (an object, and a key of one of its layouts, case and all), Mailgun's legacy
+/// key/value form (its `event` key and words, in any case). A "no" is certain.
+fn signs(mentions: impl Fn(&str, bool) -> bool) -> (bool, bool) {
+    let json = mentions("{", true) && JSON_SIGNS.iter().any(|s| mentions(s, true));
+    let legacy = (mentions("event=", false) || mentions("event:", false))
+        && mentions("recipient", false)
+        && LEGACY_EVENTS.iter().any(|e| mentions(e, false));
+    (json, legacy)
 }
 
 pub fn detect(mail: &Mail<'_>) -> Option<Finding> {
@@ -60,8 +71,9 @@ fn document_text<'a>(leaf: &'a Leaf<'_>) -> Option<Cow<'a, str>> {
 }
 
 fn read_text(text: &str) -> Option<Finding> {
-    let json = JSON_SIGNS.iter().any(|s| text.contains(s));
-    json.then(|| first_document(text, |doc| read_document(doc, true))).flatten().or_else(|| mailgun_legacy(text))
+    let (json, legacy) = signs(|w, case| if case { text.contains(w) } else { contains_ci(text, w) });
+    let found = if json { first_document(text, |doc| read_document(doc, MAX_ENVELOPES)) } else { None };
+    found.or_else(|| if legacy { mailgun_legacy(text) } else { None })
 }
 
 /// How many places in one text are tried as the start of a document.
@@ -150,32 +162,48 @@ fn unfold(s: &str) -> String {
     out
 }
 
-/// A document of one of the services, if it is one. `envelope`: an SNS envelope may still be
-/// opened (it is never nested in another).
-fn read_document(doc: &Value, envelope: bool) -> Option<Finding> {
-    match doc {
-        Value::Array(events) => sendgrid(events),
-        Value::Object(doc) => {
-            if envelope && let Some(inner) = sns_message(doc) {
-                return read_document(&inner, false);
-            }
-            if doc.contains_key("notificationType") || doc.contains_key("eventType") {
-                amazon_ses(doc)
-            } else if let Some(data) = doc.get("event-data").and_then(Value::as_object) {
-                mailgun(data)
-            } else if doc.contains_key("log-level") && doc.contains_key("delivery-status") {
-                // Mailgun's event itself, as its Events API and logs show it.
-                mailgun(doc)
-            } else if doc.contains_key("sg_event_id") || doc.contains_key("sg_message_id") {
-                sendgrid(std::slice::from_ref(&Value::Object(doc.clone())))
-            } else if doc.contains_key("RecordType") || (doc.contains_key("TypeCode") && doc.contains_key("BouncedAt"))
-            {
-                postmark(doc)
-            } else {
-                None
-            }
+/// How many envelopes may wrap a document (SNS around EventBridge around the SES record).
+const MAX_ENVELOPES: usize = 2;
+
+/// A document of one of the services, if it is one, inside at most `envelopes` envelopes.
+fn read_document(doc: &Value, envelopes: usize) -> Option<Finding> {
+    let doc = match doc {
+        Value::Array(events) => {
+            return finding(
+                "sendgrid",
+                events.iter().filter_map(Value::as_object).filter_map(sendgrid_event).collect(),
+            );
         }
-        _ => None,
+        Value::Object(doc) => doc,
+        _ => return None,
+    };
+    if envelopes > 0
+        && let Some(inner) = sns_message(doc).or_else(|| eventbridge_detail(doc))
+    {
+        return read_document(&inner, envelopes - 1);
+    }
+    let has = |key: &str| doc.contains_key(key);
+    let list = |key: &str| doc.get(key).and_then(Value::as_array);
+    let one = |format, event: Option<Event>| finding(format, event.into_iter().collect());
+    if has("notificationType") || has("eventType") {
+        amazon_ses(doc)
+    } else if let Some(data) = doc.get("event-data") {
+        one("mailgun", data.as_object().and_then(mailgun_event))
+    } else if let Some(items) = list("items").filter(|_| has("paging")) {
+        // Mailgun's Events API: a page of events.
+        finding("mailgun", items.iter().filter_map(Value::as_object).filter_map(mailgun_event).collect())
+    } else if has("log-level") && has("delivery-status") {
+        // One of Mailgun's events on its own, as its logs show it.
+        one("mailgun", mailgun_event(doc))
+    } else if has("sg_event_id") || has("sg_message_id") {
+        one("sendgrid", sendgrid_event(doc))
+    } else if let Some(bounces) = list("Bounces").filter(|_| has("TotalCount")) {
+        // Postmark's Bounce API: a page of bounces.
+        finding("postmark", bounces.iter().filter_map(Value::as_object).filter_map(postmark_event).collect())
+    } else if has("RecordType") || (has("TypeCode") && has("BouncedAt")) {
+        one("postmark", postmark_event(doc))
+    } else {
+        None
     }
 }
 
@@ -187,6 +215,13 @@ fn sns_message(doc: &Map<String, Value>) -> Option<Value> {
         return None;
     }
     serde_json::from_str(str_of(doc, "Message")?).ok()
+}
+
+/// The SES event record in an Amazon EventBridge event (`source` `aws.ses`, `detail-type`
+/// "Email Bounced" ...), which a rule may send on to SNS and so to mail.
+/// <https://docs.aws.amazon.com/eventbridge/latest/ref/events-ref-ses.html>
+fn eventbridge_detail(doc: &Map<String, Value>) -> Option<Value> {
+    (str_of(doc, "source") == Some("aws.ses") && doc.contains_key("detail-type")).then(|| doc.get("detail").cloned())?
 }
 
 /// One recipient's outcome as a service reports it.
@@ -367,47 +402,44 @@ fn ses_subtype_reason(subtype: &str) -> Option<&'static str> {
     })
 }
 
-/// SendGrid's Event Webhook: a list of events (or one), each with `event`, `email` and
+/// One event of SendGrid's Event Webhook, which posts a list of them: `event`, `email` and
 /// SendGrid's message and event ids. Engagement events (open, click ...) are not read.
 /// <https://www.twilio.com/docs/sendgrid/for-developers/tracking-events/event>
-fn sendgrid(events: &[Value]) -> Option<Finding> {
-    let read = |e: &Map<String, Value>| -> Option<Event> {
-        let ids = ["sg_event_id", "sg_message_id", "smtp-id"];
-        if !ids.iter().any(|k| e.contains_key(*k)) {
-            return None;
-        }
-        let (kind, words) = match str_of(e, "event")? {
-            // `type` says `bounce` or `blocked`: either way SendGrid does not retry.
-            "bounce" | "dropped" => (Kind::Bounce, "reason"),
-            "deferred" => (Kind::Delay, "response"),
-            "delivered" => (Kind::Delivered, "response"),
-            "spamreport" => (Kind::FeedbackReport, "reason"),
-            _ => return None,
-        };
-        let diagnostic = text_of(e, words);
-        // Dropped because the address is on one of SendGrid's suppression lists.
-        let suppressed = str_of(e, "event") == Some("dropped")
-            && diagnostic.as_deref().is_some_and(|d| {
-                ["Bounced Address", "Unsubscribed Address", "Spam Reporting Address"].iter().any(|s| contains_ci(d, s))
-            });
-        Some(Event {
-            kind,
-            address: text_of(e, "email"),
-            status: text_of(e, "status"),
-            diagnostic,
-            reason: suppressed.then_some("suppressed"),
-            ..Default::default()
-        })
+fn sendgrid_event(e: &Map<String, Value>) -> Option<Event> {
+    let ids = ["sg_event_id", "sg_message_id", "smtp-id"];
+    if !ids.iter().any(|k| e.contains_key(*k)) {
+        return None;
+    }
+    let (kind, words) = match str_of(e, "event")? {
+        // `type` says `bounce` or `blocked`: either way SendGrid does not retry.
+        "bounce" | "dropped" => (Kind::Bounce, "reason"),
+        "deferred" => (Kind::Delay, "response"),
+        "delivered" => (Kind::Delivered, "response"),
+        "spamreport" => (Kind::FeedbackReport, "reason"),
+        _ => return None,
     };
-    finding("sendgrid", events.iter().filter_map(Value::as_object).filter_map(read).collect())
+    let diagnostic = text_of(e, words);
+    // Dropped because the address is on one of SendGrid's suppression lists.
+    let suppressed = str_of(e, "event") == Some("dropped")
+        && diagnostic.as_deref().is_some_and(|d| {
+            ["Bounced Address", "Unsubscribed Address", "Spam Reporting Address"].iter().any(|s| contains_ci(d, s))
+        });
+    Some(Event {
+        kind,
+        address: text_of(e, "email"),
+        status: text_of(e, "status"),
+        diagnostic,
+        reason: suppressed.then_some("suppressed"),
+        ..Default::default()
+    })
 }
 
-/// Mailgun's webhooks (`{"signature": ..., "event-data": {...}}`): `failed` with severity
-/// `permanent` or `temporary`, `delivered`, `complained`; the receiver's reply in
-/// `delivery-status`.
+/// One event of Mailgun's webhooks (`{"signature": ..., "event-data": {...}}`) or Events API:
+/// `failed` with severity `permanent` or `temporary`, `delivered`, `complained`; the receiver's
+/// reply in `delivery-status`.
 /// <https://documentation.mailgun.com/docs/mailgun/user-manual/webhooks/webhook-payloads>
 /// <https://documentation.mailgun.com/docs/mailgun/user-manual/events/event-types>
-fn mailgun(e: &Map<String, Value>) -> Option<Finding> {
+fn mailgun_event(e: &Map<String, Value>) -> Option<Event> {
     let kind = match (str_of(e, "event")?, str_of(e, "severity")) {
         ("failed", Some("temporary")) => Kind::Delay,
         ("failed", _) => Kind::Bounce,
@@ -420,7 +452,7 @@ fn mailgun(e: &Map<String, Value>) -> Option<Finding> {
     let code = text_of(status, "code");
     let diagnostic = text_of(status, "message").or_else(|| text_of(status, "description"));
     let suppressed = str_of(e, "reason").is_some_and(|r| r.starts_with("suppress-"));
-    let event = Event {
+    Some(Event {
         kind,
         address: text_of(e, "recipient"),
         status: text_of(status, "enhanced-code"),
@@ -428,8 +460,7 @@ fn mailgun(e: &Map<String, Value>) -> Option<Finding> {
         reply_code: code,
         remote_mta: text_of(status, "mx-host"),
         reason: suppressed.then_some("suppressed"),
-    };
-    finding("mailgun", vec![event])
+    })
 }
 
 /// A reply text with its code in front, as SMTP wrote it, when the service keeps them apart.
@@ -460,9 +491,6 @@ const LEGACY_KEYS: &[&str] = &[
 /// `complained`, `recipient`, and at least two more of its keys.
 /// <https://help.mailgun.com/hc/en-us/articles/14048832145051-Legacy-Webhooks>
 fn mailgun_legacy(text: &str) -> Option<Finding> {
-    if !contains_ci(text, "recipient") {
-        return None;
-    }
     let fields = key_values(text);
     let get = |key: &str| fields.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v.as_str());
     let event = get("event")?.to_ascii_lowercase();
@@ -541,22 +569,21 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// Postmark's bounce webhook and Bounce API (`RecordType` `Bounce`, `Type`, `Email`, `Details`;
+/// A record of Postmark's bounce webhook or Bounce API (`RecordType` `Bounce`, `Type`, `Email`, `Details`;
 /// the API's older records have no `RecordType` but `TypeCode` and `BouncedAt`), its spam
 /// complaint webhook (`SpamComplaint`) and its delivery webhook (`Delivery`, `Recipient`).
 /// <https://postmarkapp.com/developer/webhooks/bounce-webhook>
 /// <https://postmarkapp.com/developer/api/bounce-api>
 /// <https://postmarkapp.com/developer/webhooks/delivery-webhook>
-fn postmark(doc: &Map<String, Value>) -> Option<Finding> {
+fn postmark_event(doc: &Map<String, Value>) -> Option<Event> {
     let record = str_of(doc, "RecordType");
     if record == Some("Delivery") {
-        let event = Event {
+        return doc.contains_key("DeliveredAt").then(|| Event {
             kind: Kind::Delivered,
             address: text_of(doc, "Recipient"),
             diagnostic: text_of(doc, "Details"),
             ..Default::default()
-        };
-        return doc.contains_key("DeliveredAt").then(|| finding("postmark", vec![event])).flatten();
+        });
     }
     if !matches!(record, None | Some("Bounce" | "SpamComplaint")) || !doc.contains_key("Email") {
         return None;
@@ -571,14 +598,13 @@ fn postmark(doc: &Map<String, Value>) -> Option<Finding> {
         // Auto-replies, challenges, subscriptions, inbound errors: not reports on a delivery.
         _ => return None,
     };
-    let event = Event {
+    Some(Event {
         kind,
         address: text_of(doc, "Email"),
         diagnostic: text_of(doc, "Details").or_else(|| text_of(doc, "Description")),
         reason,
         ..Default::default()
-    };
-    finding("postmark", vec![event])
+    })
 }
 
 #[cfg(test)]
@@ -787,6 +813,47 @@ mod tests {
         assert_eq!(claimed(&soft).kind, Kind::Delay);
         let auto = bounce.replace("\"HardBounce\"", "\"AutoResponder\"");
         assert!(read(&format!("From: a@example.net\n\n{auto}\n")).0.is_none());
+    }
+
+    #[test]
+    fn eventbridge_events_and_api_pages() {
+        // SES's record in an EventBridge event, which a rule sent on to SNS "email-json".
+        let event = serde_json::json!({
+            "version": "0", "id": "5f0d2e4b", "detail-type": "Email Bounced", "source": "aws.ses",
+            "account": "123456789012", "time": "2023-05-01T00:00:00Z", "region": "us-east-1", "resources": [],
+            "detail": serde_json::from_str::<Value>(&SES_BOUNCE.replace("notificationType", "eventType")).unwrap()
+        });
+        let envelope = serde_json::json!({
+            "Type": "Notification", "MessageId": "d9a3", "TopicArn": "arn:aws:sns:us-east-1:123456789012:ses-events",
+            "Message": event.to_string(), "Timestamp": "2023-05-01T00:00:01Z"
+        });
+        assert_eq!(claimed(&envelope.to_string()).format, "amazon-ses");
+        let other = event.to_string().replace("aws.ses", "aws.s3").replace("eventType", "kind");
+        assert!(read(&format!("From: a@example.net\n\n{other}\n")).0.is_none());
+        // Mailgun's Events API and Postmark's Bounce API answer with a page of records.
+        let data = serde_json::from_str::<Value>(MAILGUN_FAILED).unwrap()["event-data"].clone();
+        let page = serde_json::json!({"items": [data], "paging": {"next": "https://api.mailgun.net/v3/example.org/events/W3siYSI6IGZhbHNlfQ=="}});
+        assert_eq!(claimed(&page.to_string()).format, "mailgun");
+        let bounces = r#"{"TotalCount": 1, "Bounces": [{"ID": 692560173, "Type": "HardBounce", "TypeCode": 1, "Name": "Hard bounce", "MessageID": "2c1b63fe-43f2-4db5-91b0-8bdfa44a9316", "Description": "The server was unable to deliver your message (ex: unknown user, mailbox not found).", "Details": "action: failed\n", "Email": "anything@blackhole.postmarkapp.com", "From": "sender@example.com", "BouncedAt": "2014-01-15T16:09:19.6421112-05:00", "Inactive": false, "CanActivate": true}]}"#;
+        let f = claimed(bounces);
+        assert_eq!((f.kind, f.format), (Kind::Bounce, "postmark"));
+        assert_eq!(only(&f).address.as_deref(), Some("anything@blackhole.postmarkapp.com"));
+        // Deliveries.
+        let delivered = r#"{"RecordType": "Delivery", "ServerID": 23, "MessageStream": "outbound", "MessageID": "00000000-0000-0000-0000-000000000000", "Recipient": "john@example.com", "Tag": "welcome-email", "DeliveredAt": "2019-11-05T16:33:54.9070259Z", "Details": "250 2.0.0 OK"}"#;
+        let f = claimed(delivered);
+        assert_eq!(
+            (f.kind, only(&f).reason.as_str(), only(&f).reply_code.as_deref()),
+            (Kind::Delivered, "delivered", Some("250"))
+        );
+        let sendgrid = r#"[{"email": "example@test.com", "timestamp": 1513299569, "event": "delivered", "sg_event_id": "x", "sg_message_id": "y", "response": "250 OK"}]"#;
+        assert_eq!(claimed(sendgrid).kind, Kind::Delivered);
+    }
+
+    #[test]
+    fn a_form_encoded_attachment_is_read() {
+        let raw = "From: a@example.net\nContent-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\nThe webhook body.\n--b\nContent-Type: application/x-www-form-urlencoded\n\nevent=dropped&recipient=bob%40example.com&reason=old&code=605&description=Too+old&domain=example.org\n--b--\n";
+        let f = read(raw).0.expect("claimed");
+        assert_eq!((f.kind, f.format, only(&f).address.as_deref()), (Kind::Bounce, "mailgun", Some("bob@example.com")));
     }
 
     #[test]
