@@ -88,7 +88,7 @@ fn first_document<T>(text: &str, read: impl Fn(&Value) -> Option<T>) -> Option<T
         let start = from + text.get(from..)?.find(['{', '['])?;
         let rest = &text[start..];
         from = start + 1;
-        if !opens_document(rest) {
+        if !opens_document(rest) || quoted(&text[..start]) {
             continue;
         }
         match first_value(rest) {
@@ -107,6 +107,13 @@ fn first_document<T>(text: &str, read: impl Fn(&Value) -> Option<T>) -> Option<T
         }
     }
     None
+}
+
+/// Whether the line that `before` ends is a quotation (`> ...`): a person replying to a
+/// notification quotes it, and the reply is theirs, not the service's.
+fn quoted(before: &str) -> bool {
+    let line = before.rsplit('\n').next().unwrap_or_default();
+    line.trim_start().starts_with('>')
 }
 
 /// Whether text at a `{` or `[` looks like the start of an object or of a list of objects.
@@ -524,7 +531,7 @@ fn mailgun_legacy(text: &str) -> Option<Finding> {
 fn key_values(text: &str) -> Vec<(String, String)> {
     let unfolded = text.replace("\r\n", "\n").replace("!\n ", "").replace("\n ", "").replace("\n\t", "");
     let mut fields: Vec<(String, String)> = Vec::new();
-    for line in unfolded.lines() {
+    for line in unfolded.lines().filter(|l| !quoted(l)) {
         if line.contains('&') && line.contains('=') && !line.trim().contains(' ') {
             for pair in line.trim().split('&') {
                 if let Some((key, value)) = pair.split_once('=') {
@@ -878,6 +885,9 @@ mod tests {
             "The event: we bounced ideas around; the recipient list is below.\nrecipient: bob@example.com\n",
             "event=bounced&recipient=alice%40example.com",
             r#"{"notificationType": "Bounce", "bounce": "not an object"} {"broken": "#,
+            // A person's reply quoting a notification.
+            &format!("Could you look at this one?\n\n> {SES_BOUNCE}\n"),
+            "Why was this dropped?\n> event: dropped\n> recipient: bob@example.com\n> code: 605\n> domain: example.org\n",
         ] {
             let raw = format!("From: alice@example.com\nTo: bob@example.org\nSubject: notes\n\n{body}\n");
             assert!(read(&raw).0.is_none(), "claimed {body}");
