@@ -2,14 +2,14 @@
 // process on 127.0.0.1 with a config folder written here (smtp.ini, plugins, ndr.ini, the site
 // as TOML, host_list, quarantine.ini) and is driven over SMTP by a small client on a raw socket.
 // Delivered mail is recorded by a queue plugin of this test (queue_record.js: one file per
-// message); queue/quarantine and queue/discard are Haraka's own. The plugin is installed as
-// `npm install` installs it (node_modules/haraka-plugin-ndr); for the broken-module case it is a
-// copy beside a copy of ndr-filter whose wasm module is garbage. Loopback only; every Haraka
-// process is killed when its test ends (and on exit).
+// message); queue/quarantine and queue/discard are Haraka's own. The plugin is installed as the
+// README says (npm install --install-links, offline); for the broken-module case the installed
+// ndr-filter's wasm module is replaced by garbage. Loopback only; every Haraka process is killed
+// when its test ends (and on exit).
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -74,18 +74,26 @@ async function freePort() {
   return port;
 }
 
-/** The plugin and its dependencies as `npm install` lays them out, the filter's wasm replaced by garbage. */
-function brokenInstall(modules) {
-  const plugin = path.join(modules, 'haraka-plugin-ndr');
-  mkdirSync(path.join(plugin, 'config'), { recursive: true });
-  for (const f of ['package.json', 'index.js', 'config/ndr.ini']) cpSync(path.join(pluginDir, f), path.join(plugin, f));
-  const filter = path.join(modules, 'ndr-filter');
-  mkdirSync(filter);
-  for (const f of ['package.json', 'index.cjs', 'index.mjs', 'dist/node']) cpSync(path.join(jsDir, f), path.join(filter, f), { recursive: true });
-  writeFileSync(path.join(filter, 'dist', 'node', 'ndr_filter_bg.wasm'), Buffer.from('\0asm\x01\0\0\0garbage, not a module'));
-  for (const dep of ['smol-toml', 'haraka-constants', 'haraka-dsn']) symlinkSync(path.join(jsDir, 'node_modules', dep), path.join(modules, dep));
+/**
+ * The plugin installed as the README says (`npm install --install-links js/haraka-plugin` in
+ * Haraka's folder: copies of it, of ndr-filter with its wasm module, and of their dependencies),
+ * once; `--offline` takes the dependencies from npm's cache, which `npm ci` in js/ filled.
+ */
+let installed = null;
+function installPlugin() {
+  if (installed) return installed;
+  const dir = mkdtempSync(path.join(tmpdir(), 'ndr-haraka-install-'));
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(path.join(dir, 'package.json'), '{"name": "haraka_local", "version": "0.0.1", "private": true}\n');
+  const npm = spawnSync('npm', ['install', '--offline', '--install-links', '--no-audit', '--no-fund', '--no-update-notifier', '--loglevel=error', pluginDir], {
+    cwd: dir,
+    encoding: 'utf8',
+  });
+  assert.equal(npm.status, 0, `npm install --offline --install-links haraka-plugin failed (is npm's cache filled by "npm ci" in js/?):\n${npm.stderr}`);
+  installed = path.join(dir, 'node_modules');
+  assert.ok(existsSync(path.join(installed, 'ndr-filter', 'dist', 'node', 'ndr_filter_bg.wasm')));
+  return installed;
 }
-
 /** A Haraka with the plugin, listening on a free loopback port; `site` is the site.toml text. */
 async function startHaraka(t, { site = siteToml(), ini = '', broken = false } = {}) {
   const dir = path.join(mkdtempSync(path.join(tmpdir(), 'ndr-haraka-')), 'haraka');
@@ -94,7 +102,6 @@ async function startHaraka(t, { site = siteToml(), ini = '', broken = false } = 
   // `haraka -i DIR` lays out a config folder with Haraka's defaults, as an installation does.
   const install = spawnSync(process.execPath, [harakaBin, '-i', dir], { encoding: 'utf8' });
   assert.equal(install.status, 0, install.stderr);
-  mkdirSync(path.join(dir, 'node_modules'));
   // nodes=0: one process (no cluster workers), so killing the child ends Haraka.
   cfg('smtp.ini', `[main]\nlisten=127.0.0.1:${port}\nnodes=0\n`);
   cfg('me', 'mx.ours.example\n');
@@ -106,8 +113,11 @@ async function startHaraka(t, { site = siteToml(), ini = '', broken = false } = 
   cfg('ndr.ini', `[main]\nsite=${path.join(dir, 'site.toml')}\n${ini}`);
   writeFileSync(path.join(dir, 'plugins', 'queue_record.js'), QUEUE_RECORD);
   writeFileSync(path.join(dir, 'plugins', 'no_rdns.js'), NO_RDNS);
-  if (broken) brokenInstall(path.join(dir, 'node_modules'));
-  else symlinkSync(pluginDir, path.join(dir, 'node_modules', 'haraka-plugin-ndr'));
+  cpSync(installPlugin(), path.join(dir, 'node_modules'), { recursive: true });
+  if (broken) {
+    // The filter's wasm module replaced by garbage: the package cannot load.
+    writeFileSync(path.join(dir, 'node_modules', 'ndr-filter', 'dist', 'node', 'ndr_filter_bg.wasm'), Buffer.from('\0asm\x01\0\0\0garbage, not a module'));
+  }
 
   const child = spawn(process.execPath, [harakaBin, '-c', dir], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
