@@ -302,6 +302,15 @@ test('Haraka with haraka-plugin-ndr', async (t) => {
     await haraka.logLine(/ndr: kind=normal verdict=null action=null/);
   });
 
+  await t.test('a line that starts with a dot arrives as sent (SMTP dot-stuffing undone)', async () => {
+    const raw = HAM().replace(/\n\n/, '\n\n.a line that starts with a dot\n..and one with two\n');
+    const out = await haraka.send({ from: 'sender@origin.example', to: [USER], data: raw });
+    assert.match(out.end, /^250 /);
+    // The queue plugin reads the message as the filter does (message_stream.get_data).
+    const message = haraka.delivered().find((m) => m.includes('a line that starts with a dot'));
+    assert.match(message, /\r?\n\.a line that starts with a dot\r?\n\.\.and one with two\r?\n/);
+  });
+
   await t.test('verdict headers sent from outside are removed', async () => {
     const tagged = ndr.batvSign({ config: CONFIG, address: USER, now: now() });
     const withForged = `X-NDR-Verdict: legitimate; action=accept; score=999\nX-NDR-Signals: forged-by-sender\n${ours(BOUNCE())}`;
