@@ -425,10 +425,10 @@ impl Locator<'_> {
                 // The first `"key"` after the previous step's place: exact for ordinary files.
                 let mut at = 0;
                 for seg in path {
-                    if let Seg::Key(k) = seg {
-                        if let Some(i) = text[at..].find(&format!("\"{k}\"")) {
-                            at += i;
-                        }
+                    if let Seg::Key(k) = seg
+                        && let Some(i) = text[at..].find(&format!("\"{k}\""))
+                    {
+                        at += i;
                     }
                 }
                 line_of(text, at)

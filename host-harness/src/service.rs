@@ -402,7 +402,7 @@ impl Service {
             Err(open) => {
                 // One line for the first refusal and every thousandth: a flood must not flood the log.
                 let n = self.refused.fetch_add(1, Ordering::Relaxed) + 1;
-                if n == 1 || n % 1000 == 0 {
+                if n == 1 || n.is_multiple_of(1000) {
                     log(
                         json!({"service": self.name, "event": "connection_refused", "open": open, "max_connections": max, "refused_total": n}),
                     );

@@ -40,7 +40,8 @@ fn site_with(section: &str, line: &str) -> (String, usize) {
             placed = true;
         }
         for l in *lines {
-            if !(*header == section && key(l) == key(line)) && !(*header == section && is_secret_swap(line, l)) {
+            let replaced = *header == section && (key(l) == key(line) || is_secret_swap(line, l));
+            if !replaced {
                 text.push_str(l);
                 text.push('\n');
             }
