@@ -14,7 +14,7 @@ import { createRequire } from 'node:module';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { corpusDir, jsDir } from './helpers.mjs';
+import { corpusDir, jsDir, ndrJson } from './helpers.mjs';
 
 const ndr = createRequire(import.meta.url)('../index.cjs');
 const harakaBin = path.join(jsDir, 'node_modules', 'Haraka', 'bin', 'haraka');
@@ -95,7 +95,7 @@ function installPlugin() {
   return installed;
 }
 /** A Haraka with the plugin, listening on a free loopback port; `site` is the site.toml text. */
-async function startHaraka(t, { site = siteToml(), ini = '', broken = false } = {}) {
+async function startHaraka(t, { site = siteToml(), ini = '', broken = false, longLines = false } = {}) {
   const dir = path.join(mkdtempSync(path.join(tmpdir(), 'ndr-haraka-')), 'haraka');
   const port = await freePort();
   const cfg = (name, text) => writeFileSync(path.join(dir, 'config', name), text);
@@ -105,6 +105,12 @@ async function startHaraka(t, { site = siteToml(), ini = '', broken = false } = 
   // nodes=0: one process (no cluster workers), so killing the child ends Haraka.
   cfg('smtp.ini', `[main]\nlisten=127.0.0.1:${port}\nnodes=0\n`);
   cfg('me', 'mx.ours.example\n');
+  if (longLines) {
+    // Haraka wraps DATA lines over 992 bytes ("\r\n " inserted, as Sendmail does); lifted where
+    // the filter must see exactly the bytes sent.
+    const ini = path.join(dir, 'config', 'connection.ini');
+    writeFileSync(ini, readFileSync(ini, 'utf8').replace(/^data_line_length=\d+$/m, 'data_line_length=100000000'));
+  }
   cfg('log.ini', '[main]\nlevel=info\ntimestamps=false\nformat=default\n');
   cfg('host_list', 'ours.example\n');
   cfg('quarantine.ini', `[main]\nquarantine_path=${path.join(dir, 'quarantine')}\n`);
@@ -169,6 +175,9 @@ function listMessages(dir, ext = '') {
   return out;
 }
 
+/** SMTP carries lines: every line ending (CRLF, LF, a lone CR) as CRLF. */
+const toCrlf = (data) => data.toString('latin1').replace(/\r\n|\r|\n/g, '\r\n');
+
 /**
  * One SMTP transaction on a raw socket: EHLO, MAIL, each RCPT, DATA (when a recipient was
  * taken), QUIT. Returns every reply; bounded to 20 s.
@@ -205,7 +214,7 @@ function smtpSend(port, { from, to, data, helo = 'client.remote.example' }) {
       for (const r of to) out.rcpt.push(await command(`RCPT TO:<${r}>`));
       if (out.rcpt.some((r) => r.startsWith('250'))) {
         out.data = await command('DATA');
-        const body = data.toString('latin1').replace(/\r?\n/g, '\r\n').replace(/^\./gm, '..');
+        const body = toCrlf(data).replace(/^\./gm, '..');
         out.end = await command(`${body}${body.endsWith('\r\n') ? '' : '\r\n'}.`);
       }
       await command('QUIT');
@@ -381,4 +390,36 @@ test('Haraka fails open: a site configuration the module refuses, without showin
   const out = await haraka.send({ from: '', to: [FORGED], data: BOUNCE() });
   assert.match(out.end, /^250 .*recorded/);
   assert.ok(!haraka.log().includes(secret.slice(0, 20)));
+});
+
+test('every corpus message from <> through Haraka: Haraka does what the verdict says', async (t) => {
+  const haraka = await startHaraka(t, { longLines: true });
+  const dir = mkdtempSync(path.join(tmpdir(), 'ndr-haraka-corpus-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const written = ndrJson(['split', corpusDir, '--out', dir]);
+  const helo = 'client.remote.example';
+  const tally = {};
+  const wrong = [];
+  for (const { written: file } of written) {
+    const raw = readFileSync(file);
+    const sent = Buffer.from(toCrlf(raw), 'latin1');
+    const report = ndr.classify(sent, { envelope: { mail_from: '', rcpt_to: [USER], client_ip: '127.0.0.1', helo }, config: CONFIG });
+    const out = await haraka.send({ from: '', to: [USER], data: raw, helo });
+    const { verdict, action } = report;
+    const uuid = /\(([0-9A-F-]+\.\d+)\)$/.exec(out.end ?? '')?.[1];
+    const delivered = uuid && existsSync(path.join(haraka.dir, 'delivered', `${uuid}.eml`)) ? readFileSync(path.join(haraka.dir, 'delivered', `${uuid}.eml`), 'latin1') : null;
+    let ok;
+    if (verdict === null || action === null) ok = delivered !== null && headers(delivered, 'X-NDR-Verdict').length === 0;
+    else if (action === 'reject' || action === 'tempfail') ok = out.end === `${report.smtp_reply.code} ${report.smtp_reply.status} ${report.smtp_reply.text}`;
+    else if (action === 'quarantine') ok = /^250 Message accepted \(held by the backscatter filter\)/.test(out.end) && delivered === null;
+    else if (action === 'drop') ok = /^250 /.test(out.end) && delivered === null;
+    else ok = delivered !== null && headers(delivered, 'X-NDR-Verdict')[0] === `${verdict}; action=${action}; score=${report.score}`;
+    if (!ok) wrong.push(`${file}: ${verdict}/${action}: ${out.rcpt?.[0]} / ${out.end}`);
+    const key = `${verdict ?? 'no verdict'}/${action ?? 'delivered'}`;
+    tally[key] = (tally[key] ?? 0) + 1;
+  }
+  assert.deepEqual(wrong.slice(0, 10), [], `${wrong.length} of ${written.length} not as the verdict says`);
+  assert.ok(tally['backscatter/quarantine'] > 100 && tally['no verdict/delivered'] > 1000, JSON.stringify(tally));
+  assert.doesNotMatch(haraka.log(), /fail-open/);
+  console.log(`haraka sweep: ${written.length} corpus messages: ${JSON.stringify(tally)}`);
 });
