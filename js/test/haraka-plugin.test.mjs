@@ -148,3 +148,18 @@ test('relayed (outbound) mail is not judged, and no RCPT check is made for it', 
   assert.deepEqual(await call(ctx, 'ndr_data_post', conn), []);
   assert.equal(calls, started);
 });
+
+test('RCPT with the real filter: a forged tag is refused when the policy enforces, passed in observe mode', async () => {
+  const key = `[[batv.keys]]\ndigit = 3\nsecret = "${SECRET}"\nsign_from = 1700000000\n`;
+  const forged = [new Address('<prvs=3000000000=alice@ours.example>')];
+  const enforcing = pluginWith({ 'enforce.toml': key }, { ini: { site: path.join(dir, 'enforce.toml') } });
+  const [code, dsn] = await call(enforcing.ctx, 'ndr_rcpt', connection(), forged);
+  assert.equal(code, constants.deny);
+  assert.deepEqual([dsn.code, dsn.reply], [550, '5.7.1 Backscatter refused: invalid BATV signature']);
+  // A real sender with the same tag is not a bounce: not checked.
+  assert.deepEqual(await call(enforcing.ctx, 'ndr_rcpt', connection({ from: '<someone@origin.example>' }), forged), []);
+  const observing = pluginWith({ 'observe.toml': `[policy]\nmode = "observe"\n\n${key}` }, { ini: { site: path.join(dir, 'observe.toml') } });
+  const conn = connection();
+  assert.deepEqual(await call(observing.ctx, 'ndr_rcpt', conn, forged), []);
+  assert.match(conn.lines.join('\n'), /ndr: rcpt prvs=3000000000=alice@ours\.example batv=bad_signature action=continue/);
+});
