@@ -413,6 +413,14 @@ fn probes() {
         c.step(b'R', rcpt.as_bytes()).unwrap();
     }
     eprintln!("probe 3 (5,000 RCPTs x 60 KB): RSS {} MiB before, {} MiB after", before >> 10, m.rss_kib() >> 10);
+    // Macros are not answered: 2,000 of 60 KB, each under its own name, then one step to sync.
+    let before = m.rss_kib();
+    let value = "v".repeat(60_000);
+    for i in 0..2000 {
+        c.send(b'D', format!("R{{m{i}}}\0{value}\0").as_bytes()).unwrap();
+    }
+    c.step(b'R', b"<bob@example.com>\0").unwrap();
+    eprintln!("probe 3b (2,000 macros x 60 KB): RSS {} MiB before, {} MiB after", before >> 10, m.rss_kib() >> 10);
     drop(c);
     running.store(false, Ordering::Relaxed);
     sampler.join().unwrap();
