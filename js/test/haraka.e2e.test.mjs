@@ -251,7 +251,7 @@ function headers(message, name) {
   return head.split(/\r?\n/).filter((l) => l.toLowerCase().startsWith(`${name.toLowerCase()}:`)).map((l) => l.slice(name.length + 1).trim());
 }
 
-test('Haraka with haraka-plugin-ndr', async (t) => {
+test('Haraka with haraka-plugin-ndr', { timeout: 90_000 }, async (t) => {
   const haraka = await startHaraka(t);
   await haraka.logLine(/ndr: site .*site\.toml, ABI \d+\.\d+, BATV 1 key\(s\), max_message_bytes 33554432/);
 
@@ -342,7 +342,7 @@ test('Haraka with haraka-plugin-ndr', async (t) => {
   });
 });
 
-test('Haraka: with rcpt_reject = [], a forged tag is rejected at end of data with the verdict\'s SMTP reply', async (t) => {
+test('Haraka: with rcpt_reject = [], a forged tag is rejected at end of data with the verdict\'s SMTP reply', { timeout: 90_000 }, async (t) => {
   const haraka = await startHaraka(t, { site: siteToml({ service: 'rcpt_reject = []' }) });
   const expected = ndr.classify(Buffer.from(BOUNCE(), 'latin1'), { envelope: { mail_from: '', rcpt_to: [FORGED] }, config: CONFIG });
   assert.equal(expected.action, 'reject');
@@ -352,7 +352,7 @@ test('Haraka: with rcpt_reject = [], a forged tag is rejected at end of data wit
   assert.deepEqual(haraka.delivered(), []);
 });
 
-test('Haraka: drop is accepted and discarded (queue/discard), nothing delivered', async (t) => {
+test('Haraka: drop is accepted and discarded (queue/discard), nothing delivered', { timeout: 90_000 }, async (t) => {
   const haraka = await startHaraka(t, { site: siteToml({ policy: 'backscatter_strong = "drop"', service: 'rcpt_reject = []' }) });
   const out = await haraka.send({ from: '', to: [FORGED], data: BOUNCE() });
   assert.match(out.end, /^250 /);
@@ -362,7 +362,7 @@ test('Haraka: drop is accepted and discarded (queue/discard), nothing delivered'
   assert.deepEqual(haraka.quarantined(), []);
 });
 
-test('Haraka: a message over max_message_bytes is accepted unscanned with a log line', async (t) => {
+test('Haraka: a message over max_message_bytes is accepted unscanned with a log line', { timeout: 90_000 }, async (t) => {
   const haraka = await startHaraka(t, { ini: 'max_message_bytes=1000\n' });
   const out = await haraka.send({ from: '', to: [USER], data: BOUNCE() });
   assert.match(out.end, /^250 .*recorded/);
@@ -371,7 +371,7 @@ test('Haraka: a message over max_message_bytes is accepted unscanned with a log 
   await haraka.logLine(/ndr: message of \d+ bytes is larger than max_message_bytes \(1000\): accepted unscanned/);
 });
 
-test('Haraka fails open: a garbage wasm module in ndr-filter lets every message through unchanged', async (t) => {
+test('Haraka fails open: a garbage wasm module in ndr-filter lets every message through unchanged', { timeout: 90_000 }, async (t) => {
   const haraka = await startHaraka(t, { broken: true });
   await haraka.logLine(/ndr: the ndr-filter module cannot be loaded: CompileError: .*every message passes unscanned \(fail-open\)/);
   const out = await haraka.send({ from: '', to: [FORGED], data: BOUNCE() });
@@ -382,7 +382,7 @@ test('Haraka fails open: a garbage wasm module in ndr-filter lets every message 
   await haraka.logLine(/ndr: data: .*fail-open, passed unscanned/);
 });
 
-test('Haraka fails open: a site configuration the module refuses, without showing the key', async (t) => {
+test('Haraka fails open: a site configuration the module refuses, without showing the key', { timeout: 90_000 }, async (t) => {
   const secret = 'super-secret-batv-key-'.repeat(4);
   const site = siteToml().replace(BATV_SECRET, secret).replace('[policy]', '[policy]\nno_such_field = 1');
   const haraka = await startHaraka(t, { site });
@@ -392,7 +392,7 @@ test('Haraka fails open: a site configuration the module refuses, without showin
   assert.ok(!haraka.log().includes(secret.slice(0, 20)));
 });
 
-test('every corpus message from <> through Haraka: Haraka does what the verdict says', async (t) => {
+test('every corpus message from <> through Haraka: Haraka does what the verdict says', { timeout: 300_000 }, async (t) => {
   const haraka = await startHaraka(t, { longLines: true });
   const dir = mkdtempSync(path.join(tmpdir(), 'ndr-haraka-corpus-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
