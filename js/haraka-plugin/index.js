@@ -132,6 +132,28 @@ function envelopeOf(connection) {
   };
 }
 
+/**
+ * A list as a header value folded after its commas, so that lines stay within 78 characters
+ * where the items allow (RFC 5322 2.1.1); unfolded it reads `a, b, c`.
+ */
+function foldList(name, items) {
+  let value = '';
+  let width = name.length + 2;
+  for (const [i, item] of items.entries()) {
+    if (i === 0) {
+      value = item;
+      width += item.length;
+    } else if (width + item.length + 2 > 78) {
+      value += `,\n ${item}`;
+      width = 1 + item.length;
+    } else {
+      value += `, ${item}`;
+      width += 2 + item.length;
+    }
+  }
+  return value;
+}
+
 /** The milter's signal list: `name=value(weight)`. */
 function signalList(report) {
   return report.signals.map((s) => `${s.name}=${s.value}(${s.weight})`);
@@ -265,7 +287,7 @@ exports.ndr_apply = function (next, connection, report) {
   if (verdict === null || action === null) return next();
   if (['accept', 'tag', 'quarantine', 'drop'].includes(action)) {
     txn.add_header(`${prefix}-Verdict`, oneLine(`${verdict}; action=${action}; score=${report.score}`));
-    if (signals.length) txn.add_header(`${prefix}-Signals`, oneLine(signals.join(', ')));
+    if (signals.length) txn.add_header(`${prefix}-Signals`, foldList(`${prefix}-Signals`, signals.map(oneLine)));
   }
   switch (action) {
     case 'reject':
@@ -288,4 +310,4 @@ exports.ndr_apply = function (next, connection, report) {
 };
 
 // For unit tests and other hosts: the pure parts.
-exports.ndr_internals = { readSiteFile, parseReply, serviceSettings, prepare, envelopeOf, signalList, dsnOf, FailOpen };
+exports.ndr_internals = { readSiteFile, parseReply, serviceSettings, prepare, envelopeOf, signalList, foldList, dsnOf, FailOpen };

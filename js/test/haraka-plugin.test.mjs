@@ -13,7 +13,7 @@ const require = createRequire(import.meta.url);
 const plugin = require('../haraka-plugin/index.js');
 const constants = require('haraka-constants');
 const { Address } = require('@haraka/email-address');
-const { readSiteFile, parseReply, dsnOf, envelopeOf, serviceSettings } = plugin.ndr_internals;
+const { readSiteFile, parseReply, dsnOf, envelopeOf, serviceSettings, foldList } = plugin.ndr_internals;
 
 const dir = mkdtempSync(path.join(tmpdir(), 'ndr-haraka-unit-'));
 process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
@@ -162,4 +162,14 @@ test('RCPT with the real filter: a forged tag is refused when the policy enforce
   const conn = connection();
   assert.deepEqual(await call(observing.ctx, 'ndr_rcpt', conn, forged), []);
   assert.match(conn.lines.join('\n'), /ndr: rcpt prvs=3000000000=alice@ours\.example batv=bad_signature action=continue/);
+});
+
+test('the signals header is folded after commas within 78 characters, and unfolds to the list', () => {
+  const items = ['null_sender=true(0)', 'batv=valid(100)', 'original=message/rfc822(0)', 'original_sender=ours(10)', 'message_id=ours: 4711@ours.example(40)', 'x'.repeat(90)];
+  const value = foldList('X-NDR-Signals', items);
+  const lines = `X-NDR-Signals: ${value}`.split('\n');
+  assert.ok(lines.length > 2);
+  for (const line of lines.slice(0, -1)) assert.ok(line.length <= 78, line);
+  assert.equal(value.replace(/\n /g, ' '), items.join(', '));
+  assert.equal(foldList('X', ['a']), 'a');
 });
