@@ -173,3 +173,13 @@ test('the signals header is folded after commas within 78 characters, and unfold
   assert.equal(value.replace(/\n /g, ' '), items.join(', '));
   assert.equal(foldList('X', ['a']), 'a');
 });
+
+test('a JSON site file (a .json name) is read as the TOML one, [service] kept out of the module\'s part', async () => {
+  const site = { site: { domains: ['ours.example'] }, batv: { keys: [{ digit: 3, secret: SECRET, sign_from: 1700000000 }] }, service: { rcpt_reply: '554 5.7.1 No thanks' } };
+  const { ctx, lines } = pluginWith({ 'site.json': JSON.stringify(site) }, { ini: { site: path.join(dir, 'site.json'), max_message_bytes: '5000' } });
+  assert.match(lines.join('\n'), /loginfo ndr: site .*site\.json, ABI \d+\.\d+, BATV 1 key\(s\), max_message_bytes 5000/);
+  assert.equal(ctx.ndr_settings.module.service, undefined);
+  const [code, dsn] = await call(ctx, 'ndr_rcpt', connection(), [new Address('<prvs=3000000000=alice@ours.example>')]);
+  assert.deepEqual([code, dsn.code, dsn.reply], [constants.deny, 554, '5.7.1 No thanks']);
+  assert.ok(!lines.join('\n').includes(SECRET));
+});
