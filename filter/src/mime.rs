@@ -15,6 +15,10 @@ pub struct Mail<'m> {
     pub headers: Vec<(String, String)>,
     /// The Received fields' raw values, parsed only when asked for ([`Mail::received_hops`]).
     received: Vec<&'m [u8]>,
+    /// Raw Received values standing among a MIME part's own headers. A part never has Received
+    /// fields of its own: these belong to an original pasted as the part, header block and all
+    /// (X1's and Bigfoot's reports do this).
+    pub part_received: Vec<&'m [u8]>,
     pub leaves: Vec<Leaf<'m>>,
     /// Multipart containers seen: `(content type, report-type parameter)`.
     pub containers: Vec<(String, Option<String>)>,
@@ -243,26 +247,28 @@ impl Walk<'_> {
         self.cuts.headers += all.len() - kept;
         let headers =
             all[..kept].iter().map(|h| (h.name().to_ascii_lowercase(), self.clip(value_text(h.value())))).collect();
-        let received = all[..kept]
-            .iter()
-            .filter(|h| h.name == HeaderName::Received)
-            .filter_map(|h| msg.raw_message.get(h.offset_start as usize..h.offset_end as usize))
-            .collect();
+        let received = received_values(&all[..kept], msg).collect();
         let mut mail = Mail {
             headers,
             received,
+            part_received: Vec::new(),
             leaves: Vec::new(),
             containers: Vec::new(),
             report_text: Default::default(),
             cuts: Cuts::default(),
         };
-        for part in &msg.parts {
+        for (i, part) in msg.parts.iter().enumerate() {
             if self.parts_left == 0 {
                 self.cuts.parts += 1;
                 continue;
             }
             self.parts_left -= 1;
             self.add_part(&mut mail, part, depth_left);
+            // Part 0 is the message's own header block.
+            if i > 0 {
+                let headers = part.headers();
+                mail.part_received.extend(received_values(&headers[..headers.len().min(self.limits.max_headers)], msg));
+            }
         }
         if mail.leaves.is_empty() {
             // A multipart whose boundary never occurs: its body is plain text to the reader.
@@ -337,6 +343,17 @@ impl Walk<'_> {
             }
         }
     }
+}
+
+/// The raw values of the Received fields among `headers` (of a part of `msg`).
+fn received_values<'m>(
+    headers: &'m [mail_parser::Header<'m>],
+    msg: &'m mail_parser::Message<'m>,
+) -> impl Iterator<Item = &'m [u8]> {
+    headers
+        .iter()
+        .filter(|h| h.name == HeaderName::Received)
+        .filter_map(|h| msg.raw_message.get(h.offset_start as usize..h.offset_end as usize))
 }
 
 /// A header value as one line of text.

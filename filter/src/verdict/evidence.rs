@@ -118,10 +118,16 @@ fn quoted_received_lines(mail: &Mail<'_>, report: &Report) -> Vec<String> {
             );
         }
     }
-    // Text parts and returned messages only: attachments hold no Received lines.
-    for leaf in
-        mail.leaves.iter().filter(|l| l.text.is_some() || l.message.is_some() || l.content_type.starts_with("text/"))
-    {
+    // An original pasted as a MIME part, its header block become the part's own headers.
+    lines.extend(mail.part_received.iter().map(|raw| String::from_utf8_lossy(raw).into_owned()));
+    // Text parts and returned messages (message/partial ones too, which are not parsed) only:
+    // attachments hold no Received lines.
+    for leaf in mail.leaves.iter().filter(|l| {
+        l.text.is_some()
+            || l.message.is_some()
+            || l.content_type.starts_with("text/")
+            || l.content_type.starts_with("message/")
+    }) {
         let text = String::from_utf8_lossy(&leaf.bytes[..leaf.bytes.len().min(PAYLOAD_LIMIT)]);
         let mut current: Option<String> = None;
         for line in text.lines() {

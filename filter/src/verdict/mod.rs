@@ -317,6 +317,19 @@ Message-ID: <abc@example.com>\nFrom: alice@example.com\nTo: bob@remote.example\n
     }
 
     #[test]
+    fn an_original_pasted_as_a_mime_part_has_its_received_lines_read() {
+        // X1 and Bigfoot paste the original's header block as the part's own headers.
+        let raw = "From: MAILER-DAEMON@mx.remote.example\nTo: alice@example.com\nSubject: Returned mail\n\
+Content-Type: multipart/mixed; boundary=\"b\"\n\n--b\nContent-Type: text/plain\n\nUser unknown: bob@remote.example\n\n\
+--b\nReceived: from out1.example.com (out1.example.com [192.0.2.10])\n    by mx.remote.example with ESMTP\n\
+From: alice@example.com\nSubject: hello\n\nhello\n--b--\n";
+        let ours = run(json!({"site": {"relays": ["out1.example.com"]}}), "alice@example.com", raw.as_bytes());
+        assert_eq!(signal(&ours, "original_via_our_relay").weight, 40, "{:?}", ours.signals);
+        let theirs = run(json!({"site": {"relays": ["out9.example.com"]}}), "alice@example.com", raw.as_bytes());
+        assert_eq!(signal(&theirs, "original_via_our_relay").weight, -40, "{:?}", theirs.signals);
+    }
+
+    #[test]
     fn weak_signals_never_add_up_to_a_block() {
         // A foreign Message-ID (-20), a foreign From: (-10) and advertising words (-20): -50,
         // under the threshold, but none of them is evidence of forgery on its own.
