@@ -50,10 +50,26 @@ impl Reservation {
         ok
     }
 
-    /// Give everything back.
+    /// Give everything back (the caller has dropped the bytes just before).
     pub fn release(&mut self) {
-        self.budget.give(self.held);
-        self.held = 0;
+        let held = std::mem::take(&mut self.held);
+        self.budget.give(held);
+        if held >= TRIM_AFTER_BYTES {
+            trim_heap();
+        }
+    }
+}
+
+/// Freeing this much at once is worth handing the pages back to the system.
+const TRIM_AFTER_BYTES: usize = 8 << 20;
+
+/// glibc's allocator keeps freed memory for the process; large message buffers would stay
+/// resident after their connections ended.
+fn trim_heap() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only returns free pages of the allocator's own heaps to the system.
+    unsafe {
+        libc::malloc_trim(0);
     }
 }
 
