@@ -285,6 +285,7 @@ fn check_module_values(module: &Value, found: &mut Vec<(Vec<Seg>, String)>) {
         }
     };
     each("site", "domains", &|s| domain_problem(s));
+    each("site", "relay_domains", &|s| domain_problem(s));
     each("site", "relays", &relay_problem);
     each("site", "allow_reporting_mtas", &host_pattern_problem);
     each("site", "never_sending", &address_problem);

@@ -77,6 +77,7 @@ const BAD: &[(&str, &str, &str)] = &[
     ("[site]", "relays = [5]", "site.relays[0]"),
     ("[site]", "allow_reporting_mtas = [\"bad host!\"]", "site.allow_reporting_mtas[0]"),
     ("[site]", "never_sending = [\"noreply\"]", "site.never_sending[0]"),
+    ("[site]", "relay_domains = [\"customer example\"]", "site.relay_domains[0]"),
     ("[policy]", "mode = \"enforcing\"", "policy.mode"),
     ("[policy]", "backscatter = \"acept\"", "policy.backscatter"),
     ("[policy]", "threshold = \"high\"", "policy.threshold"),
