@@ -137,7 +137,9 @@ impl NdrMilter {
             return;
         }
         let c = self.svc.config();
-        let per_message = c.module["limits"]["max_message_bytes"].as_u64().map_or(MAX_KEPT, |n| n as usize);
+        // One byte past the limit, so that the report says the message was cut.
+        let limit = c.module["limits"]["max_message_bytes"].as_u64().map_or(MAX_KEPT, |n| n as usize);
+        let per_message = limit.saturating_add(1);
         let bytes = &bytes[..bytes.len().min(per_message.saturating_sub(self.raw.len()))];
         let needed = self.raw.len() + bytes.len();
         if needed > self.raw.capacity() {
