@@ -21,6 +21,7 @@ pub mod packet_deadlines;
 pub mod policy;
 pub mod pool;
 pub mod request;
+pub mod serve;
 pub mod service;
 pub mod settings;
 pub mod source;

@@ -100,6 +100,12 @@ enum Command {
         #[command(flatten)]
         service: ServiceArgs,
     },
+    /// Run as an HTTP service: /classify, /batv/verify, /health, and Stalwart's MTA Hooks at
+    /// /stalwart (README, "HTTP service").
+    Serve {
+        #[command(flatten)]
+        service: ServiceArgs,
+    },
     /// Check a site configuration file as the services load it: every problem as
     /// FILE:LINE: key: what is wrong. Exit 0 when valid, 2 otherwise.
     CheckConfig {
@@ -247,6 +253,7 @@ fn main() -> ExitCode {
         Command::CheckConfig { file, json } => check_config(filter, &file, json),
         Command::Milter { service } => run_service("milter", filter, service),
         Command::Policy { service } => run_service("policy", filter, service),
+        Command::Serve { service } => run_service("serve", filter, service),
         Command::Bench { paths, fresh, passes, json, request: args } => match request(&args) {
             Ok(req) => bench(&filter, &paths, fresh, passes.max(2), json, &req),
             Err(e) => {
@@ -295,7 +302,7 @@ fn check_config(filter: Filter, file: &std::path::Path, json: bool) -> ExitCode 
     }
 }
 
-/// `ndr milter` and `ndr policy`: serve until killed.
+/// `ndr milter`, `ndr policy` and `ndr serve`: serve until killed.
 fn run_service(name: &'static str, filter: Filter, args: ServiceArgs) -> ExitCode {
     let mut runtime = tokio::runtime::Builder::new_multi_thread();
     runtime.enable_all();
@@ -316,6 +323,7 @@ fn run_service(name: &'static str, filter: Filter, args: ServiceArgs) -> ExitCod
             .map_err(|e| anyhow::anyhow!("refusing to start, invalid configuration:\n{e}"))?;
         match name {
             "milter" => ndr_host::milter::run(&args.listen, svc).await,
+            "serve" => ndr_host::serve::run(&args.listen, svc).await,
             _ => ndr_host::policy::run(&args.listen, svc).await,
         }
     });

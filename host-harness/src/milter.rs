@@ -263,13 +263,8 @@ impl NdrMilter {
                 b.push(ChangeHeader::new(index, name.as_bytes(), b""));
             }
         }
-        // Only reports carry a verdict; ordinary mail passes with no header added.
-        if let Some(verdict) = verdict.filter(|_| matches!(action.as_str(), "accept" | "tag" | "quarantine")) {
-            let summary = format!("{verdict}; action={action}; score={}", report["score"]);
-            b.push(AddHeader::new(format!("{prefix}-Verdict").as_bytes(), summary.as_bytes()));
-            if !signals.is_empty() {
-                b.push(AddHeader::new(format!("{prefix}-Signals").as_bytes(), signals.join(", ").as_bytes()));
-            }
+        for (name, value) in service::verdict_headers(&report, &prefix) {
+            b.push(AddHeader::new(name.as_bytes(), value.as_bytes()));
         }
         match action.as_str() {
             "quarantine" => {
@@ -277,15 +272,8 @@ impl NdrMilter {
                 b.contin()
             }
             "reject" | "tempfail" => {
-                let r = &report["smtp_reply"];
-                let (default_code, default_status) = if action == "reject" { (550, "5.7.1") } else { (451, "4.7.1") };
-                let text = format!(
-                    "{} {} {}",
-                    r["code"].as_u64().unwrap_or(default_code),
-                    r["status"].as_str().unwrap_or(default_status),
-                    r["text"].as_str().unwrap_or("Refused")
-                );
-                b.build(reply(&text))
+                let (code, status, text) = service::verdict_reply(&report);
+                b.build(reply(&format!("{code} {status} {text}")))
             }
             "drop" => b.build(Discard),
             _ => b.contin(),

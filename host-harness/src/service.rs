@@ -168,7 +168,19 @@ impl Service {
 
     /// Classify a message with its envelope; the report as JSON.
     pub async fn classify(&self, lease: &mut Lease, raw: Vec<u8>, envelope: Value) -> Result<Value, Failure> {
-        let req = request::classify(Some(&self.config().module), request::unix_now(), Some(envelope)).to_string();
+        self.classify_at(lease, raw, Some(envelope), request::unix_now()).await
+    }
+
+    /// Classify at a given time, with or without an envelope (`ndr serve` takes both from
+    /// the client).
+    pub async fn classify_at(
+        &self,
+        lease: &mut Lease,
+        raw: Vec<u8>,
+        envelope: Option<Value>,
+        now: u64,
+    ) -> Result<Value, Failure> {
+        let req = request::classify(Some(&self.config().module), now, envelope).to_string();
         let doc = self.call(lease, move |i| i.classify(&raw, req.as_bytes())).await?;
         serde_json::from_str(&doc).map_err(|e| Failure(format!("bad report from the module: {e}")))
     }
@@ -181,7 +193,19 @@ impl Service {
         address: &str,
         destination: Option<&str>,
     ) -> Result<Value, Failure> {
-        let req = request::address(Some(&self.config().module), request::unix_now(), address, destination).to_string();
+        self.address_at(lease, export, address, destination, request::unix_now()).await
+    }
+
+    /// An address request at a given time.
+    pub async fn address_at(
+        &self,
+        lease: &mut Lease,
+        export: &'static str,
+        address: &str,
+        destination: Option<&str>,
+        now: u64,
+    ) -> Result<Value, Failure> {
+        let req = request::address(Some(&self.config().module), now, address, destination).to_string();
         let doc = self.call(lease, move |i| i.request(export, req.as_bytes())).await?;
         serde_json::from_str(&doc).map_err(|e| Failure(format!("bad answer from the module: {e}")))
     }
@@ -284,6 +308,34 @@ pub fn signal_list(report: &Value) -> Vec<String> {
             format!("{}={}({})", s["name"].as_str().unwrap_or("?"), v, s["weight"])
         })
         .collect()
+}
+
+/// The headers a verdict adds (`PREFIX-Verdict`, `PREFIX-Signals`), for every host that adds
+/// headers (milter, Stalwart's hooks). Only reports carry a verdict: ordinary mail gets none,
+/// and neither does mail the verdict refuses or drops.
+pub fn verdict_headers(report: &Value, prefix: &str) -> Vec<(String, String)> {
+    let action = report["action"].as_str().unwrap_or("accept");
+    let Some(verdict) = report["verdict"].as_str().filter(|_| matches!(action, "accept" | "tag" | "quarantine")) else {
+        return Vec::new();
+    };
+    let mut out = vec![(format!("{prefix}-Verdict"), format!("{verdict}; action={action}; score={}", report["score"]))];
+    let signals = signal_list(report);
+    if !signals.is_empty() {
+        out.push((format!("{prefix}-Signals"), signals.join(", ")));
+    }
+    out
+}
+
+/// The SMTP reply of a `reject` or `tempfail` verdict: code, enhanced status and text, with
+/// the defaults (550 5.7.1, 451 4.7.1) for parts the report lacks.
+pub fn verdict_reply(report: &Value) -> (u64, String, String) {
+    let r = &report["smtp_reply"];
+    let (code, status) = if report["action"] == "tempfail" { (451, "4.7.1") } else { (550, "5.7.1") };
+    (
+        r["code"].as_u64().unwrap_or(code),
+        r["status"].as_str().unwrap_or(status).to_string(),
+        r["text"].as_str().unwrap_or("Refused").to_string(),
+    )
 }
 
 /// Microseconds since `t`.

@@ -43,6 +43,10 @@ pub struct ServiceConfig {
     pub max_request_bytes: usize,
     /// Attributes of one policy request.
     pub max_attributes: usize,
+    /// Bytes of one HTTP request body (`ndr serve`); a longer one is refused with 413.
+    pub max_body_bytes: usize,
+    /// HTTP requests served at once (`ndr serve`); past it a request is refused with 503.
+    pub max_requests: usize,
 }
 
 impl Default for ServiceConfig {
@@ -68,6 +72,10 @@ impl Default for ServiceConfig {
             // A Postfix policy request is about 1 KB with some 30 attributes.
             max_request_bytes: 64 << 10,
             max_attributes: 100,
+            // The module reads 32 MiB of a message at most; Stalwart's JSON escapes CR LF.
+            max_body_bytes: 64 << 20,
+            // Above the load a two-core host classifies with low latency (README, "HTTP service").
+            max_requests: 512,
         }
     }
 }
@@ -95,6 +103,8 @@ impl ServiceConfig {
         positive("max_recipients", self.max_recipients as u64);
         positive("max_request_bytes", self.max_request_bytes as u64);
         positive("max_attributes", self.max_attributes as u64);
+        positive("max_body_bytes", self.max_body_bytes as u64);
+        positive("max_requests", self.max_requests as u64);
         if self.header_prefix.is_empty() || !self.header_prefix.bytes().all(|b| b.is_ascii_graphic() && b != b':') {
             out.push(("header_prefix".into(), "must be a header field name (printable ASCII, no ':')".into()));
         }
