@@ -396,3 +396,96 @@ fn load() {
     );
     assert_eq!(times.len(), REQUESTS);
 }
+
+/// rspamd from Debian (`apt-get install rspamd`) on loopback with `contrib/rspamd/ndr.lua`
+/// as its only rule (no other modules, so no Redis): `rspamc` on a legitimate bounce, a
+/// forged-tag bounce and ordinary mail shows the symbols.
+#[test]
+fn rspamd_inserts_the_symbols() {
+    let rspamd = Path::new("/usr/bin/rspamd");
+    assert!(rspamd.is_file(), "rspamd is not installed: apt-get install rspamd (scripts/mta-deps.sh)");
+    let config = site("rspamd", "");
+    let server = Running::start("serve", &config);
+    let good = signed(&config, "alice@example.com");
+    let dir = config.parent().unwrap().to_path_buf();
+    let port = services::free_port();
+    let rule = ndr_tests::root().join("contrib/rspamd/ndr.lua");
+    let conf = dir.join("rspamd.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "options {{ pidfile = \"{d}/rspamd.pid\"; filters = \"\"; dns {{ nameserver = [\"127.0.0.1:53\"]; timeout = 1s; retransmits = 1; }} }}\n\
+             logging {{ type = \"file\"; filename = \"{d}/rspamd.log\"; level = \"info\"; }}\n\
+             worker \"normal\" {{ bind_socket = \"127.0.0.1:{port}\"; count = 1; }}\n\
+             lua = \"{rule}\";\n\
+             ndr {{ url = \"http://127.0.0.1:{serve}/classify\"; timeout = 5.0; }}\n",
+            d = dir.display(),
+            rule = rule.display(),
+            serve = server.port,
+        ),
+    )
+    .unwrap();
+    // --insecure: tests run as root; -f: in the foreground, so that it is this child.
+    let child = std::process::Command::new(rspamd)
+        .args(["-i", "-f", "-c"])
+        .arg(&conf)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(dir.join("rspamd.err")).unwrap())
+        .spawn()
+        .expect("rspamd starts");
+    struct Stop(std::process::Child);
+    impl Drop for Stop {
+        fn drop(&mut self) {
+            // SIGTERM: the main process stops its workers too.
+            let _ = std::process::Command::new("kill").args(["-TERM", &self.0.id().to_string()]).status();
+            let _ = self.0.wait();
+        }
+    }
+    let mut child = Stop(child);
+    let t = Instant::now();
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            child.0.try_wait().unwrap().is_none(),
+            "rspamd ended: {}",
+            std::fs::read_to_string(dir.join("rspamd.log")).unwrap_or_default()
+        );
+        assert!(t.elapsed() < Duration::from_secs(120), "rspamd did not listen");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let symbols = |from: &str, rcpt: &str, message: &[u8]| -> String {
+        let mut c = std::process::Command::new("rspamc")
+            .args([
+                "-h",
+                &format!("127.0.0.1:{port}"),
+                "-F",
+                from,
+                "-r",
+                rcpt,
+                "-i",
+                "203.0.113.9",
+                "--helo",
+                "mx.remote.example",
+                "symbols",
+            ])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("rspamc runs");
+        c.stdin.take().unwrap().write_all(message).unwrap();
+        let out = c.wait_with_output().unwrap();
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter(|l| l.starts_with("Symbol: NDR_"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let names = |out: &str| out.lines().map(|l| l[8..].split(' ').next().unwrap().to_string()).collect::<Vec<_>>();
+    let legit = symbols("<>", &good, &corpus_bounce());
+    assert_eq!(names(&legit), ["NDR_BOUNCE", "NDR_LEGIT_BOUNCE"], "{legit}");
+    assert!(legit.contains("batv=valid(100)"), "{legit}");
+    let forged = symbols("<>", FORGED, &corpus_bounce());
+    assert_eq!(names(&forged), ["NDR_BACKSCATTER", "NDR_BOUNCE"], "{forged}");
+    assert!(forged.contains("batv=bad_signature(-100)") && forged.contains("NDR_BACKSCATTER (8.00)"), "{forged}");
+    let ordinary = symbols("carol@remote.example", "alice@example.com", ORDINARY);
+    assert_eq!(ordinary, "", "ordinary mail got symbols");
+}
