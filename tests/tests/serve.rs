@@ -316,6 +316,14 @@ fn malformed_requests_get_a_4xx_and_the_service_keeps_answering() {
     expect("slow body", slow.response().unwrap(), 408);
     assert!(t.elapsed() < Duration::from_secs(5), "408 after {:?}", t.elapsed());
 
+    // Headers that never end: the connection is closed after read_timeout_secs.
+    let mut partial = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    partial.write_all(b"POST /classify HTTP/1.1\r\nHo").unwrap();
+    partial.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let t = Instant::now();
+    let closed = matches!(partial.read(&mut [0u8; 64]), Ok(0) | Err(_));
+    assert!(closed && t.elapsed() < Duration::from_secs(5), "partial headers: open after {:?}", t.elapsed());
+
     // Not HTTP at all: the connection is closed, nothing else.
     let mut junk = TcpStream::connect(("127.0.0.1", port)).unwrap();
     let _ = junk.write_all(b"\x00\x01\x02 garbage\r\n\r\n");
@@ -488,4 +496,30 @@ fn rspamd_inserts_the_symbols() {
     assert!(forged.contains("batv=bad_signature(-100)") && forged.contains("NDR_BACKSCATTER (8.00)"), "{forged}");
     let ordinary = symbols("carol@remote.example", "alice@example.com", ORDINARY);
     assert_eq!(ordinary, "", "ordinary mail got symbols");
+}
+
+/// A module that traps: `/classify` answers 503 with `on_failure`, Stalwart's hook accepts
+/// (fail-open), and the service goes on.
+#[test]
+fn a_failing_module_fails_open() {
+    let config = site("fault", "");
+    let port = services::free_port();
+    let mut child = std::process::Command::new(ndr_bin())
+        .args(["serve", "--listen", &format!("inet:127.0.0.1:{port}"), "--test-fault", "trap", "--config"])
+        .arg(&config)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("ndr serve starts");
+    let t = Instant::now();
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(t.elapsed() < Duration::from_secs(30), "ndr serve did not listen");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let (s, e) = call(port, "POST", "/classify", ORDINARY);
+    assert_eq!((s, e["on_failure"].as_str()), (503, Some("accept")), "{e}");
+    let (s, hook) = call(port, "POST", "/stalwart", &hook_request(&corpus_bounce(), "", FORGED));
+    assert_eq!((s, hook), (200, json!({"action": "accept", "modifications": []})));
+    assert_eq!(call(port, "GET", "/health", b"").0, 200);
+    let _ = child.kill();
+    let _ = child.wait();
 }
