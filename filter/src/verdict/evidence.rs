@@ -367,7 +367,8 @@ fn returned_original_signals(input: &Inputs<'_>, out: &mut Vec<Signal>) {
 }
 
 /// The Message-IDs a report refers to: the returned original's, `In-Reply-To` and `References`
-/// (RFC 3834 §3.1.5 asks responders to set them) and an MDN's `Original-Message-ID` (RFC 8098).
+/// (RFC 3834 §3.1.5 asks responders to set them), an MDN's `Original-Message-ID` (RFC 8098),
+/// and a reply's quoted `Message-ID:` lines.
 fn referenced_ids(mail: &Mail<'_>, report: &Report) -> Vec<String> {
     let mut ids: Vec<String> = report.original.iter().filter_map(|o| o.message_id.clone()).collect();
     let mut add = |value: &str| {
@@ -387,6 +388,17 @@ fn referenced_ids(mail: &Mail<'_>, report: &Report) -> Vec<String> {
         for (k, v) in crate::text::field_blocks(&text).into_iter().flatten() {
             if k == "original-message-id" {
                 add(&v);
+            }
+        }
+    }
+    // A reply that quotes the message it answers (challenges, some responders) names it there;
+    // a DSN's pasted original is the original finder's.
+    if !is_dsn(report.kind) {
+        for text in mail.text_parts().filter_map(|l| l.text.as_deref()) {
+            for line in text.lines().map(|l| l.trim_start_matches(['>', ' '])) {
+                if line.get(..11).is_some_and(|h| h.eq_ignore_ascii_case("message-id:")) {
+                    add(&line[11..]);
+                }
             }
         }
     }

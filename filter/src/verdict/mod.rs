@@ -360,6 +360,11 @@ Auto-Submitted: auto-replied\nIN_REPLY_TO\nContent-Type: text/plain\n\nI am away
         let foreign = run(cfg.clone(), "alice@example.com", reply("In-Reply-To: <x@spam.example>").as_bytes());
         assert_eq!(signal(&foreign, "message_id").weight, -10);
         assert_eq!((foreign.verdict, foreign.action), (Some(Verdict::Unknown), Some(Action::Accept)));
+        let quoting = REPLY
+            .replace("IN_REPLY_TO", "X-Nothing: 1")
+            .replace("I am away.\n", "I am away.\n\n> Message-ID: <abc@example.com>\n> Subject: hello\n");
+        let quoted = run(json!({"site": {"domains": ["example.com"]}}), "alice@example.com", quoting.as_bytes());
+        assert_eq!(quoted.verdict, Some(Verdict::Legitimate), "a reply quoting our message: {:?}", quoted.signals);
         let nothing = run(cfg, "alice@example.com", reply("X-Nothing: 1").as_bytes());
         assert!(!signal(&nothing, "message_id").observed);
         assert_eq!((nothing.verdict, nothing.action), (Some(Verdict::Unknown), Some(Action::Accept)));
