@@ -253,22 +253,30 @@ fn envelope_signals(input: &Inputs<'_>, out: &mut Vec<Signal>) {
     }
 }
 
-/// How a verified BATV tag weighs, wherever it was found. `own` is the weight of a valid tag
-/// there: the envelope recipient is the one a bounce is addressed to, a tag quoted in the report
-/// could have been copied from a message of ours.
-fn tag_weight(v: &crate::batv::Verified, own: i32, horizon_days: u32) -> (String, i32) {
+/// Where a BATV tag was found.
+#[derive(Clone, Copy, PartialEq)]
+enum TagPlace {
+    /// The envelope recipient: the address the report is delivered to.
+    Recipient,
+    /// Quoted in the report (the original's Return-Path, a Received line): it could have been
+    /// copied from a message of ours, so it weighs less either way.
+    Quoted,
+}
+
+/// How a verified BATV tag weighs, wherever it was found.
+fn tag_weight(v: &crate::batv::Verified, place: TagPlace, horizon_days: u32) -> (String, i32) {
+    let recipient = place == TagPlace::Recipient;
+    let days = v.days_past.unwrap_or(0);
     match v.result {
-        Outcome::Valid => ("valid".into(), own),
-        Outcome::BadSignature | Outcome::Malformed => (outcome_name(v.result), if own >= 100 { -100 } else { -40 }),
+        Outcome::Valid => ("valid".into(), if recipient { 100 } else { 60 }),
+        Outcome::BadSignature | Outcome::Malformed => (outcome_name(v.result), if recipient { -100 } else { -40 }),
         // We signed it; a bounce a few days late is plausible (senders retry for 4–5 days).
-        Outcome::Expired if v.days_past.unwrap_or(0) <= horizon_days => (
-            format!("expired {} days ago, within the {horizon_days}-day bounce horizon", v.days_past.unwrap_or(0)),
-            if own >= 100 { -20 } else { 0 },
+        Outcome::Expired if days <= horizon_days => (
+            format!("expired {days} days ago, within the {horizon_days}-day bounce horizon"),
+            if recipient { -20 } else { 0 },
         ),
         // No MTA retries that long: an old tag of ours replayed.
-        Outcome::Expired => {
-            (format!("expired {} days ago, past the {horizon_days}-day bounce horizon", v.days_past.unwrap_or(0)), -100)
-        }
+        Outcome::Expired => (format!("expired {days} days ago, past the {horizon_days}-day bounce horizon"), -100),
         _ => (outcome_name(v.result), 0),
     }
 }
@@ -285,7 +293,7 @@ fn recipient_tag_signals(input: &Inputs<'_>, out: &mut Vec<Signal>) {
             if b.result == Outcome::Untagged {
                 out.push(untagged_signal(input, &check.address, b.enforcing));
             } else {
-                let (value, weight) = tag_weight(b, 100, input.horizon_days);
+                let (value, weight) = tag_weight(b, TagPlace::Recipient, input.horizon_days);
                 out.push(if weight == 0 && b.result != Outcome::Expired {
                     unobserved("batv", value)
                 } else {
@@ -453,7 +461,7 @@ fn report_tag_signals(input: &Inputs<'_>, received: &[String], out: &mut Vec<Sig
             ));
         } else if !out.iter().any(|s| s.name == name && s.value.starts_with(&address)) {
             let v = ring.verify_at_site(&address, Some(site), input.now);
-            let (value, weight) = tag_weight(&v, 60, input.horizon_days);
+            let (value, weight) = tag_weight(&v, TagPlace::Quoted, input.horizon_days);
             out.push(signal(name, format!("{address}: {value}"), weight));
         }
     }
