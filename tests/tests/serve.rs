@@ -117,6 +117,13 @@ fn corpus_bounce() -> Vec<u8> {
     std::fs::read(ndr_tests::corpus().join("bounces/eml/lhost-postfix-01.eml")).expect("corpus bounce")
 }
 
+/// A fake bounce whose point is its payload (to an untagged address: no evidence for it).
+const NDR_SPAM: &[u8] =
+    b"From: Mail Delivery System <MAILER-DAEMON@mail7.cheap-offers.example>\nTo: alice@example.com\n\
+Subject: Undeliverable: your order #7\nContent-Type: text/plain\n\nYour message could not be delivered.\n\n\
+SPECIAL OFFER: buy now at the lowest price! Click here:\nhttp://cheap-offers.example/buy?7\n\
+http://cheap-offers.example/unsubscribe\nLimited time only, 100% free shipping, act now.\n";
+
 const ORDINARY: &[u8] =
     b"From: carol@remote.example\r\nTo: alice@example.com\r\nSubject: lunch\r\n\r\nHello Alice.\r\n";
 
@@ -245,6 +252,10 @@ fn stalwart_hooks_answer_with_the_verdicts_action() {
     assert_eq!(forged["response"]["status"], 550, "{forged}");
     assert_eq!(forged["response"]["enhancedStatus"], "5.7.1", "{forged}");
     assert!(forged["response"]["message"].as_str().unwrap().contains("Backscatter"), "{forged}");
+
+    let (_, spam) = c.call("POST", "/stalwart", &[], &hook_request(NDR_SPAM, "", "alice@example.com"));
+    assert_eq!(spam["action"], "quarantine", "{spam}");
+    assert!(spam["modifications"][0]["value"].as_str().unwrap().starts_with("ndr_spam;"), "{spam}");
 
     let (_, ordinary) =
         c.call("POST", "/stalwart", &[], &hook_request(ORDINARY, "carol@remote.example", "alice@example.com"));
@@ -494,6 +505,8 @@ fn rspamd_inserts_the_symbols() {
     let forged = symbols("<>", FORGED, &corpus_bounce());
     assert_eq!(names(&forged), ["NDR_BACKSCATTER", "NDR_BOUNCE"], "{forged}");
     assert!(forged.contains("batv=bad_signature(-100)") && forged.contains("NDR_BACKSCATTER (8.00)"), "{forged}");
+    let spam = symbols("<>", "alice@example.com", NDR_SPAM);
+    assert_eq!(names(&spam), ["NDR_BOUNCE", "NDR_SPAM"], "{spam}");
     let ordinary = symbols("carol@remote.example", "alice@example.com", ORDINARY);
     assert_eq!(ordinary, "", "ordinary mail got symbols");
 }
