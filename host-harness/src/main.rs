@@ -6,7 +6,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use ndr_host::{Budget, Filter, FilterInstance, request, source};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
+
+mod output;
 
 #[derive(Parser)]
 #[command(
@@ -467,11 +469,7 @@ fn scan(filter: &Filter, paths: &[PathBuf], json: bool, req: &[u8], max_bytes: u
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     if !json {
-        let _ = writeln!(
-            out,
-            "{:<40} {:<18} {:<12} {:<34} {:<8} {:<14} {:<12} ACTION",
-            "FILE", "KIND", "FORMAT", "RECIPIENT", "STATUS", "REASON", "VERDICT"
-        );
+        let _ = writeln!(out, "{}", output::table_header());
     }
     // Config errors are the same for every message: check once, before the first message.
     if let Err(e) = get_instance(filter, &mut instance).and_then(|i| i.classify(b"", req).map_err(|e| e.to_string())) {
@@ -500,24 +498,23 @@ fn scan(filter: &Filter, paths: &[PathBuf], json: bool, req: &[u8], max_bytes: u
                 Err(e) => {
                     unreadable += 1;
                     progress.suspend(|| eprintln!("ndr: {e}"));
-                    failed(e)
+                    output::failed(e)
                 }
                 Ok(bytes) => match get_instance(filter, &mut instance)
                     .and_then(|i| i.classify(bytes, req).map_err(|e| e.to_string()))
                 {
-                    Ok(doc) => {
-                        serde_json::from_str(&doc).unwrap_or_else(|e| failed(&format!("bad result document: {e}")))
-                    }
+                    Ok(doc) => serde_json::from_str(&doc)
+                        .unwrap_or_else(|e| output::failed(&format!("bad result document: {e}"))),
                     Err(e) => {
                         if instance.as_ref().is_some_and(FilterInstance::is_poisoned) {
                             instance = None;
                         }
-                        failed(&e)
+                        output::failed(&e)
                     }
                 },
             };
-            let line = with_file(record, &item.file, item.index);
-            let _ = if json { writeln!(out, "{line}") } else { writeln!(out, "{}", table_row(&line)) };
+            let line = output::with_file(record, &item.file, item.index);
+            let _ = if json { writeln!(out, "{line}") } else { writeln!(out, "{}", output::table_row(&line)) };
         }
     }
     progress.finish_and_clear();
@@ -530,48 +527,6 @@ fn get_instance<'a>(filter: &Filter, slot: &'a mut Option<FilterInstance>) -> Re
         *slot = Some(filter.instance().map_err(|e| format!("cannot instantiate the module: {e:#}"))?);
     }
     slot.as_mut().ok_or_else(|| "no instance".to_string())
-}
-
-/// A record for a message that produced no report.
-fn failed(error: &str) -> Value {
-    json!({ "kind": null, "is_bounce": null, "format": null, "recipients": [], "original": null, "warnings": [], "error": error })
-}
-
-/// `file` and `index` first, then the report's fields.
-fn with_file(record: Value, file: &str, index: Option<usize>) -> Value {
-    let mut m = Map::new();
-    m.insert("file".into(), json!(file));
-    m.insert("index".into(), json!(index));
-    if let Value::Object(fields) = record {
-        m.extend(fields);
-    }
-    Value::Object(m)
-}
-
-fn table_row(v: &Value) -> String {
-    let s = |v: &Value| v.as_str().unwrap_or("-").to_string();
-    let mut file = s(&v["file"]);
-    if let Some(i) = v["index"].as_u64() {
-        file = format!("{file}#{i}");
-    }
-    if file.chars().count() > 40 {
-        file = format!("…{}", file.chars().rev().take(39).collect::<Vec<_>>().into_iter().rev().collect::<String>());
-    }
-    let recipients = v["recipients"].as_array().cloned().unwrap_or_default();
-    let first = recipients.first().cloned().unwrap_or(Value::Null);
-    let mut rcpt = s(&first["address"]);
-    if recipients.len() > 1 {
-        rcpt = format!("{rcpt} (+{})", recipients.len() - 1);
-    }
-    let kind = if v["error"].is_string() && v["kind"].is_null() { "error".to_string() } else { s(&v["kind"]) };
-    let reason = if v["error"].is_string() { format!("error: {}", s(&v["error"])) } else { s(&first["reason"]) };
-    format!(
-        "{file:<40} {kind:<18} {:<12} {rcpt:<34} {:<8} {reason:<14} {:<12} {}",
-        s(&v["format"]),
-        s(&first["status"]),
-        s(&v["verdict"]),
-        s(&v["action"])
-    )
 }
 
 /// `ndr explain`: the verdict on one message and every signal behind it.
@@ -598,30 +553,7 @@ fn explain(filter: &Filter, file: &std::path::Path, req: &[u8], json: bool) -> E
         println!("{report}");
         return ExitCode::SUCCESS;
     }
-    let s = |v: &Value| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string());
-    println!("file:     {}", file.display());
-    println!("kind:     {} ({})", s(&report["kind"]), s(&report["format"]));
-    println!("verdict:  {}   score {}", s(&report["verdict"]), s(&report["score"]));
-    let mut action = format!("{} at {}", s(&report["action"]), s(&report["stage"]));
-    if let Some(reply) = report["smtp_reply"].as_object() {
-        action.push_str(&format!(" with \"{} {} {}\"", s(&reply["code"]), s(&reply["status"]), s(&reply["text"])));
-    }
-    println!("action:   {action}");
-    if report["envelope_inferred"] == true {
-        println!("envelope: read from the delivery headers (override with --mail-from / --rcpt)");
-    }
-    println!("signals:");
-    for sig in report["signals"].as_array().into_iter().flatten() {
-        println!("  {:>5}  {:<30} {}", s(&sig["weight"]), s(&sig["name"]), s(&sig["value"]));
-    }
-    for r in report["recipients"].as_array().into_iter().flatten() {
-        println!("recipient {}: {} {} ({})", s(&r["address"]), s(&r["status"]), s(&r["reason"]), s(&r["diagnostic"]));
-        // Why this reason (ABI 1.3): the rule, and the table entry it used.
-        if let Some(why) = r["reason_source"].as_object() {
-            let field = |k: &str| why.get(k).map(s).unwrap_or_default();
-            println!("  reason from {} {}: {}", field("rule"), field("table"), field("entry"));
-        }
-    }
+    output::print_explain(file, &report);
     ExitCode::SUCCESS
 }
 
