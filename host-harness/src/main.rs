@@ -466,6 +466,7 @@ fn scan(filter: &Filter, paths: &[PathBuf], json: bool, req: &[u8], max_bytes: u
     );
     let mut instance: Option<FilterInstance> = None;
     let mut unreadable = 0;
+    let mut summary = output::Summary::default();
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     if !json {
@@ -514,10 +515,14 @@ fn scan(filter: &Filter, paths: &[PathBuf], json: bool, req: &[u8], max_bytes: u
                 },
             };
             let line = output::with_file(record, &item.file, item.index);
+            summary.add(&line);
             let _ = if json { writeln!(out, "{line}") } else { writeln!(out, "{}", output::table_row(&line)) };
         }
     }
     progress.finish_and_clear();
+    if !json {
+        let _ = write!(out, "{}", summary.render(output::site_configured(req)));
+    }
     let _ = out.flush();
     if unreadable > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS }
 }
@@ -553,7 +558,7 @@ fn explain(filter: &Filter, file: &std::path::Path, req: &[u8], json: bool) -> E
         println!("{report}");
         return ExitCode::SUCCESS;
     }
-    output::print_explain(file, &report);
+    println!("{}", output::explain_text(file, &report, req, &raw));
     ExitCode::SUCCESS
 }
 
