@@ -13,7 +13,7 @@ export type Kind =
   | "read_receipt"
   | "normal";
 
-/** The 36 reason classes (`reason::REASONS`, sisimai's vocabulary; see reasons.md). */
+/** The 36 reason classes (`reason::REASONS`, sisimai's vocabulary; explained in docs/reasons.md of the source repository). */
 export type Reason =
   | "authfailure" | "badreputation" | "blocked" | "contenterror" | "delivered" | "exceedlimit"
   | "expired" | "failedstarttls" | "feedback" | "filtered" | "hasmoved" | "hostunknown"
@@ -204,35 +204,52 @@ export interface Envelope {
 
 /** One BATV key (`batv::KeyConfig`): exactly one of the secret forms. */
 export interface BatvKey {
+  /** The key digit K (0-9) written into tags. */
   digit: number;
   secret?: string | null;
+  /** Make one with `head -c 32 /dev/urandom | xxd -p` (README, "Making keys"). */
   secret_hex?: string | null;
   secret_base64?: string | null;
-  /** Unix seconds. */
+  /** From when it signs, Unix seconds (default 0). */
   sign_from?: number;
+  /** Until when it signs (default: until a key with a later `sign_from` takes over). */
   sign_until?: number | null;
+  /** Until when it verifies (default: end of signing + `overlap_days`; forever while it signs). */
   verify_until?: number | null;
 }
 
 /** The BATV key ring and policy (`batv::BatvConfig`). */
 export interface BatvConfig {
   keys: BatvKey[];
+  /** Days a tag stays valid (default 7, as Exim). */
   lifetime_days?: number;
+  /** `canonical` (default) or `exact`: the address as given, byte-identical to Exim's `${prvs}`. */
   mode?: "canonical" | "exact";
+  /** Days a replaced key keeps verifying after it stopped signing (default: lifetime + 1). */
   overlap_days?: number | null;
+  /** Days after `enabled_at` during which untagged bounces are reported, not rejected (default 7). */
   observe_days?: number;
+  /** When signing started, Unix seconds (default: the earliest key's `sign_from`). */
   enabled_at?: number | null;
+  /** Destinations (domains or addresses) that must see our sender untagged: lists, greylisting peers. */
   exempt?: string[];
+  /** Local parts never signed (default postmaster, mailer-daemon, abuse). */
   never_sign?: string[];
 }
 
 /** SRS rewriting (`srs::SrsConfig`). */
 export interface SrsConfig {
+  /** Our forwarding domain: rewritten senders end `@domain`. */
   domain: string;
+  /** Other domains of ours whose senders are not rewritten. */
   local_domains?: string[];
+  /** The first signs, all verify (put a new one first, keep the old 21 days or more). */
   secrets: string[];
+  /** Hash alphabet (default `url`). */
   alphabet?: "standard" | "url";
+  /** `=` (default), `+` or `-` after `SRS0`/`SRS1`. */
   separator?: string;
+  /** Days a rewritten address stays valid (default 21). */
   max_age_days?: number;
 }
 
@@ -249,23 +266,40 @@ export interface SiteConfig {
 
 /** Verdict to action (`verdict::PolicyConfig`). */
 export interface PolicyConfig {
+  /** `observe`: only tag and report; `enforce` (the default): carry out the actions below. */
   mode?: "observe" | "enforce";
+  /** Backscatter with strong evidence: a forged or replayed tag (default `reject`). */
   backscatter_strong?: Action;
+  /** Backscatter on content evidence only (default `quarantine`). */
   backscatter?: Action;
+  /** A report-shaped advertisement (default `quarantine`). */
   ndr_spam?: Action;
+  /** Nothing points either way (default `accept`). */
   unknown?: Action;
+  /** Default `accept`. */
   legitimate?: Action;
+  /** Score for a verdict either way (default 30); docs/signals.md of the source repository says how signals add up. */
   threshold?: number;
   /** Days after a BATV tag expired within which a bounce to it is weak evidence (default 5). */
   bounce_horizon_days?: number;
 }
 
-/** Input limits (`config::Limits`). */
+/** Input limits (`config::Limits`); past one, a warning in the report says what was cut. */
 export interface Limits {
+  /** Bytes of the message that are read (default 33554432, 32 MiB). */
   max_message_bytes?: number;
+  /** How deep nested messages are followed (default 8). */
   max_nesting?: number;
+  /** Embedded messages read at all (default 64). */
   max_embedded_messages?: number;
+  /** Recipients listed in one report (default 1000). */
   max_recipients?: number;
+  /** MIME parts read, over the message and its nested messages (default 1000). */
+  max_parts?: number;
+  /** Header fields read per header block (default 1000). */
+  max_headers?: number;
+  /** Bytes of one (decoded) header value that are read (default 65536). */
+  max_header_bytes?: number;
 }
 
 /** The site configuration: the JSON form of site.toml (`config::Config`). */
