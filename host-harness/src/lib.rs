@@ -12,6 +12,7 @@
 //! # Ok::<(), anyhow::Error>(())
 //! ```
 
+pub mod cli_docs;
 pub mod compile_cache;
 pub mod config_check;
 pub mod kept_budget;
@@ -24,6 +25,7 @@ pub mod request;
 pub mod serve;
 pub mod service;
 pub mod settings;
+pub mod socket_access;
 pub mod source;
 
 use std::path::Path;

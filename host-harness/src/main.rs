@@ -108,6 +108,9 @@ enum Command {
         #[command(flatten)]
         service: ServiceArgs,
     },
+    /// Write the man pages or shell completions into DIR (used to build the package).
+    #[command(hide = true)]
+    Generate { what: Generated, dir: PathBuf },
     /// Check a site configuration file as the services load it: every problem as
     /// FILE:LINE: key: what is wrong. Exit 0 when valid, 2 otherwise.
     CheckConfig {
@@ -116,6 +119,13 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// What `ndr generate` writes.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum Generated {
+    Man,
+    Completions,
 }
 
 /// Options of the mail services.
@@ -221,6 +231,21 @@ enum SrsOp {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Needs no module: the package build runs it before the module is in place.
+    if let Command::Generate { what, dir } = &cli.command {
+        let cmd = <Cli as clap::CommandFactory>::command();
+        let written = match what {
+            Generated::Man => ndr_host::cli_docs::write_man_pages(cmd, dir),
+            Generated::Completions => ndr_host::cli_docs::write_completions(cmd, dir),
+        };
+        return written.map_or_else(
+            |e| {
+                eprintln!("ndr: {e:#}");
+                ExitCode::from(2)
+            },
+            |()| ExitCode::SUCCESS,
+        );
+    }
     let budget = Budget { fuel_base: cli.fuel, fuel_per_byte: cli.fuel_per_byte, memory_bytes: cli.memory_mb << 20 };
     let filter = match ndr_host::find_module(cli.module.clone()).and_then(|p| {
         let cache = ndr_host::compile_cache::default_dir();
@@ -253,6 +278,7 @@ fn main() -> ExitCode {
         Command::Srs { op: SrsOp::Forward { args } } => address_command(&filter, "ndr_srs_forward", &args, None),
         Command::Srs { op: SrsOp::Reverse { args } } => address_command(&filter, "ndr_srs_reverse", &args, None),
         Command::CheckConfig { file, json } => check_config(filter, &file, json),
+        Command::Generate { .. } => unreachable!("handled before the module is loaded"),
         Command::Milter { service } => run_service("milter", filter, service),
         Command::Policy { service } => run_service("policy", filter, service),
         Command::Serve { service } => run_service("serve", filter, service),

@@ -409,6 +409,9 @@ where
                 let _ = std::fs::remove_file(path);
             }
             let listener = tokio::net::UnixListener::bind(path)?;
+            let loaded = svc.config();
+            let access = &loaded.service;
+            crate::socket_access::apply(path, access.socket_mode.as_deref(), access.socket_group.as_deref())?;
             log(json!({"service": svc.name, "event": "listening", "on": format!("unix:{}", path.display())}));
             loop {
                 match listener.accept().await {

@@ -47,6 +47,10 @@ pub struct ServiceConfig {
     pub max_body_bytes: usize,
     /// HTTP requests served at once (`ndr serve`); past it a request is refused with 503.
     pub max_requests: usize,
+    /// Permissions of a `unix:` socket, in octal (`"0660"`); unset keeps the umask's.
+    pub socket_mode: Option<String>,
+    /// Group of a `unix:` socket (`"postfix"`), so that the MTA's group can connect.
+    pub socket_group: Option<String>,
 }
 
 impl Default for ServiceConfig {
@@ -76,6 +80,8 @@ impl Default for ServiceConfig {
             max_body_bytes: 64 << 20,
             // Above the load a two-core host classifies with low latency (README, "HTTP service").
             max_requests: 512,
+            socket_mode: None,
+            socket_group: None,
         }
     }
 }
@@ -121,11 +127,38 @@ impl ServiceConfig {
                 ));
             }
         }
+        if let Some(mode) = &self.socket_mode
+            && parse_socket_mode(mode).is_none()
+        {
+            out.push(("socket_mode".into(), format!("{mode:?} is not an octal mode from \"0000\" to \"0777\"")));
+        }
+        if let Some(group) = &self.socket_group
+            && !is_group_name(group)
+        {
+            out.push(("socket_group".into(), format!("{group:?} is not a group name")));
+        }
         if !is_smtp_reply(&self.rcpt_reply) {
             out.push(("rcpt_reply".into(), "must start with a 4xx or 5xx SMTP code, e.g. \"550 5.7.1 ...\"".into()));
         }
         out
     }
+}
+
+/// `"0660"`, `"660"`: permission bits only (no setuid, setgid or sticky bit on a socket).
+pub fn parse_socket_mode(s: &str) -> Option<u32> {
+    let digits = s.strip_prefix("0o").unwrap_or(s);
+    if digits.is_empty() || digits.len() > 4 {
+        return None;
+    }
+    u32::from_str_radix(digits, 8).ok().filter(|m| *m <= 0o777)
+}
+
+/// A group name as useradd/groupadd accept it (a numeric id is accepted too).
+fn is_group_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 32
+        && !s.starts_with('-')
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
 }
 
 /// `550 5.7.1 text`, `451 text`: a three-digit 4xx/5xx code, then a space or the end.
@@ -161,5 +194,27 @@ mod tests {
         };
         let fields: Vec<String> = c.problems().into_iter().map(|(f, _)| f).collect();
         assert_eq!(fields, ["max_connections", "outbound_networks[0]", "rcpt_reject[0]", "rcpt_reply"]);
+    }
+
+    #[test]
+    fn socket_mode_and_group_are_checked() {
+        assert_eq!(parse_socket_mode("0660"), Some(0o660));
+        assert_eq!(parse_socket_mode("660"), Some(0o660));
+        for bad in ["", "0888", "4770", "rw-rw----", "07770"] {
+            assert_eq!(parse_socket_mode(bad), None, "{bad}");
+        }
+        let c = ServiceConfig {
+            socket_mode: Some("0999".into()),
+            socket_group: Some("post fix".into()),
+            ..ServiceConfig::default()
+        };
+        let fields: Vec<String> = c.problems().into_iter().map(|(f, _)| f).collect();
+        assert_eq!(fields, ["socket_mode", "socket_group"]);
+        let good = ServiceConfig {
+            socket_mode: Some("0660".into()),
+            socket_group: Some("postfix".into()),
+            ..ServiceConfig::default()
+        };
+        assert!(good.problems().is_empty());
     }
 }
