@@ -180,13 +180,18 @@ impl Summary {
     }
 }
 
-/// The delivery headers an envelope is read from when none is given, as the message has them.
+/// The delivery headers an envelope is read from when none is given, as the message has them:
+/// `Return-Path` for MAIL FROM, the first of the others for RCPT TO (the module's order, in
+/// `verdict::envelope_from_headers`).
 fn delivery_headers(raw: &[u8]) -> Vec<String> {
     let Some(mail) = mail_parser::MessageParser::default().parse_headers(raw) else { return Vec::new() };
-    ["Return-Path", "X-Original-To", "Delivered-To", "Envelope-To", "To"]
+    let field = |h: &str| mail.header_raw(h).map(|v| format!("{h}: {}", v.trim()));
+    let mail_from = field("Return-Path").map(|f| format!("MAIL FROM from {f}"));
+    let rcpt = ["X-Original-To", "Delivered-To", "Envelope-To", "To"]
         .iter()
-        .filter_map(|h| mail.header_raw(*h).map(|v| format!("{h}: {}", v.trim())))
-        .collect()
+        .find_map(|h| field(h))
+        .map(|f| format!("RCPT TO from {f}"));
+    mail_from.into_iter().chain(rcpt).collect()
 }
 
 /// The envelope lines of `explain`: the one given on the command line, or where it was read from.
@@ -238,7 +243,14 @@ pub fn explain_text(file: &std::path::Path, report: &Value, req: &[u8], raw: &[u
     if !signals.is_empty() {
         out.push("signals:".into());
         for sig in &signals {
-            out.push(format!("  {:>5}  {:<30} {}", text(&sig["weight"]), text(&sig["name"]), text(&sig["value"])));
+            // A signal with nothing to look at weighs 0 and its value says why (docs/signals.md).
+            let unobserved = if sig["observed"] == false { " (nothing to observe)" } else { "" };
+            out.push(format!(
+                "  {:>5}  {:<30} {}{unobserved}",
+                text(&sig["weight"]),
+                text(&sig["name"]),
+                text(&sig["value"])
+            ));
         }
     }
     let mut inferred = false;
