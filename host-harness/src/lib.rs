@@ -16,6 +16,7 @@ pub mod cli_docs;
 pub mod compile_cache;
 pub mod config_check;
 pub mod kept_budget;
+pub mod metrics;
 pub mod milter;
 mod module_path;
 pub mod packet_deadlines;

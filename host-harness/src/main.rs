@@ -119,6 +119,16 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Print a running service's counters (`[service] metrics_listen`): decisions by kind,
+    /// verdict and action, failures, BATV results and call latency.
+    Stats {
+        /// The service's metrics URL.
+        #[arg(long, default_value = "http://127.0.0.1:9187/metrics")]
+        url: String,
+        /// Print them as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// What `ndr generate` writes.
@@ -231,6 +241,19 @@ enum SrsOp {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Reads a running service's counters over HTTP: no module needed.
+    if let Command::Stats { url, json } = &cli.command {
+        return match ndr_host::metrics::stats(url, *json) {
+            Ok(text) => {
+                print!("{text}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("ndr: {e}");
+                ExitCode::from(2)
+            }
+        };
+    }
     // Needs no module: the package build runs it before the module is in place.
     if let Command::Generate { what, dir } = &cli.command {
         let cmd = <Cli as clap::CommandFactory>::command();
@@ -278,6 +301,7 @@ fn main() -> ExitCode {
         Command::Srs { op: SrsOp::Forward { args } } => address_command(&filter, "ndr_srs_forward", &args, None),
         Command::Srs { op: SrsOp::Reverse { args } } => address_command(&filter, "ndr_srs_reverse", &args, None),
         Command::CheckConfig { file, json } => check_config(filter, &file, json),
+        Command::Stats { .. } => unreachable!("handled before the module is loaded"),
         Command::Generate { .. } => unreachable!("handled before the module is loaded"),
         Command::Milter { service } => run_service("milter", filter, service),
         Command::Policy { service } => run_service("policy", filter, service),

@@ -235,6 +235,7 @@ impl NdrMilter {
     /// End of data, inbound: classify and apply the verdict's action.
     async fn decide(&mut self) -> ModificationResponse {
         if self.over_budget {
+            self.svc.metrics.failure("over_budget");
             let f = Failure("message not scanned: max_kept_bytes reached by all connections together".into());
             return failure_response(self.failed("data", &f));
         }

@@ -61,6 +61,8 @@ pub struct Service {
     /// Connections open now (`[service] max_connections`).
     open: std::sync::atomic::AtomicUsize,
     refused: std::sync::atomic::AtomicUsize,
+    /// Decisions, failures and call latency (`[service] metrics_listen`).
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 /// A failed call: what went wrong, for the log.
@@ -85,6 +87,7 @@ impl Service {
             kept: Arc::default(),
             open: Default::default(),
             refused: Default::default(),
+            metrics: Arc::new(crate::metrics::Metrics::new(name)),
         });
         svc.log_config("loaded");
         Ok(svc)
@@ -140,7 +143,10 @@ impl Service {
         F: FnOnce(&mut FilterInstance) -> Result<String, CallError> + Send + 'static,
     {
         let loaded = self.config();
-        let mut instance = lease.checkout().map_err(|e| Failure(format!("cannot instantiate the module: {e:#}")))?;
+        let mut instance = lease.checkout().map_err(|e| {
+            self.metrics.failure("instantiate");
+            Failure(format!("cannot instantiate the module: {e:#}"))
+        })?;
         let fault = self.fault;
         let task = tokio::task::spawn_blocking(move || {
             let result = match fault {
@@ -154,14 +160,27 @@ impl Service {
             (instance, result)
         });
         match tokio::time::timeout(Duration::from_millis(loaded.service.timeout_ms), task).await {
-            Err(_) => Err(Failure(format!("timeout after {} ms", loaded.service.timeout_ms))),
-            Ok(Err(join)) => Err(Failure(format!("module call panicked: {join}"))),
+            Err(_) => {
+                self.metrics.failure("timeout");
+                Err(Failure(format!("timeout after {} ms", loaded.service.timeout_ms)))
+            }
+            Ok(Err(join)) => {
+                self.metrics.failure("panic");
+                Err(Failure(format!("module call panicked: {join}")))
+            }
             Ok(Ok((instance, result))) => {
                 // A trapped instance is poisoned: `put` drops it; a test-fault "trap" drops it too.
                 if fault.is_none() {
                     lease.put(instance);
                 }
-                result.map_err(|e| Failure(e.to_string()))
+                result.map_err(|e| {
+                    self.metrics.failure(match e {
+                        CallError::Module { .. } => "module_error",
+                        CallError::Budget => "budget",
+                        CallError::Trap(_) => "trap",
+                    });
+                    Failure(e.to_string())
+                })
             }
         }
     }
@@ -181,8 +200,16 @@ impl Service {
         now: u64,
     ) -> Result<Value, Failure> {
         let req = request::classify(Some(&self.config().module), now, envelope).to_string();
-        let doc = self.call(lease, move |i| i.classify(&raw, req.as_bytes())).await?;
-        serde_json::from_str(&doc).map_err(|e| Failure(format!("bad report from the module: {e}")))
+        let t = Instant::now();
+        let doc = self.call(lease, move |i| i.classify(&raw, req.as_bytes())).await;
+        self.metrics.latency("ndr_classify", t.elapsed());
+        // Every service's decisions are counted here, where every classification passes.
+        let report = serde_json::from_str::<Value>(&doc?).map_err(|e| {
+            self.metrics.failure("bad_answer");
+            Failure(format!("bad report from the module: {e}"))
+        })?;
+        self.metrics.decision(&report);
+        Ok(report)
     }
 
     /// An address request (`ndr_batv_sign`, `ndr_batv_verify`); the answer as JSON.
@@ -206,8 +233,17 @@ impl Service {
         now: u64,
     ) -> Result<Value, Failure> {
         let req = request::address(Some(&self.config().module), now, address, destination).to_string();
-        let doc = self.call(lease, move |i| i.request(export, req.as_bytes())).await?;
-        serde_json::from_str(&doc).map_err(|e| Failure(format!("bad answer from the module: {e}")))
+        let t = Instant::now();
+        let doc = self.call(lease, move |i| i.request(export, req.as_bytes())).await;
+        self.metrics.latency(export, t.elapsed());
+        let answer = serde_json::from_str::<Value>(&doc?).map_err(|e| {
+            self.metrics.failure("bad_answer");
+            Failure(format!("bad answer from the module: {e}"))
+        })?;
+        if export == "ndr_batv_verify" {
+            self.metrics.batv_result(&answer);
+        }
+        Ok(answer)
     }
 }
 
@@ -379,6 +415,9 @@ where
     H: Fn(Box<dyn Stream>, Arc<Service>) -> Fut,
     Fut: std::future::Future<Output = ()> + Send + 'static,
 {
+    if let Some(addr) = svc.config().service.metrics_listen.clone() {
+        tokio::spawn(crate::metrics::serve(addr, svc.metrics.clone()));
+    }
     let reloader = svc.clone();
     tokio::spawn(async move {
         let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else { return };

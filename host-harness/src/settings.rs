@@ -47,6 +47,9 @@ pub struct ServiceConfig {
     pub max_body_bytes: usize,
     /// HTTP requests served at once (`ndr serve`); past it a request is refused with 503.
     pub max_requests: usize,
+    /// Where to serve the counters (`GET /metrics`, Prometheus text format): an explicit
+    /// `IP:PORT`, e.g. `127.0.0.1:9187`. Off by default; read at start, not on reload.
+    pub metrics_listen: Option<String>,
     /// Permissions of a `unix:` socket, in octal (`"0660"`); unset keeps the umask's.
     pub socket_mode: Option<String>,
     /// Group of a `unix:` socket (`"postfix"`), so that the MTA's group can connect.
@@ -80,6 +83,7 @@ impl Default for ServiceConfig {
             max_body_bytes: 64 << 20,
             // Above the load a two-core host classifies with low latency (README, "HTTP service").
             max_requests: 512,
+            metrics_listen: None,
             socket_mode: None,
             socket_group: None,
         }
@@ -136,6 +140,15 @@ impl ServiceConfig {
             && !is_group_name(group)
         {
             out.push(("socket_group".into(), format!("{group:?} is not a group name")));
+        }
+        if let Some(addr) = &self.metrics_listen
+            && !addr.parse::<std::net::SocketAddr>().is_ok_and(|a| !a.ip().is_unspecified())
+        {
+            // An explicit address only: a wildcard would publish the counters to every network.
+            out.push((
+                "metrics_listen".into(),
+                format!("{addr:?} is not an explicit IP:PORT (e.g. \"127.0.0.1:9187\"; not 0.0.0.0 or ::)"),
+            ));
         }
         if !is_smtp_reply(&self.rcpt_reply) {
             out.push(("rcpt_reply".into(), "must start with a 4xx or 5xx SMTP code, e.g. \"550 5.7.1 ...\"".into()));
@@ -194,6 +207,19 @@ mod tests {
         };
         let fields: Vec<String> = c.problems().into_iter().map(|(f, _)| f).collect();
         assert_eq!(fields, ["max_connections", "outbound_networks[0]", "rcpt_reject[0]", "rcpt_reply"]);
+    }
+
+    #[test]
+    fn metrics_listen_is_an_explicit_address() {
+        for bad in ["localhost:9187", "127.0.0.1", "0.0.0.0:9187", "[::]:9187"] {
+            let c = ServiceConfig { metrics_listen: Some(bad.into()), ..ServiceConfig::default() };
+            let fields: Vec<String> = c.problems().into_iter().map(|(f, _)| f).collect();
+            assert_eq!(fields, ["metrics_listen"], "{bad}");
+        }
+        for good in ["127.0.0.1:9187", "[::1]:9187", "192.0.2.1:9187"] {
+            let c = ServiceConfig { metrics_listen: Some(good.into()), ..ServiceConfig::default() };
+            assert!(c.problems().is_empty(), "{good}");
+        }
     }
 
     #[test]
