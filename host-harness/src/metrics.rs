@@ -133,7 +133,7 @@ impl Metrics {
         for (cause, n) in snapshot(&self.failures) {
             let _ = writeln!(out, "ndr_failures_total{{service=\"{s}\",cause=\"{cause}\"}} {n}");
         }
-        let _ = writeln!(out, "# HELP ndr_batv_results_total BATV verifications of null-sender recipients, by result.");
+        let _ = writeln!(out, "# HELP ndr_batv_results_total BATV verifications (RCPT time, /batv/verify), by result.");
         let _ = writeln!(out, "# TYPE ndr_batv_results_total counter");
         for (result, n) in snapshot(&self.batv) {
             let _ = writeln!(out, "ndr_batv_results_total{{service=\"{s}\",result=\"{result}\"}} {n}");
