@@ -11,6 +11,10 @@
 //! `policy` (no milter; `check_policy_service` on `ndr policy`), `plain` (no milter, for the
 //! load test's baseline).
 //!
+//! With `NDR_E2E_MILTER`, `NDR_E2E_POLICY`, `NDR_E2E_CONFIG` and `NDR_E2E_RELOAD` set
+//! (`scripts/package-test.sh`), the normal milter and the policy service are the installed
+//! ones instead (see `Installed`).
+//!
 //! The load test is `#[ignore]`d: `cargo test --release -p ndr-tests --test postfix -- --ignored
 //! --nocapture` (sizes: `NDR_LOAD_SESSIONS`, `NDR_LOAD_MESSAGES`).
 
@@ -307,7 +311,8 @@ impl Drop for Postfix {
 
 impl Postfix {
     /// `listeners`: name → (milter port or None, extra `-o` options).
-    fn start(sink_port: u16, policy_port: u16, listeners: &[(&'static str, Option<u16>, &str)]) -> Postfix {
+    /// `policy`: the policy service's address (`inet:HOST:PORT`, `unix:PATH`).
+    fn start(sink_port: u16, policy: &str, listeners: &[(&'static str, Option<String>, &str)]) -> Postfix {
         assert!(
             Path::new("/usr/lib/postfix/sbin/master").is_file(),
             "Postfix is not installed: run scripts/mta-deps.sh (as root)"
@@ -406,12 +411,12 @@ postlog   unix-dgram n  -       n       -       1       postlogd
         for (name, milter, extra) in listeners {
             let port = free_port();
             ports.insert(*name, port);
-            let milters = milter.map(|m| format!("inet:127.0.0.1:{m}")).unwrap_or_default();
+            let milters = milter.clone().unwrap_or_default();
             master.push_str(&format!(
                 "127.0.0.1:{port} inet n - n - - smtpd\n  -o syslog_name=postfix/{name}\n  -o smtpd_milters={milters}\n"
             ));
             for o in extra.split_whitespace() {
-                master.push_str(&format!("  -o {}\n", o.replace("POLICY", &policy_port.to_string())));
+                master.push_str(&format!("  -o {}\n", o.replace("POLICY", policy)));
             }
         }
         std::fs::write(etc.join("master.cf"), master).expect("master.cf");
@@ -545,6 +550,39 @@ fn exim_prvscheck(address: &str) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
+/// Services started outside this test (the Debian package's units): the Postfix addresses of
+/// the milter and the policy service, the configuration file they read (this test writes its
+/// own there) and the shell command that makes them re-read it (their `ExecReload`).
+struct Installed {
+    milter: String,
+    policy: String,
+    config: PathBuf,
+    reload: String,
+}
+
+fn installed() -> Option<Installed> {
+    let var = |name| std::env::var(name).ok().filter(|v| !v.is_empty());
+    Some(Installed {
+        milter: var("NDR_E2E_MILTER")?,
+        policy: var("NDR_E2E_POLICY")?,
+        config: var("NDR_E2E_CONFIG")?.into(),
+        reload: var("NDR_E2E_RELOAD")?,
+    })
+}
+
+/// SIGHUP to the services: the installed ones through their reload command, else this process.
+fn reload_services() -> bool {
+    let status = match installed() {
+        Some(i) => Command::new("sh").arg("-c").arg(&i.reload).status(),
+        None => Command::new("kill").args(["-HUP", &std::process::id().to_string()]).status(),
+    };
+    status.is_ok_and(|s| s.success())
+}
+
+fn inet(port: u16) -> String {
+    format!("inet:127.0.0.1:{port}")
+}
+
 struct Setup {
     postfix: Postfix,
     relayed: Arc<Mutex<Vec<Relayed>>>,
@@ -556,7 +594,7 @@ fn setup() -> Setup {
     let (sink_port, relayed) = sink();
     let work = unique_dir("config");
     std::fs::create_dir_all(&work).expect("config folder");
-    let normal = site_config(&work, "normal", "");
+    let mut normal = site_config(&work, "normal", "");
     let tempfail = site_config(&work, "tempfail", "on_failure = \"tempfail\"");
     let accept = site_config(&work, "accept", "on_failure = \"accept\"\ntimeout_ms = 1000");
     let quarantine = site_config(&work, "quarantine", "");
@@ -570,22 +608,30 @@ fn setup() -> Setup {
     start("milter", m_trap_a, accept.clone(), Some(Fault::Trap));
     start("milter", m_stall_a, accept, Some(Fault::Stall));
     start("policy", policy, normal.clone(), None);
+    let (mut normal_milter, mut policy) = (inet(m_normal), inet(policy));
+    if let Some(i) = installed() {
+        // The installed services get this test's configuration, then re-read it.
+        std::fs::copy(&normal, &i.config).expect("write the installed services' configuration");
+        assert!(reload_services(), "reload the installed services");
+        std::thread::sleep(Duration::from_millis(1500));
+        (normal, normal_milter, policy) = (i.config, i.milter, i.policy);
+    }
     let postfix = Postfix::start(
         sink_port,
-        policy,
+        &policy,
         &[
-            ("inbound", Some(m_normal), ""),
-            ("quarantine", Some(m_quarantine), ""),
-            ("submission", Some(m_normal), "milter_macro_daemon_name=ORIGINATING"),
-            ("trap_tempfail", Some(m_trap_t), ""),
-            ("trap_accept", Some(m_trap_a), ""),
-            ("stall_accept", Some(m_stall_a), ""),
-            ("down_accept", Some(m_down), "milter_default_action=accept"),
-            ("down_tempfail", Some(m_down), "milter_default_action=tempfail"),
+            ("inbound", Some(normal_milter.clone()), ""),
+            ("quarantine", Some(inet(m_quarantine)), ""),
+            ("submission", Some(normal_milter), "milter_macro_daemon_name=ORIGINATING"),
+            ("trap_tempfail", Some(inet(m_trap_t)), ""),
+            ("trap_accept", Some(inet(m_trap_a)), ""),
+            ("stall_accept", Some(inet(m_stall_a)), ""),
+            ("down_accept", Some(inet(m_down)), "milter_default_action=accept"),
+            ("down_tempfail", Some(inet(m_down)), "milter_default_action=tempfail"),
             (
                 "policy",
                 None,
-                "smtpd_recipient_restrictions=check_policy_service,inet:127.0.0.1:POLICY,permit_mynetworks,reject_unauth_destination",
+                "smtpd_recipient_restrictions=check_policy_service,POLICY,permit_mynetworks,reject_unauth_destination",
             ),
             ("plain", None, ""),
         ],
@@ -782,13 +828,12 @@ fn postfix_end_to_end() {
     check(pf.queued() == 0, format!("nothing left in Postfix's queues: {}", pf.queued()));
 
     // 12. SIGHUP reloads the configuration: a session open across the reload goes on, and the
-    // new reply is used. (The services run in this process, so the signal comes here.)
+    // new reply is used. (In-process services get the signal here; installed ones their reload.)
     let mut open = Smtp::connect(pf.port("inbound")).expect("connect");
     let before = open.send("carol@remote.example", &["alice@example.com"], &ordinary("hup-12a")).expect("send");
     let text = std::fs::read_to_string(&config).expect("config").replace("E2E refused", "E2E reloaded");
     std::fs::write(&config, text).expect("rewrite config");
-    let hup = Command::new("kill").args(["-HUP", &std::process::id().to_string()]).status();
-    check(hup.is_ok_and(|s| s.success()), "SIGHUP sent".into());
+    check(reload_services(), "SIGHUP sent".into());
     std::thread::sleep(Duration::from_millis(1500));
     let after = open.send("carol@remote.example", &["alice@example.com"], &ordinary("hup-12b")).expect("send");
     open.quit();
@@ -811,7 +856,8 @@ fn postfix_end_to_end() {
     if !failures.is_empty() {
         panic!("{} failed checks:\n{}\n--- maillog ---\n{}", failures.len(), failures.join("\n"), pf.log());
     }
-    if let Some(work) = config.parent() {
+    // (Not the installed services' folder, /etc/ndr.)
+    if let Some(work) = config.parent().filter(|_| installed().is_none()) {
         let _ = std::fs::remove_dir_all(work);
     }
 }
