@@ -1,9 +1,11 @@
 //! The `ndr milter` program as a process, driven by a milter client (`miltr-client`) instead of
 //! an MTA: RCPT-time refusal of a forged tag, untagged recipients let through, ordinary mail
 //! untouched, SIGHUP reloads (a bad file keeps the old configuration) without dropping an open
-//! connection, and the `--test-fault trap` hook answering `on_failure`. The Postfix end-to-end
+//! connection, the `--test-fault trap` hook answering `on_failure`, and the counters read back
+//! from `metrics_listen` and `ndr stats`. The Postfix end-to-end
 //! test (`tests/tests/postfix.rs`) covers the rest with a real MTA.
 
+use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -13,6 +15,7 @@ use miltr_client::{Client, Connection};
 use miltr_common::actions::Action;
 use miltr_common::commands::{Connect, Family, Header};
 use miltr_common::optneg::OptNeg;
+use serde_json::{Value, json};
 use tokio::net::TcpStream;
 use tokio_util::compat::{Compat, TokioAsyncReadCompatExt};
 
@@ -197,5 +200,171 @@ async fn the_milter_process() {
     assert!(c.recipient(FORGED.as_bytes()).await.is_err(), "forged tag refused over the Unix socket");
     let _ = child.kill();
     let _ = child.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+// The counters (`[service] metrics_listen`) read back after known mail went through the milter:
+// a bounce to an untagged address (backscatter, quarantined), an ordinary message, a forged tag
+// refused at RCPT, and module failures under `--test-fault trap`; checked in the Prometheus
+// text at /metrics and in `ndr stats --json`.
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).unwrap()
+}
+
+fn wait_for(port: u16) {
+    let t = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(t.elapsed() < Duration::from_secs(30), "nothing listens on {port}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn metrics_listen(port: u16) -> String {
+    format!("metrics_listen = \"127.0.0.1:{port}\"")
+}
+
+/// A DSN from a remote MTA to a local address that never sent with a tag: backscatter.
+const BOUNCE: &str = "From: Mail Delivery System <MAILER-DAEMON@mx.remote.example>\r\n\
+To: alice@example.com\r\n\
+Subject: Undelivered Mail Returned to Sender\r\n\
+MIME-Version: 1.0\r\n\
+Content-Type: multipart/report; report-type=delivery-status; boundary=\"b1\"\r\n\
+\r\n\
+--b1\r\nContent-Type: text/plain\r\n\r\n\
+This is the mail system at host mx.remote.example.\r\n\r\n\
+I am sorry to have to inform you that your message could not be delivered.\r\n\r\n\
+<bob@remote.example>: host mx.remote.example said: 550 5.1.1 User unknown\r\n\
+--b1\r\nContent-Type: message/delivery-status\r\n\r\n\
+Reporting-MTA: dns; mx.remote.example\r\n\r\n\
+Final-Recipient: rfc822; bob@remote.example\r\nAction: failed\r\nStatus: 5.1.1\r\n\
+Diagnostic-Code: smtp; 550 5.1.1 User unknown\r\n\
+--b1\r\nContent-Type: text/rfc822-headers\r\n\r\n\
+From: alice@example.com\r\nTo: bob@remote.example\r\nSubject: hi\r\nMessage-ID: <x1@example.com>\r\n\
+--b1--\r\n";
+
+const ORDINARY: &str = "From: carol@remote.example\r\nTo: alice@example.com\r\nSubject: hello\r\n\r\nHello Alice.\r\n";
+
+/// One message from `from` to alice through the milter: its final action and modifications.
+async fn send(port: u16, from: &str, message: &str) -> (Action, usize) {
+    let mut c = session(port, from).await;
+    c.recipient(b"<alice@example.com>".as_slice()).await.expect("rcpt");
+    c.data().await.expect("data");
+    let (head, body) = message.split_once("\r\n\r\n").unwrap();
+    for line in head.split("\r\n") {
+        let (name, value) = line.split_once(": ").unwrap();
+        c.header(Header::new(name.as_bytes(), value.as_bytes())).await.expect("header");
+    }
+    c.end_of_header().await.expect("eoh");
+    c.body(body.as_bytes()).await.expect("body");
+    let r = c.end_of_body().await.expect("eob");
+    (r.final_action().clone(), r.modifications().len())
+}
+
+fn get(port: u16, path: &str) -> String {
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(s, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out
+}
+
+fn stats_json(port: u16) -> Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_ndr"))
+        .args(["stats", "--json", "--url", &format!("http://127.0.0.1:{port}/metrics")])
+        .output()
+        .expect("ndr stats runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("ndr stats --json prints JSON")
+}
+
+/// The sample lines of one metric family, without comments.
+fn family(text: &str, name: &str) -> Vec<String> {
+    text.lines().filter(|l| l.starts_with(&format!("{name}{{"))).map(str::to_string).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn counters_of_known_mail() {
+    let dir = std::env::temp_dir().join(format!("ndr-milter-metrics-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let metrics_port = free_port();
+    let m = Milter::start(&config(&dir, "site.toml", &metrics_listen(metrics_port)), None);
+    let port = m.port;
+    wait_for(metrics_port);
+
+    // Nothing yet: every family is declared, none has a row.
+    let empty = get(metrics_port, "/metrics");
+    assert!(
+        empty.lines().next().is_some_and(|l| l.ends_with(" 200 OK")) && empty.contains("text/plain; version=0.0.4"),
+        "{empty}"
+    );
+    assert!(empty.contains("# TYPE ndr_decisions_total counter") && family(&empty, "ndr_decisions_total").is_empty());
+
+    let (action, mods) = send(port, "<>", BOUNCE).await;
+    assert!(matches!(action, Action::Continue(_)) && mods >= 1, "the bounce is quarantined: {action:?} {mods}");
+    let (action, mods) = send(port, "<carol@remote.example>", ORDINARY).await;
+    assert!(matches!(action, Action::Continue(_)) && mods == 0, "ordinary mail untouched: {action:?} {mods}");
+    let mut c = session(port, "<>").await;
+    assert!(c.recipient(FORGED.as_bytes()).await.is_err(), "forged tag refused at RCPT");
+
+    let text = get(metrics_port, "/metrics");
+    assert_eq!(
+        family(&text, "ndr_decisions_total"),
+        [
+            "ndr_decisions_total{service=\"milter\",kind=\"bounce\",verdict=\"backscatter\",action=\"quarantine\"} 1",
+            "ndr_decisions_total{service=\"milter\",kind=\"normal\",verdict=\"none\",action=\"accept\"} 1",
+        ],
+        "{text}"
+    );
+    assert_eq!(
+        family(&text, "ndr_batv_results_total"),
+        [
+            "ndr_batv_results_total{service=\"milter\",result=\"bad_signature\"} 1",
+            "ndr_batv_results_total{service=\"milter\",result=\"untagged\"} 1",
+        ]
+    );
+    assert!(family(&text, "ndr_failures_total").is_empty(), "{text}");
+    assert!(text.contains("ndr_call_duration_seconds_count{service=\"milter\",call=\"classify\"} 2"), "{text}");
+    assert!(text.contains("ndr_call_duration_seconds_count{service=\"milter\",call=\"batv_verify\"} 2"), "{text}");
+    assert!(text.contains("ndr_call_duration_seconds_bucket{service=\"milter\",call=\"classify\",le=\"+Inf\"} 2"));
+
+    let stats = stats_json(metrics_port);
+    assert_eq!(
+        stats["decisions"],
+        json!([
+            {"service": "milter", "kind": "bounce", "verdict": "backscatter", "action": "quarantine", "count": 1},
+            {"service": "milter", "kind": "normal", "verdict": "none", "action": "accept", "count": 1},
+        ]),
+        "{stats:#}"
+    );
+    assert_eq!(stats["failures"], json!([]));
+    let calls: Vec<(String, u64)> = stats["latency"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["call"].as_str().unwrap().to_string(), r["count"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(calls, [("classify".to_string(), 2), ("batv_verify".to_string(), 2)]);
+    assert!(stats["latency"][0]["mean_seconds"].as_f64().unwrap() > 0.0);
+    drop(m);
+
+    // Failures are counted by cause: a trapping module, both at RCPT and at end of data.
+    let metrics_port = free_port();
+    let m = Milter::start(&config(&dir, "trap.toml", &metrics_listen(metrics_port)), Some("trap"));
+    let port = m.port;
+    wait_for(metrics_port);
+    let (action, _) = send(port, "<>", BOUNCE).await;
+    assert!(matches!(action, Action::Continue(_)), "fail open: {action:?}");
+    let stats = stats_json(metrics_port);
+    assert_eq!(stats["failures"], json!([{"service": "milter", "cause": "trap", "count": 2}]), "{stats:#}");
+    assert_eq!(stats["decisions"], json!([]));
+    drop(m);
+
+    // Readable output names the rows; an address nothing listens on is an error, not zeros.
+    let out = Command::new(env!("CARGO_BIN_EXE_ndr"))
+        .args(["stats", "--url", &format!("http://127.0.0.1:{}/metrics", free_port())])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
     let _ = std::fs::remove_dir_all(&dir);
 }
