@@ -15,7 +15,7 @@ fail() { echo "package-test: FAIL: $*" >&2; exit 1; }
 deb=$(bash scripts/package-deb.sh)
 # postfix first, so that the package's postinst adds its user to the group ndr.
 getent passwd postfix >/dev/null || bash scripts/mta-deps.sh >&2
-dpkg -i "$deb" >&2
+dpkg -i --force-confnew "$deb" >&2
 echo "package-test: installed $deb"
 
 # Documentation and completions from the CLI definition.

@@ -825,6 +825,11 @@ fn postfix_end_to_end() {
         pf.delivered_count() == before + ok,
         format!("smoke load: {} of {ok} delivered", pf.delivered_count() - before),
     );
+    // Relayed messages may still be on their way to the sink: wait for the queues to drain.
+    let t = Instant::now();
+    while pf.queued() > 0 && t.elapsed() < Duration::from_secs(20) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
     check(pf.queued() == 0, format!("nothing left in Postfix's queues: {}", pf.queued()));
 
     // 12. SIGHUP reloads the configuration: a session open across the reload goes on, and the
