@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every test: unit, corpus, ABI conformance, native versus wasm, BATV/SRS interoperability with
-# Exim and pysrs, the milter end-to-end test with a real Postfix, the npm package in Node and
+# Exim and pysrs, the milter end-to-end test with a real Postfix (also against the installed
+# Debian package), the npm package in Node and
 # its demo in Chromium, the Python package. CI runs exactly this.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,6 +11,9 @@ bash scripts/interop-deps.sh
 bash scripts/browser-deps.sh
 bash scripts/mta-deps.sh
 cargo test --locked --release --workspace
+# The Debian package: built, installed with dpkg (root), its units' services started as systemd
+# would, and the Postfix end-to-end test run against them.
+NDR_PACKAGE_E2E=1 bash scripts/package-test.sh
 # The Python package: its wheel in a fresh virtual environment, same answers as target/release/ndr.
 bash scripts/python-package.sh
 # The package's tests compare Node's answers with the host's (target/release/ndr, built above).
