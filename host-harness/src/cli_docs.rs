@@ -26,3 +26,29 @@ pub fn write_completions(mut cmd: clap::Command, dir: &Path) -> anyhow::Result<(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_and_completions_cover_every_subcommand() {
+        let cmd = || {
+            clap::Command::new("ndr")
+                .about("classify")
+                .subcommand(clap::Command::new("milter").arg(clap::Arg::new("listen").long("listen")))
+                .subcommand(clap::Command::new("secret").hide(true))
+        };
+        let dir = std::env::temp_dir().join(format!("ndr-cli-docs-{}", std::process::id()));
+        write_man_pages(cmd(), &dir.join("man")).unwrap();
+        write_completions(cmd(), &dir.join("completions")).unwrap();
+        let page = std::fs::read_to_string(dir.join("man/ndr-milter.1")).unwrap();
+        assert!(page.contains("listen"), "{page}");
+        assert!(!dir.join("man/ndr-secret.1").exists(), "hidden subcommands get no page");
+        for f in ["ndr.bash", "_ndr", "ndr.fish"] {
+            let text = std::fs::read_to_string(dir.join("completions").join(f)).unwrap();
+            assert!(text.contains("milter"), "{f}");
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
