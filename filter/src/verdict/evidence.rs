@@ -204,7 +204,10 @@ pub fn collect(input: &Inputs<'_>) -> Vec<Signal> {
     let mut out = Vec::new();
     envelope_signals(input, &mut out);
     recipient_tag_signals(input, &mut out);
-    let received = quoted_received_lines(input.mail, input.report);
+    // Only our relays and our key ring read the quoted Received lines: without either, the
+    // report's text is not walked for them.
+    let wanted = input.ring.is_some() || !input.site.relays.is_empty();
+    let received = if wanted { quoted_received_lines(input.mail, input.report) } else { Vec::new() };
     if is_dsn(input.report.kind) {
         returned_original_signals(input, &mut out);
     }
@@ -439,28 +442,28 @@ fn reference_signals(input: &Inputs<'_>, out: &mut Vec<Signal>) {
 fn report_tag_signals(input: &Inputs<'_>, received: &[String], out: &mut Vec<Signal>) {
     let Some(ring) = input.ring else { return };
     let site = input.site;
-    let mut found: Vec<String> = Vec::new();
-    let sender = input.report.original.as_ref().and_then(|o| o.return_path.clone());
-    for line in received {
-        for token in tokens_with_prvs(line) {
-            // A recipient's tag in another domain is that domain's, not ours to verify.
-            if site.domains.is_empty() || is_ours(domain_of(token), site) {
-                found.push(token.to_string());
-            }
-        }
-    }
-    for address in sender.into_iter().chain(found) {
-        if !matches!(tags::classify(&address), tags::Tag::Prvs { .. } | tags::Tag::MalformedPrvs) {
+    let sender = input.report.original.as_ref().and_then(|o| o.return_path.as_deref());
+    // A recipient's tag in another domain is that domain's, not ours to verify.
+    let quoted = received
+        .iter()
+        .flat_map(|line| tokens_with_prvs(line))
+        .filter(|token| site.domains.is_empty() || is_ours(domain_of(token), site));
+    // Each tag once, however often the report quotes it.
+    let mut seen: Vec<&str> = Vec::new();
+    for address in sender.into_iter().chain(quoted) {
+        let tagged = matches!(tags::classify(address), tags::Tag::Prvs { .. } | tags::Tag::MalformedPrvs);
+        if !tagged || seen.iter().any(|s| s.eq_ignore_ascii_case(address)) {
             continue;
         }
+        seen.push(address);
         let name = "quoted_tag";
-        if input.envelope.rcpt_to.iter().any(|r| r.eq_ignore_ascii_case(&address)) {
+        if input.envelope.rcpt_to.iter().any(|r| r.eq_ignore_ascii_case(address)) {
             out.push(unobserved(
                 name,
                 format!("{address}: the envelope recipient's own tag, not independent evidence"),
             ));
-        } else if !out.iter().any(|s| s.name == name && s.value.starts_with(&address)) {
-            let v = ring.verify_at_site(&address, Some(site), input.now);
+        } else {
+            let v = ring.verify_at_site(address, Some(site), input.now);
             let (value, weight) = tag_weight(&v, TagPlace::Quoted, input.horizon_days);
             out.push(signal(name, format!("{address}: {value}"), weight));
         }
