@@ -118,9 +118,7 @@ const BAD: &[(&str, &str, &str)] = &[
 ];
 
 fn dir(test: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("ndr-config-{test}-{}", std::process::id()));
-    std::fs::create_dir_all(&d).unwrap();
-    d
+    services::test_dir("config", test)
 }
 
 fn text(o: &std::process::Output) -> String {

@@ -36,9 +36,7 @@ const FORGED: &str = "prvs=1123abcdef=alice@example.com";
 static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 fn site(test: &str, service: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("ndr-hostile-{test}-{}", std::process::id()));
-    std::fs::create_dir_all(&d).unwrap();
-    let p = d.join("site.toml");
+    let p = services::test_dir("hostile", test).join("site.toml");
     std::fs::write(
         &p,
         format!(

@@ -23,9 +23,7 @@ const FORGED: &str = "prvs=1123abcdef=alice@example.com";
 
 /// A site with BATV and an enforcing policy, plus `[service]` lines.
 fn site(test: &str, service: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("ndr-serve-{test}-{}", std::process::id()));
-    std::fs::create_dir_all(&d).unwrap();
-    let p = d.join("site.toml");
+    let p = services::test_dir("serve", test).join("site.toml");
     std::fs::write(
         &p,
         format!(

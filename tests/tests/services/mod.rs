@@ -34,6 +34,13 @@ pub fn run(args: &[&str], limit: Duration) -> Output {
     child.wait_with_output().expect("output")
 }
 
+/// A folder of this test run's own under the temporary directory: `ndr-{kind}-{test}-{pid}`.
+pub fn test_dir(kind: &str, test: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("ndr-{kind}-{test}-{}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
 }
