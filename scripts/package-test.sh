@@ -70,6 +70,8 @@ wait_socket() {
 
 milter_socket=$(sed -n 's/^Environment=NDR_MILTER_LISTEN=unix://p' /usr/lib/systemd/system/ndr-milter.service)
 policy_socket=$(sed -n 's/^Environment=NDR_POLICY_LISTEN=unix://p' /usr/lib/systemd/system/ndr-policy.service)
+# A socket left by an earlier run would satisfy wait_socket before the new service has bound.
+rm -f "$milter_socket" "$policy_socket"
 start_unit ndr-milter
 milter_pid=$started_pid
 start_unit ndr-policy
