@@ -44,6 +44,11 @@ fn normal_address(a: &str) -> String {
     a.trim().trim_start_matches('<').trim_end_matches('>').to_ascii_lowercase()
 }
 
+/// `a` of `b` as a fraction, `None` where nothing was counted.
+fn fraction(a: usize, b: usize) -> Option<f64> {
+    (b > 0).then(|| a as f64 / b as f64)
+}
+
 /// Counts for one part of the corpus (a format's or all of it; tuned or blind).
 #[derive(Default, Clone, Copy)]
 struct Tally {
@@ -72,7 +77,7 @@ impl Tally {
 
     /// The measures as fractions (`None` where nothing was counted), in `MEASURES` order.
     fn rates(&self) -> [Option<f64>; 5] {
-        let r = |a: usize, b: usize| (b > 0).then(|| a as f64 / b as f64);
+        let r = fraction;
         [
             r(self.detected, self.files),
             r(self.address, self.rows),
@@ -116,16 +121,20 @@ fn score(report: &Value, expected: &[&Value]) -> Tally {
         .map(|r| r["recipient"].as_str().map(normal_address).filter(|a| !a.is_empty() && !a.ends_with(".invalid")))
         .collect();
     if let Some(wanted) = wanted {
-        // Recipients the report says were delivered, relayed or expanded are not failures.
-        let reported: BTreeSet<String> = recipients
-            .iter()
-            .filter(|x| !["delivered", "relayed", "expanded"].contains(&x["action"].as_str().unwrap_or("")))
-            .filter_map(|x| x["address"].as_str().map(normal_address))
-            .collect();
+        let reported: BTreeSet<String> = reported_failures(&recipients).collect();
         t.set_files = 1;
         t.set_exact = (reported == wanted) as usize;
     }
     t
+}
+
+/// The addresses a report gives as failed: those it says were delivered, relayed or expanded
+/// are not failures.
+fn reported_failures(recipients: &[Value]) -> impl Iterator<Item = String> + '_ {
+    recipients
+        .iter()
+        .filter(|x| !["delivered", "relayed", "expanded"].contains(&x["action"].as_str().unwrap_or("")))
+        .filter_map(|x| x["address"].as_str().map(normal_address))
 }
 
 fn percent(r: Option<f64>) -> String {
@@ -208,6 +217,11 @@ fn accuracy_per_format_and_overall_tuned_and_blind() {
         TARGET[3] * 100.0
     );
     println!("issue 16's aims on the blind part: reason 90%, status 97%, recipient 99%");
+    // Mail from outside the corpus's source, never tuned on: printed beside the two parts; its
+    // floors are asserted by `outside_mail_scored_never_tuned_on`.
+    for group in &OUTSIDE_GROUPS {
+        println!("{}", score_outside(group).summary(group.name));
+    }
     assert!(whole.files > 400, "too few scored files: {}", whole.files);
     assert!(total[1].files * 4 > whole.files, "the blind part is under a quarter: {}", total[1].files);
     for (i, name) in MEASURES.iter().enumerate() {
@@ -289,5 +303,217 @@ fn damaged_mail_is_answered_without_error() {
             let r = native_json(&m);
             assert!(r["error"].is_null() && r["kind"].is_string(), "{}: {r}", f.display());
         }
+    }
+}
+
+/// A group of mail from other projects' test suites (`tests/corpus/outside*`): blind by nature,
+/// since nothing was ever tuned on it. Its answers come from the source projects' own test
+/// assertions and, where those say nothing, from the message's own report fields (each row's
+/// `answers` says which); never from this filter.
+struct OutsideGroup {
+    name: &'static str,
+    folder: &'static str,
+    /// Bytes put before each file: text bodies that are not whole messages get a fixed envelope.
+    envelope: &'static [u8],
+}
+
+/// The envelope around crisp-oss's text bodies (a report's text without its headers): the sender
+/// every MTA's bounces come from, and a MIME header saying that plain UTF-8 text follows. It names
+/// no recipient, status or reason and has no Subject; the filter reads prose reports only from a
+/// mail-system sender (or a bounce subject), so without it none is read (`BARE_ENVELOPE`).
+const TEXT_ENVELOPE: &[u8] =
+    b"From: MAILER-DAEMON@example.invalid\nMIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n\n";
+/// The same text bodies with no sender: printed only, to show what the sender adds.
+const BARE_ENVELOPE: &[u8] = b"MIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n\n";
+
+const OUTSIDE_GROUPS: [OutsideGroup; 2] = [
+    OutsideGroup { name: "outside messages", folder: "outside", envelope: b"" },
+    OutsideGroup { name: "outside text bodies", folder: "outside-text", envelope: TEXT_ENVELOPE },
+];
+
+/// Counts for an outside group. Each measure has its own denominator: the rows whose source (or
+/// message) states that answer.
+#[derive(Default)]
+struct OutsideTally {
+    bounces: usize,
+    detected: usize,
+    not_bounces: usize,
+    false_positives: usize,
+    rows: usize,
+    address: usize,
+    status_rows: usize,
+    status: usize,
+    reason_rows: usize,
+    reason: usize,
+    hard_rows: usize,
+    hard: usize,
+    set_files: usize,
+    set_exact: usize,
+    /// Found recipients the source calls a spam, reputation or IP block: never to be read as
+    /// `userunknown`.
+    block_rows: usize,
+    block_not_userunknown: usize,
+    misses: Vec<String>,
+}
+
+impl OutsideTally {
+    /// Detected, recipient, status, reason, exact set, hard/soft, false positives.
+    fn rates(&self) -> [Option<f64>; 7] {
+        let r = fraction;
+        [
+            r(self.detected, self.bounces),
+            r(self.address, self.rows),
+            r(self.status, self.status_rows),
+            r(self.reason, self.reason_rows),
+            r(self.set_exact, self.set_files),
+            r(self.hard, self.hard_rows),
+            r(self.false_positives, self.not_bounces),
+        ]
+    }
+
+    fn summary(&self, name: &str) -> String {
+        let f = |a: usize, b: usize| fraction(a, b).map_or("-".to_string(), |r| format!("{a}/{b} ({:.1}%)", 100.0 * r));
+        format!(
+            "{name}: detected {}, recipient {}, status {}, reason {}, exact set {}, hard/soft {}, \
+             false positives {}, blocks not read as userunknown {}",
+            f(self.detected, self.bounces),
+            f(self.address, self.rows),
+            f(self.status, self.status_rows),
+            f(self.reason, self.reason_rows),
+            f(self.set_exact, self.set_files),
+            f(self.hard, self.hard_rows),
+            f(self.false_positives, self.not_bounces),
+            f(self.block_not_userunknown, self.block_rows)
+        )
+    }
+}
+
+/// Scores one outside group from its `expected.jsonl` (one row per file).
+fn score_outside(group: &OutsideGroup) -> OutsideTally {
+    let dir = corpus().join(group.folder);
+    let mut t = OutsideTally::default();
+    for row in jsonl(&dir.join("expected.jsonl")) {
+        let file = row["file"].as_str().unwrap();
+        let path = dir.join(file);
+        let report = if group.envelope.is_empty() {
+            messages_of(&path).iter().map(|m| native_json(m)).last().unwrap()
+        } else {
+            native_json(&[group.envelope, &std::fs::read(&path).unwrap()].concat())
+        };
+        let said = |r: &Value| {
+            format!("{} {} {} {}", r["address"], r["status"].as_str().unwrap_or("-"), r["reason"], r["hard"])
+        };
+        let detected = report["is_bounce"] == true;
+        if row["is_bounce"] != true {
+            t.not_bounces += 1;
+            t.false_positives += detected as usize;
+            if detected {
+                t.misses.push(format!("{file}: false positive, kind {}", report["kind"]));
+            }
+            continue;
+        }
+        t.bounces += 1;
+        t.detected += detected as usize;
+        if !detected {
+            t.misses.push(format!("{file}: not detected (kind {})", report["kind"]));
+        }
+        let got = report["recipients"].as_array().cloned().unwrap_or_default();
+        let expected = row["recipients"].as_array().cloned().unwrap_or_default();
+        // Every spelling the source accepts for a recipient, first the one it names.
+        let names = |e: &Value| -> Vec<String> {
+            let also = e["also"].as_array().into_iter().flatten().filter_map(Value::as_str);
+            e["address"].as_str().into_iter().chain(also).map(normal_address).collect()
+        };
+        for e in &expected {
+            // Each stated answer counts against a recipient that was not found, as in `score`.
+            let (es, er, eh) = (e["status"].as_str(), e["reason"].as_str(), e["hard"].as_bool());
+            let blocked =
+                ["spam_content", "reputation", "ip_blocked_spam"].contains(&e["source_type"].as_str().unwrap_or(""));
+            t.rows += 1;
+            t.status_rows += es.is_some() as usize;
+            t.reason_rows += er.is_some() as usize;
+            t.hard_rows += eh.is_some() as usize;
+            let wanted = names(e);
+            let Some(r) = got.iter().find(|r| wanted.contains(&normal_address(r["address"].as_str().unwrap_or(""))))
+            else {
+                t.misses.push(format!("{file}: recipient {} not found", e["address"]));
+                continue;
+            };
+            t.address += 1;
+            if let Some(es) = es {
+                let ps = r["status"].as_str().unwrap_or("");
+                let right = if e["status_class_only"] == true { ps.get(..1) == es.get(..1) } else { ps == es };
+                t.status += right as usize;
+                if !right {
+                    t.misses.push(format!("{file}: status {es}, we said {}", said(r)));
+                }
+            }
+            if let Some(er) = er {
+                let right = reason_name(r["reason"].as_str().unwrap_or("")) == reason_name(er);
+                t.reason += right as usize;
+                if !right {
+                    t.misses.push(format!("{file}: reason {er}, we said {}", said(r)));
+                }
+            }
+            if let Some(eh) = eh {
+                let right = r["hard"].as_bool() == Some(eh);
+                t.hard += right as usize;
+                if !right {
+                    t.misses.push(format!("{file}: hard {eh}, we said {}", said(r)));
+                }
+            }
+            if blocked {
+                t.block_rows += 1;
+                t.block_not_userunknown += (r["reason"] != "userunknown") as usize;
+            }
+        }
+        if row["set_known"] == true {
+            // Reported failures (not delivered, relayed or expanded), each under the name the
+            // source gives it where the report used an accepted other spelling.
+            let reported: BTreeSet<String> = reported_failures(&got)
+                .map(|a| expected.iter().map(names).find(|n| n.contains(&a)).map_or(a, |n| n[0].clone()))
+                .collect();
+            let wanted: BTreeSet<String> = expected.iter().map(|e| names(e)[0].clone()).collect();
+            t.set_files += 1;
+            t.set_exact += (reported == wanted) as usize;
+            if reported != wanted {
+                t.misses.push(format!("{file}: set {wanted:?}, we said {reported:?}"));
+            }
+        }
+    }
+    t
+}
+
+/// Floors for the outside messages (in `MEASURES` order): what the filter reached the first time
+/// they were scored, before anything was changed for them (detected 59/60, recipient 64/66,
+/// status 52/55, exact set 56/59), rounded down to the whole percent. None of the sources states
+/// a reason in sisimai's terms, so the reason has none. They only ever go up. The text bodies
+/// get no floor beyond zero false positives: what they score depends on the envelope put
+/// around them, which is this test's choice, not the mail's.
+const OUTSIDE_FLOOR: [f64; 5] = [0.98, 0.96, 0.94, 0.0, 0.94];
+
+/// Mail from other projects' test suites, scored and never tuned on: per group, every miss with
+/// what was expected, and the floors. Non-bounces (ordinary mail, autoreplies, a complaint
+/// report, text that is no report) must never be read as bounces.
+#[test]
+fn outside_mail_scored_never_tuned_on() {
+    let messages = score_outside(&OUTSIDE_GROUPS[0]);
+    let text = score_outside(&OUTSIDE_GROUPS[1]);
+    for (group, t) in OUTSIDE_GROUPS.iter().zip([&messages, &text]) {
+        println!("{}", t.summary(group.name));
+        for m in &t.misses {
+            println!("  miss: {m}");
+        }
+    }
+    let bare = score_outside(&OutsideGroup { envelope: BARE_ENVELOPE, ..OUTSIDE_GROUPS[1] });
+    println!("{}", bare.summary("outside text bodies without a sender"));
+    for t in [&messages, &text] {
+        assert!(t.bounces > 50 && t.not_bounces >= 2, "too few outside files: {} + {}", t.bounces, t.not_bounces);
+        assert_eq!(t.false_positives, 0, "non-bounces read as bounces: {:#?}", t.misses);
+    }
+    let rates = messages.rates();
+    for (i, name) in MEASURES.iter().enumerate() {
+        let r = rates[i].unwrap_or(0.0);
+        assert!(r >= OUTSIDE_FLOOR[i], "outside {name} {r:.4} fell below its floor {}", OUTSIDE_FLOOR[i]);
     }
 }
