@@ -120,6 +120,13 @@ pub extern "C" fn ndr_classify(msg_ptr: i32, msg_len: i32, req_ptr: i32, req_len
     message_export(msg_ptr, msg_len, req_ptr, req_len, requests::classify)
 }
 
+/// May the message in `[msg_ptr, msg_ptr + msg_len)` (its headers suffice) be accepted without
+/// its body? The request is `ndr_classify`'s; the answer `{"needs_body": bool, "why": "…"}` (ABI 1.4).
+#[unsafe(no_mangle)]
+pub extern "C" fn ndr_prescreen(msg_ptr: i32, msg_len: i32, req_ptr: i32, req_len: i32) -> i32 {
+    message_export(msg_ptr, msg_len, req_ptr, req_len, requests::prescreen)
+}
+
 /// Should the failed message in `[msg_ptr, msg_ptr + msg_len)` be bounced (ABI 1.1)?
 #[unsafe(no_mangle)]
 pub extern "C" fn ndr_should_bounce(msg_ptr: i32, msg_len: i32, req_ptr: i32, req_len: i32) -> i32 {

@@ -25,6 +25,7 @@ mod mime;
 pub mod network;
 mod original;
 pub mod outbound;
+pub mod prescreen;
 pub mod reason;
 mod report;
 pub mod requests;
@@ -45,7 +46,7 @@ pub use report::{Feedback, Kind, Original, RcptCheck, ReasonSource, ReceivedHop,
 /// ABI major version: a change that breaks hosts gets a new major and a new marker export.
 pub const ABI_MAJOR: u32 = 1;
 /// ABI minor version: new exports and new JSON fields.
-pub const ABI_MINOR: u32 = 3;
+pub const ABI_MINOR: u32 = 4;
 
 /// Classify one message. `envelope` is the SMTP envelope when the host has it (absent for a
 /// message read from disk); `now` is the host's clock in Unix seconds.

@@ -127,6 +127,11 @@ pub struct PlainBody<'m> {
 }
 
 impl PlainBody<'_> {
+    /// No body: what a detector's gate sees when only the headers are known.
+    pub fn empty() -> PlainBody<'static> {
+        PlainBody { bytes: Cow::Borrowed(b"") }
+    }
+
     /// Whether the body holds `word` (ASCII, compared ignoring case). Wherever the decoded text
     /// holds an ASCII word, so does this body, so a "no" is certain.
     pub fn mentions(&self, word: &str) -> bool {

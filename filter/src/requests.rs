@@ -65,6 +65,13 @@ pub fn classify(raw: &[u8], request: &[u8]) -> Result<Answer, RequestError> {
     Ok(Answer::Report(Box::new(crate::classify(raw, r.envelope.as_ref(), &r.config, r.now))))
 }
 
+/// The request of `ndr_classify` (only the envelope and the limits are read) → whether the
+/// message needs its body read (ABI 1.4).
+pub fn prescreen(raw: &[u8], request: &[u8]) -> Result<Answer, RequestError> {
+    let r: ClassifyRequest = parse(request)?;
+    to_value(crate::prescreen::prescreen(raw, r.envelope.as_ref(), &r.config.limits))
+}
+
 #[derive(Deserialize, Default)]
 #[serde(default, deny_unknown_fields)]
 struct AddressRequest {

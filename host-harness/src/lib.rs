@@ -18,6 +18,7 @@ pub mod config_check;
 pub mod kept_budget;
 pub mod metrics;
 pub mod milter;
+pub mod milter_wire;
 mod module_path;
 pub mod packet_deadlines;
 pub mod policy;
@@ -188,6 +189,12 @@ impl FilterInstance {
     /// report as JSON text.
     pub fn classify(&mut self, raw: &[u8], request_json: &[u8]) -> Result<String, CallError> {
         self.message_request("ndr_classify", raw, request_json)
+    }
+
+    /// Whether a message (its headers suffice) needs its body read: `ndr_prescreen`'s answer
+    /// as JSON text (`{"needs_body", "why"}`).
+    pub fn prescreen(&mut self, headers: &[u8], request_json: &[u8]) -> Result<String, CallError> {
+        self.message_request("ndr_prescreen", headers, request_json)
     }
 
     /// Call a request export (`ndr_batv_sign`, `ndr_batv_verify`, `ndr_srs_forward`,

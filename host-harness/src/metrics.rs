@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 const BUCKETS: [f64; 13] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0];
 
 /// The module calls the services make, one histogram each.
-const CALLS: [&str; 3] = ["classify", "batv_verify", "batv_sign"];
+const CALLS: [&str; 4] = ["classify", "prescreen", "batv_verify", "batv_sign"];
 
 /// A fixed-bucket histogram; each bucket counts the calls at or below its bound (cumulated
 /// when written out).

@@ -12,22 +12,18 @@
 //! A failed call answers as `on_failure` says and changes nothing in the message.
 
 use std::collections::HashMap;
-use std::pin::Pin;
-use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use async_trait::async_trait;
 use miltr_common::actions::{Action, Continue, Discard, Replycode, Tempfail};
 use miltr_common::commands::{Body, Connect, Header, Helo, Macro, Mail, Recipient};
 use miltr_common::modifications::ModificationResponse;
 use miltr_common::modifications::headers::{AddHeader, ChangeHeader};
 use miltr_common::modifications::quarantine::Quarantine;
-use miltr_server::{Milter, Server};
 use serde_json::{Value, json};
-use tokio_util::compat::TokioAsyncReadCompatExt;
 
 use crate::kept_budget::Reservation;
+use crate::milter_wire::{self, EndOfMessage, Session};
 use crate::packet_deadlines::PacketDeadlines;
 use crate::pool::Lease;
 use crate::request;
@@ -45,17 +41,14 @@ pub async fn run(listen: &service::Listen, svc: Arc<Service>) -> anyhow::Result<
 }
 
 async fn handle(stream: Box<dyn Stream>, svc: Arc<Service>) {
-    let pending = Arc::new(Mutex::new(Vec::new()));
-    let mut milter = NdrMilter::new(svc.clone(), pending.clone());
+    let mut milter = NdrMilter::new(svc.clone());
     let limits = svc.config().service.clone();
-    let timed = PacketDeadlines::new(
+    let mut io = PacketDeadlines::new(
         stream,
         Duration::from_secs(limits.idle_timeout_secs),
         Duration::from_secs(limits.read_timeout_secs),
     );
-    let mut io = Injecting { inner: timed.compat(), pending, offset: 0 };
-    let mut server = Server::default_postfix(&mut milter);
-    if let Err(e) = server.handle_connection(&mut io).await {
+    if let Err(e) = milter_wire::serve(&mut io, &mut milter).await {
         service::log(json!({"service": svc.name, "event": "connection_error", "error": e.to_string()}));
     }
 }
@@ -64,8 +57,8 @@ async fn handle(stream: Box<dyn Stream>, svc: Arc<Service>) {
 struct NdrMilter {
     svc: Arc<Service>,
     lease: Lease,
-    /// Milter replies the crate cannot encode (SMFIR_CHGFROM), written before its next reply.
-    pending: Arc<Mutex<Vec<u8>>>,
+    /// SMFIR_CHGFROM, which the crate cannot encode: sent before the end-of-message reply.
+    chgfrom: Vec<u8>,
     client_ip: Option<String>,
     helo: Option<String>,
     /// Macros of the connection (`{daemon_name}`, `j`) and of the message (`i`, `{auth_authen}`).
@@ -89,11 +82,11 @@ struct NdrMilter {
 }
 
 impl NdrMilter {
-    fn new(svc: Arc<Service>, pending: Arc<Mutex<Vec<u8>>>) -> NdrMilter {
+    fn new(svc: Arc<Service>) -> NdrMilter {
         NdrMilter {
             lease: Lease::new(svc.pool.clone()),
             svc: svc.clone(),
-            pending,
+            chgfrom: Vec::new(),
             client_ip: None,
             helo: None,
             conn_macros: HashMap::new(),
@@ -223,13 +216,47 @@ impl NdrMilter {
             "service": "milter", "stage": "data", "direction": "outbound", "queue_id": self.queue_id(),
             "signed": signed, "skipped": answer["skipped"], "key": answer["key"], "us": service::micros(t),
         }));
-        if signed
-            && address != sender
-            && let Ok(mut p) = self.pending.lock()
-        {
-            p.extend_from_slice(&chgfrom_packet(&address));
+        if signed && address != sender {
+            self.chgfrom = chgfrom_packet(&address);
         }
         ModificationResponse::empty_continue()
+    }
+
+    /// End of headers: whether the message is ordinary mail that needs no body (the module's
+    /// `ndr_prescreen`), so that it is accepted here and its body never sent. Not for outbound
+    /// mail (signed at the end), a null sender (a report), forged verdict headers (removed at
+    /// the end), `scan_all_mail`, or when the prescreen fails (the whole message is read).
+    async fn ordinary_at_headers(&mut self) -> bool {
+        if self.outbound
+            || self.over_budget
+            || !self.own_headers.is_empty()
+            || self.mail_from.as_deref().is_none_or(str::is_empty)
+            || self.svc.config().service.scan_all_mail
+        {
+            return false;
+        }
+        let t = Instant::now();
+        let envelope = self.envelope();
+        let answer = match self.svc.prescreen(&mut self.lease, &self.raw, envelope).await {
+            Ok(a) => a,
+            Err(f) => {
+                service::log(json!({
+                    "service": "milter", "event": "failure", "stage": "headers", "queue_id": self.queue_id(),
+                    "error": f.0, "then": "the whole message is read",
+                }));
+                return false;
+            }
+        };
+        if answer["needs_body"] != false {
+            return false;
+        }
+        self.svc.metrics.decision(&json!({"kind": "normal"}));
+        service::log(json!({
+            "service": "milter", "stage": "headers", "direction": "inbound", "queue_id": self.queue_id(),
+            "kind": "normal", "action": "accept", "why": answer["why"], "rcpts": self.rcpts.len(),
+            "us": service::micros(t), "transaction_us": self.started.map(service::micros),
+        }));
+        true
     }
 
     /// End of data, inbound: classify and apply the verdict's action.
@@ -322,11 +349,8 @@ fn chgfrom_packet(address: &str) -> Vec<u8> {
     p
 }
 
-#[async_trait]
-impl Milter for NdrMilter {
-    type Error = std::convert::Infallible;
-
-    async fn macro_(&mut self, m: Macro) -> Result<(), Self::Error> {
+impl Session for NdrMilter {
+    fn macros(&mut self, m: Macro) {
         let connection_level = matches!(m.code, b'C' | b'H');
         let max = self.svc.config().service.max_macro_bytes;
         for (k, v) in m.macros() {
@@ -344,136 +368,73 @@ impl Milter for NdrMilter {
                 self.msg_macros.insert(name, value);
             }
         }
-        Ok(())
     }
 
-    async fn connect(&mut self, c: Connect) -> Result<Action, Self::Error> {
+    fn connect(&mut self, c: Connect) {
         let ip = c.address();
         self.client_ip = (!ip.is_empty()).then(|| ip.to_string());
-        Ok(Continue.into())
     }
 
-    async fn helo(&mut self, h: Helo) -> Result<Action, Self::Error> {
+    fn helo(&mut self, h: Helo) {
         self.helo = Some(h.helo().trim_end_matches('\0').to_string());
-        Ok(Continue.into())
     }
 
-    async fn mail(&mut self, m: Mail) -> Result<Action, Self::Error> {
+    fn mail(&mut self, m: Mail) {
         self.reset_content();
         self.mail_from = Some(request::bare_address(&m.sender()));
         self.started = Some(Instant::now());
         self.outbound = self.is_outbound();
-        Ok(Continue.into())
     }
 
-    async fn rcpt(&mut self, r: Recipient) -> Result<Action, Self::Error> {
+    async fn rcpt(&mut self, r: Recipient) -> Action {
         let rcpt = request::bare_address(&r.recipient());
         let action = self.check_rcpt(&rcpt).await;
         let max = self.svc.config().service.max_recipients;
         if matches!(action, Action::Continue(_)) && self.rcpts.len() < max && rcpt.len() <= MAX_RCPT_BYTES {
             self.rcpts.push(rcpt);
         }
-        Ok(action)
+        action
     }
 
-    async fn header(&mut self, h: Header) -> Result<Action, Self::Error> {
-        let name = h.name().to_string();
-        let prefix = format!("{}-", self.svc.config().service.header_prefix).to_ascii_lowercase();
-        if name.to_ascii_lowercase().starts_with(&prefix) {
+    fn header(&mut self, h: Header) {
+        let name = h.name();
+        let own = {
+            let prefix = self.svc.config().service.header_prefix.clone();
+            let n = name.as_bytes();
+            n.len() > prefix.len()
+                && n[prefix.len()] == b'-'
+                && n[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
+        };
+        if own {
             match self.own_headers.iter_mut().find(|(n, _)| n.eq_ignore_ascii_case(&name)) {
                 Some((_, count)) => *count += 1,
-                None => self.own_headers.push((name.clone(), 1)),
+                None => self.own_headers.push((name.to_string(), 1)),
             }
         }
         let value = h.value();
         let sep = if value.starts_with([' ', '\t']) { ":" } else { ": " };
         self.keep(format!("{name}{sep}{value}\r\n").as_bytes());
-        Ok(Continue.into())
     }
 
-    async fn end_of_header(&mut self) -> Result<Action, Self::Error> {
+    async fn end_of_header(&mut self) -> bool {
         self.keep(b"\r\n");
-        Ok(Continue.into())
+        self.ordinary_at_headers().await
     }
 
-    async fn body(&mut self, b: Body) -> Result<Action, Self::Error> {
+    fn body(&mut self, b: Body) {
         self.keep(b.as_bytes());
-        Ok(Continue.into())
     }
 
-    async fn end_of_body(&mut self) -> Result<ModificationResponse, Self::Error> {
+    async fn end_of_body(&mut self) -> EndOfMessage {
         let response = if self.outbound { self.sign_sender().await } else { self.decide().await };
+        let raw_before = std::mem::take(&mut self.chgfrom);
         // The next message's macros come after this reply: start clean, memory given back.
         self.reset_message();
-        Ok(response)
+        EndOfMessage { response, raw_before }
     }
 
-    async fn abort(&mut self) -> Result<(), Self::Error> {
+    fn abort(&mut self) {
         self.reset_message();
-        Ok(())
-    }
-}
-
-/// The connection's writer: puts the pending packets (SMFIR_CHGFROM, which `miltr` cannot
-/// encode) on the wire before whatever the server writes next, which is the end-of-data reply
-/// they belong to.
-struct Injecting<S> {
-    inner: S,
-    pending: Arc<Mutex<Vec<u8>>>,
-    offset: usize,
-}
-
-impl<S: futures_io::AsyncWrite + Unpin> Injecting<S> {
-    fn drain(&mut self, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        loop {
-            let pending = match self.pending.lock() {
-                Ok(p) => p,
-                Err(p) => p.into_inner(),
-            };
-            if self.offset >= pending.len() {
-                drop(pending);
-                if let Ok(mut p) = self.pending.lock() {
-                    p.clear();
-                }
-                self.offset = 0;
-                return Poll::Ready(Ok(()));
-            }
-            let chunk = pending[self.offset..].to_vec();
-            drop(pending);
-            match Pin::new(&mut self.inner).poll_write(cx, &chunk) {
-                Poll::Ready(Ok(0)) => return Poll::Ready(Err(std::io::ErrorKind::WriteZero.into())),
-                Poll::Ready(Ok(n)) => self.offset += n,
-                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
-                Poll::Pending => return Poll::Pending,
-            }
-        }
-    }
-}
-
-impl<S: futures_io::AsyncRead + Unpin> futures_io::AsyncRead for Injecting<S> {
-    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.inner).poll_read(cx, buf)
-    }
-}
-
-impl<S: futures_io::AsyncWrite + Unpin> futures_io::AsyncWrite for Injecting<S> {
-    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
-        match self.drain(cx) {
-            Poll::Ready(Ok(())) => Pin::new(&mut self.inner).poll_write(cx, buf),
-            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
-            Poll::Pending => Poll::Pending,
-        }
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        match self.drain(cx) {
-            Poll::Ready(Ok(())) => Pin::new(&mut self.inner).poll_flush(cx),
-            other => other,
-        }
-    }
-
-    fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.inner).poll_close(cx)
     }
 }
 

@@ -212,6 +212,24 @@ impl Service {
         Ok(report)
     }
 
+    /// Whether a message needs its body read (`ndr_prescreen` on its header block). The request
+    /// carries only what the module reads: the envelope and the limits.
+    pub async fn prescreen(&self, lease: &mut Lease, headers: &[u8], envelope: Value) -> Result<Value, Failure> {
+        let mut req = json!({ "envelope": envelope });
+        if let Some(limits) = self.config().module.get("limits") {
+            req["config"] = json!({ "limits": limits });
+        }
+        let req = req.to_string();
+        let headers = headers.to_vec();
+        let t = Instant::now();
+        let doc = self.call(lease, move |i| i.prescreen(&headers, req.as_bytes())).await;
+        self.metrics.latency("ndr_prescreen", t.elapsed());
+        serde_json::from_str::<Value>(&doc?).map_err(|e| {
+            self.metrics.failure("bad_answer");
+            Failure(format!("bad answer from the module: {e}"))
+        })
+    }
+
     /// An address request (`ndr_batv_sign`, `ndr_batv_verify`); the answer as JSON.
     pub async fn address(
         &self,

@@ -25,6 +25,11 @@ pub struct ServiceConfig {
     pub rcpt_reject: Vec<String>,
     /// The reply to such a recipient.
     pub rcpt_reply: String,
+    /// Read the body of every message. Off (the default): mail from a real sender whose headers
+    /// show no report (`ndr_prescreen`) is accepted at the end of its headers, so its body is
+    /// never sent to the milter; a report sent with a real sender and innocent headers then
+    /// passes unread (it could not be blocked without positive evidence anyway).
+    pub scan_all_mail: bool,
     /// Connections served at once; past it a new connection is closed at once (the MTA then
     /// applies its `milter_default_action`, or Postfix's policy client its default).
     pub max_connections: usize,
@@ -67,6 +72,7 @@ impl Default for ServiceConfig {
             outbound_daemons: vec!["ORIGINATING".into()],
             rcpt_reject: vec!["bad_signature".into(), "malformed".into()],
             rcpt_reply: "550 5.7.1 Backscatter refused: invalid BATV signature".into(),
+            scan_all_mail: false,
             // Postfix runs 100 smtpd processes by default, each with one milter connection.
             max_connections: 1000,
             // Postfix's smtpd_timeout (300 s) bounds an idle SMTP client; twice that here.

@@ -86,11 +86,14 @@ async fn message(c: &mut Conn) -> (Action, usize) {
     (r.final_action().clone(), r.modifications().len())
 }
 
+/// `scan_all_mail`: these sessions go to the end of data, since `miltr-client` cannot read the
+/// end-of-headers accept (SMFIR_ACCEPT); that accept is tested with Postfix
+/// (tests/tests/postfix.rs) and in `milter_wire`'s own tests.
 fn config(dir: &Path, name: &str, service: &str) -> PathBuf {
     let p = dir.join(name);
     let text = format!(
         "[site]\ndomains = [\"example.com\"]\n[batv]\nobserve_days = 0\n[[batv.keys]]\ndigit = 1\nsecret = \"k\"\n\
-[service]\nrcpt_reply = \"550 5.7.1 first reply\"\n{service}\n"
+[service]\nrcpt_reply = \"550 5.7.1 first reply\"\nscan_all_mail = true\n{service}\n"
     );
     std::fs::write(&p, text).unwrap();
     p
