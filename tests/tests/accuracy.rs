@@ -353,6 +353,8 @@ struct OutsideTally {
     /// `userunknown`.
     block_rows: usize,
     block_not_userunknown: usize,
+    /// Files answered with an error instead of a report.
+    errors: usize,
     misses: Vec<String>,
 }
 
@@ -403,6 +405,10 @@ fn score_outside(group: &OutsideGroup) -> OutsideTally {
         let said = |r: &Value| {
             format!("{} {} {} {}", r["address"], r["status"].as_str().unwrap_or("-"), r["reason"], r["hard"])
         };
+        if !report["error"].is_null() || !report["kind"].is_string() {
+            t.errors += 1;
+            t.misses.push(format!("{file}: no answer: {}", report["error"]));
+        }
         let detected = report["is_bounce"] == true;
         if row["is_bounce"] != true {
             t.not_bounces += 1;
@@ -510,6 +516,7 @@ fn outside_mail_scored_never_tuned_on() {
     for t in [&messages, &text] {
         assert!(t.bounces > 50 && t.not_bounces >= 2, "too few outside files: {} + {}", t.bounces, t.not_bounces);
         assert_eq!(t.false_positives, 0, "non-bounces read as bounces: {:#?}", t.misses);
+        assert_eq!(t.errors, 0, "files answered with an error: {:#?}", t.misses);
     }
     let rates = messages.rates();
     for (i, name) in MEASURES.iter().enumerate() {
