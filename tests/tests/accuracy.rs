@@ -524,3 +524,39 @@ fn outside_mail_scored_never_tuned_on() {
         assert!(r >= OUTSIDE_FLOOR[i], "outside {name} {r:.4} fell below its floor {}", OUTSIDE_FLOOR[i]);
     }
 }
+
+/// Mail never tuned on answers alike whatever its line ends: each outside message (and text body
+/// in its envelope), with its line ends made LF, CRLF and lone CR, gets the same report.
+#[test]
+fn outside_mail_answers_alike_with_any_line_ends() {
+    let mut differ = Vec::new();
+    let mut compared = 0;
+    for group in &OUTSIDE_GROUPS {
+        let dir = corpus().join(group.folder);
+        for row in jsonl(&dir.join("expected.jsonl")) {
+            let path = dir.join(row["file"].as_str().unwrap());
+            let messages = if group.envelope.is_empty() {
+                messages_of(&path)
+            } else {
+                vec![[group.envelope, &std::fs::read(&path).unwrap()].concat()]
+            };
+            for m in messages {
+                let lf = with_lf(&m);
+                let crlf: Vec<u8> =
+                    lf.iter().flat_map(|&b| if b == b'\n' { vec![b'\r', b'\n'] } else { vec![b] }).collect();
+                let cr: Vec<u8> = lf.iter().map(|&b| if b == b'\n' { b'\r' } else { b }).collect();
+                let want = native_json(&lf);
+                for (name, copy) in [("CRLF", &crlf), ("CR", &cr)] {
+                    compared += 1;
+                    let got = native_json(copy);
+                    if got != want {
+                        differ.push(format!("{} as {name}: {got} vs LF {want}", path.display()));
+                    }
+                }
+            }
+        }
+    }
+    println!("outside mail: {compared} CRLF/CR copies compared, {} differ", differ.len());
+    assert!(compared > 300, "{compared}");
+    assert!(differ.is_empty(), "{differ:#?}");
+}
