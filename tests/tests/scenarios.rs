@@ -12,7 +12,7 @@
 use std::collections::BTreeMap;
 
 use ndr_filter::batv::{BatvConfig, KeyRing};
-use ndr_filter::verdict::{Action, Verdict};
+use ndr_filter::verdict::Action;
 use ndr_filter::{Config, Envelope, Kind, Report};
 use ndr_tests::{corpus, files_under};
 use serde_json::{Value, json};
