@@ -107,6 +107,7 @@ const MAX_SAMPLES: usize = 1 << 20;
 
 impl State {
     /// The state a `[state]` section describes (the Redis client connects on first use).
+    /// Called within a Tokio runtime: the Redis client's connection task runs on it.
     pub fn open(c: &StateConfig, service: &'static str) -> Result<State, String> {
         let backend: Box<dyn Backend> = match c.backend {
             BackendKind::Memory => Box::new(memory::Memory::default()),
