@@ -311,9 +311,19 @@ export interface Config {
   policy?: PolicyConfig;
 }
 
+/** What the host knows besides the message (ABI 1.4): absent facts add no signal. */
+export interface Facts {
+  /** A Message-ID the report refers to is in the host's sent-mail registry (false: looked up, absent). */
+  sent_registry?: boolean | null;
+  /** Earlier decisions about reports from the same source (client network) over the host's window. */
+  source_reputation?: { backscatter?: number; legitimate?: number } | null;
+}
+
 export interface ClassifyOptions {
   envelope?: Envelope | null;
   config?: Config;
+  /** Facts from the host's state (sent-mail registry, source reputation); ABI 1.4. */
+  facts?: Facts;
   /** Unix seconds; default: the clock. */
   now?: number;
 }

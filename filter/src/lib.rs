@@ -51,6 +51,18 @@ pub const ABI_MINOR: u32 = 4;
 /// Classify one message. `envelope` is the SMTP envelope when the host has it (absent for a
 /// message read from disk); `now` is the host's clock in Unix seconds.
 pub fn classify(raw: &[u8], envelope: Option<&Envelope>, config: &Config, now: u64) -> Report {
+    classify_with_facts(raw, envelope, config, &verdict::Facts::default(), now)
+}
+
+/// Classify with the facts the host knows besides the message (ABI 1.4: its sent-mail registry,
+/// the source's reputation); they add signals to the verdict.
+pub fn classify_with_facts(
+    raw: &[u8],
+    envelope: Option<&Envelope>,
+    config: &Config,
+    facts: &verdict::Facts,
+    now: u64,
+) -> Report {
     let mut report = Report::default();
     let bytes = limits::prepare(raw, &config.limits, &mut report.warnings);
     // Ordinary mail leaves after its headers: the body is parsed only when some detector could
@@ -109,7 +121,7 @@ pub fn classify(raw: &[u8], envelope: Option<&Envelope>, config: &Config, now: u
     if verdict::applies_to(report.kind) {
         let none = Envelope::default();
         let (decision, signals) =
-            verdict::judge(&mail, &report, env.unwrap_or(&none), inferred, config, ring.as_ref(), now);
+            verdict::judge(&mail, &report, env.unwrap_or(&none), inferred, config, ring.as_ref(), facts, now);
         report.verdict = Some(decision.verdict);
         report.action = Some(decision.action);
         report.stage = Some(decision.stage);

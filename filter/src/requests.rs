@@ -56,13 +56,15 @@ pub fn info() -> Value {
 struct ClassifyRequest {
     envelope: Option<Envelope>,
     config: Config,
+    /// What the host knows besides the message (ABI 1.4).
+    facts: crate::verdict::Facts,
     now: u64,
 }
 
-/// `{"envelope":…, "config":…, "now":…}` (all optional) → the report.
+/// `{"envelope":…, "config":…, "facts":…, "now":…}` (all optional) → the report.
 pub fn classify(raw: &[u8], request: &[u8]) -> Result<Answer, RequestError> {
     let r: ClassifyRequest = parse(request)?;
-    Ok(Answer::Report(Box::new(crate::classify(raw, r.envelope.as_ref(), &r.config, r.now))))
+    Ok(Answer::Report(Box::new(crate::classify_with_facts(raw, r.envelope.as_ref(), &r.config, &r.facts, r.now))))
 }
 
 /// The request of `ndr_classify` (only the envelope and the limits are read) → whether the

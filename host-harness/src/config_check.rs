@@ -16,9 +16,12 @@ use crate::settings::ServiceConfig;
 
 /// The section that belongs to the host's mail services, not to the module.
 pub const SERVICE_SECTION: &str = "service";
+/// The section of the services' shared state (`crate::state`), not the module's either.
+pub const STATE_SECTION: &str = "state";
 
 /// Field names whose values are key material: their errors never quote a value.
-const SECRET_FIELDS: [&str; 5] = ["secret", "secrets", "secret_hex", "secret_base64", "keys"];
+/// (`url`: a Redis URL may carry a password.)
+const SECRET_FIELDS: [&str; 6] = ["secret", "secrets", "secret_hex", "secret_base64", "keys", "url"];
 
 /// A valid configuration file, split into the module's part and the services' part.
 #[derive(Debug, Clone, Default)]
@@ -26,6 +29,8 @@ pub struct SiteFile {
     /// What the module reads: `[limits]`, `[site]`, `[policy]`, `[batv]`, `[srs]`.
     pub module: Value,
     pub service: ServiceConfig,
+    /// The `[state]` section, when the file has one.
+    pub state: Option<crate::state::StateConfig>,
 }
 
 /// One problem: where, which key, what is wrong (never a secret's value).
@@ -114,37 +119,16 @@ pub fn check_text(file: &str, text: &str, is_json: bool) -> Result<SiteFile, Inv
         return Err(Invalid::whole(file, 1, "the configuration must be a table of sections".into()));
     };
     let service = sections.remove(SERVICE_SECTION);
+    let state = sections.remove(STATE_SECTION);
     let module = Value::Object(sections);
     check_types::<ndr_filter::Config>(&module, &mut Vec::new(), &|v| v, &mut found);
     check_module_values(&module, &mut found);
-    let mut service_config = ServiceConfig::default();
-    if let Some(s) = &service {
-        let mut path = vec![Seg::Key(SERVICE_SECTION.into())];
-        let before = found.len();
-        if s.is_object() {
-            check_types::<ServiceConfig>(s, &mut path, &|v| v, &mut found);
-        } else {
-            found.push((path.clone(), "must be a table".into()));
-        }
-        if found.len() == before
-            && let Ok(c) = serde_json::from_value::<ServiceConfig>(s.clone())
-        {
-            for (field, message) in c.problems() {
-                // `outbound_networks[1]` → the field, then the element.
-                let mut path = vec![Seg::Key(SERVICE_SECTION.into())];
-                match field.split_once('[') {
-                    Some((name, i)) => {
-                        path.extend([Seg::Key(name.into()), Seg::Index(i.trim_end_matches(']').parse().unwrap_or(0))])
-                    }
-                    None => path.push(Seg::Key(field)),
-                }
-                found.push((path, message));
-            }
-            service_config = c;
-        }
-    }
+    let service_config = host_section::<ServiceConfig>(SERVICE_SECTION, service.as_ref(), &mut found, |c| c.problems())
+        .unwrap_or_default();
+    let state_config =
+        host_section::<crate::state::StateConfig>(STATE_SECTION, state.as_ref(), &mut found, |c| c.problems());
     if found.is_empty() {
-        return Ok(SiteFile { module, service: service_config });
+        return Ok(SiteFile { module, service: service_config, state: state_config });
     }
     let secrets = secret_values(&module);
     let mut problems: Vec<Problem> = found
@@ -157,6 +141,45 @@ pub fn check_text(file: &str, text: &str, is_json: bool) -> Result<SiteFile, Inv
         .collect();
     problems.sort_by_key(|p| p.line);
     Err(Invalid { file: file.to_string(), problems })
+}
+
+/// A section of the host's (`[service]`, `[state]`): its types field by field, then what the
+/// types cannot say (`problems`: `field` or `field[i]` or `a.b.c`, and a message). The section
+/// when it is valid.
+fn host_section<T: DeserializeOwned>(
+    name: &str,
+    section: Option<&Value>,
+    found: &mut Vec<(Vec<Seg>, String)>,
+    problems: impl Fn(&T) -> Vec<(String, String)>,
+) -> Option<T> {
+    let s = section?;
+    let mut path = vec![Seg::Key(name.into())];
+    let before = found.len();
+    if s.is_object() {
+        check_types::<T>(s, &mut path, &|v| v, found);
+    } else {
+        found.push((path.clone(), "must be a table".into()));
+    }
+    if found.len() != before {
+        return None;
+    }
+    let c = serde_json::from_value::<T>(s.clone()).ok()?;
+    let mut bad = false;
+    for (field, message) in problems(&c) {
+        // `outbound_networks[1]`, `limits.null_sender_rcpt.rate` → the key path.
+        let mut path = vec![Seg::Key(name.into())];
+        for part in field.split('.') {
+            match part.split_once('[') {
+                Some((f, i)) => {
+                    path.extend([Seg::Key(f.into()), Seg::Index(i.trim_end_matches(']').parse().unwrap_or(0))])
+                }
+                None => path.push(Seg::Key(part.into())),
+            }
+        }
+        found.push((path, message));
+        bad = true;
+    }
+    (!bad).then_some(c)
 }
 
 /// Remove every secret value of the configuration from a message (the module's error, say):

@@ -29,6 +29,7 @@ pub mod service;
 pub mod settings;
 pub mod socket_access;
 pub mod source;
+pub mod state;
 
 use std::path::Path;
 

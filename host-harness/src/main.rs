@@ -129,6 +129,19 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Show what the configured [state] backend holds: the report sources with the most
+    /// backscatter, the fullest limit buckets, and the sent-mail registry's size.
+    State {
+        /// Site configuration with the [state] section.
+        #[arg(long)]
+        config: PathBuf,
+        /// How many sources and buckets to list.
+        #[arg(long, default_value_t = 20)]
+        top: usize,
+        /// Print it as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// What `ndr generate` writes.
@@ -164,6 +177,10 @@ struct RequestArgs {
     /// The time in Unix seconds (default: the clock).
     #[arg(long)]
     now: Option<u64>,
+    /// Facts a service would know besides the message (ABI 1.4), as JSON:
+    /// {"sent_registry": true, "source_reputation": {"backscatter": 12, "legitimate": 0}}.
+    #[arg(long)]
+    facts: Option<PathBuf>,
     #[command(flatten)]
     envelope: EnvelopeArgs,
 }
@@ -254,6 +271,10 @@ fn main() -> ExitCode {
             }
         };
     }
+    // Reads the state backend: no module needed.
+    if let Command::State { config, top, json } = &cli.command {
+        return state_command(config, *top, *json);
+    }
     // Needs no module: the package build runs it before the module is in place.
     if let Command::Generate { what, dir } = &cli.command {
         let cmd = <Cli as clap::CommandFactory>::command();
@@ -301,7 +322,7 @@ fn main() -> ExitCode {
         Command::Srs { op: SrsOp::Forward { args } } => address_command(&filter, "ndr_srs_forward", &args, None),
         Command::Srs { op: SrsOp::Reverse { args } } => address_command(&filter, "ndr_srs_reverse", &args, None),
         Command::CheckConfig { file, json } => check_config(filter, &file, json),
-        Command::Stats { .. } => unreachable!("handled before the module is loaded"),
+        Command::Stats { .. } | Command::State { .. } => unreachable!("handled before the module is loaded"),
         Command::Generate { .. } => unreachable!("handled before the module is loaded"),
         Command::Milter { service } => run_service("milter", filter, service),
         Command::Policy { service } => run_service("policy", filter, service),
@@ -392,8 +413,40 @@ fn run_service(name: &'static str, filter: Filter, args: ServiceArgs) -> ExitCod
 fn request(args: &RequestArgs) -> Result<Vec<u8>, String> {
     let now = args.now.unwrap_or_else(request::unix_now);
     let config = args.config.as_deref().map(request::read_config).transpose()?;
-    let req = request::classify(config.as_ref().map(|c| &c.module), now, args.envelope.to_json());
+    let mut req = request::classify(config.as_ref().map(|c| &c.module), now, args.envelope.to_json());
+    if let Some(path) = &args.facts {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let facts: Value = serde_json::from_str(&text).map_err(|e| format!("{}: not JSON: {e}", path.display()))?;
+        if !facts.is_object() {
+            return Err(format!("{}: the facts must be a JSON object", path.display()));
+        }
+        req["facts"] = facts;
+    }
     Ok(req.to_string().into_bytes())
+}
+
+/// `ndr state`: the configured backend's sources, buckets and registry size.
+fn state_command(config: &std::path::Path, top: usize, json: bool) -> ExitCode {
+    let run = || -> Result<Value, String> {
+        let file = request::read_config(config)?;
+        let c = file.state.ok_or_else(|| format!("{}: no [state] section", config.display()))?;
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
+        runtime.block_on(ndr_host::state::show::snapshot_json(&c, top))
+    };
+    match run() {
+        Ok(v) if json => {
+            println!("{v}");
+            ExitCode::SUCCESS
+        }
+        Ok(v) => {
+            print!("{}", ndr_host::state::show::to_text(&v));
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("ndr: state: {e}");
+            ExitCode::from(2)
+        }
+    }
 }
 
 /// `ndr batv …` and `ndr srs …`: one request to the module, one answer.

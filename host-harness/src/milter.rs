@@ -20,6 +20,7 @@ use miltr_common::commands::{Body, Connect, Header, Helo, Macro, Mail, Recipient
 use miltr_common::modifications::ModificationResponse;
 use miltr_common::modifications::headers::{AddHeader, ChangeHeader};
 use miltr_common::modifications::quarantine::Quarantine;
+use miltr_common::optneg::Protocol;
 use serde_json::{Value, json};
 
 use crate::kept_budget::Reservation;
@@ -28,6 +29,7 @@ use crate::packet_deadlines::PacketDeadlines;
 use crate::pool::Lease;
 use crate::request;
 use crate::service::{self, Failure, OnFailure, RcptCheck, Service, Stream};
+use crate::state::hooks as state;
 
 /// Bytes of a message kept for classification when `[limits] max_message_bytes` is not set (the
 /// module's own default: it reads no more).
@@ -79,6 +81,8 @@ struct NdrMilter {
     own_headers: Vec<(String, u32)>,
     outbound: bool,
     started: Option<Instant>,
+    /// Message-IDs of the header, for the sent-mail registry (`[state]`).
+    ids: state::HeaderIds,
 }
 
 impl NdrMilter {
@@ -101,6 +105,7 @@ impl NdrMilter {
             own_headers: Vec::new(),
             outbound: false,
             started: None,
+            ids: state::HeaderIds::default(),
         }
     }
 
@@ -111,6 +116,7 @@ impl NdrMilter {
         self.mail_from = None;
         self.started = None;
         self.outbound = false;
+        self.ids = state::HeaderIds::default();
         self.reset_content();
     }
 
@@ -185,6 +191,11 @@ impl NdrMilter {
 
     /// RCPT time: refuse a null-sender recipient whose tag is forged (per `rcpt_reject`).
     async fn check_rcpt(&mut self, rcpt: &str) -> Action {
+        if !self.outbound
+            && let crate::state::Answer::Refuse(text) = state::harvest_check(&self.svc, self.client_ip.as_deref()).await
+        {
+            return reply(&text).into();
+        }
         if self.outbound || self.mail_from.as_deref() != Some("") {
             return Continue.into();
         }
@@ -269,7 +280,14 @@ impl NdrMilter {
         let raw = std::mem::take(&mut self.raw);
         let envelope = self.envelope();
         let t = Instant::now();
-        let report = match self.svc.classify(&mut self.lease, raw, envelope).await {
+        let inbound = state::Inbound {
+            client_ip: self.client_ip.as_deref(),
+            null_sender: self.mail_from.as_deref() == Some(""),
+            rcpts: &self.rcpts,
+            ids: &self.ids,
+        };
+        let (report, limited) = match state::classify_inbound(&self.svc, &mut self.lease, raw, envelope, &inbound).await
+        {
             Ok(r) => r,
             Err(f) => return failure_response(self.failed("data", &f)),
         };
@@ -284,6 +302,9 @@ impl NdrMilter {
             "signals": signals, "rcpts": self.rcpts.len(), "us": service::micros(t),
             "transaction_us": self.started.map(service::micros),
         }));
+        if let crate::state::Answer::Refuse(text) = limited {
+            return ModificationResponse::builder().build(reply(&text));
+        }
         let mut b = ModificationResponse::builder();
         // Forged verdict headers from outside are removed whatever the verdict.
         for (name, count) in &self.own_headers {
@@ -386,7 +407,21 @@ impl Session for NdrMilter {
         self.outbound = self.is_outbound();
     }
 
+    fn extra_protocol(&self) -> Protocol {
+        if state::want_rejected_rcpts(&self.svc) {
+            // Hear of the recipients the MTA refuses too (`{rcpt_mailer}` is `error`).
+            Protocol::SMFIP_RCPT_REJ
+        } else {
+            Protocol::empty()
+        }
+    }
+
     async fn rcpt(&mut self, r: Recipient) -> Action {
+        if self.macro_value("rcpt_mailer") == Some("error") {
+            // Refused by the MTA (SMFIP_RCPT_REJ): counted, and the MTA ignores this answer.
+            state::refused_recipient(&self.svc, self.client_ip.as_deref()).await;
+            return Continue.into();
+        }
         let rcpt = request::bare_address(&r.recipient());
         let action = self.check_rcpt(&rcpt).await;
         let max = self.svc.config().service.max_recipients;
@@ -412,6 +447,7 @@ impl Session for NdrMilter {
             }
         }
         let value = h.value();
+        self.ids.keep(&name, &value);
         let sep = if value.starts_with([' ', '\t']) { ":" } else { ": " };
         self.keep(format!("{name}{sep}{value}\r\n").as_bytes());
     }
@@ -426,7 +462,13 @@ impl Session for NdrMilter {
     }
 
     async fn end_of_body(&mut self) -> EndOfMessage {
-        let response = if self.outbound { self.sign_sender().await } else { self.decide().await };
+        let response = if self.outbound {
+            let signed = self.sign_sender().await;
+            state::record_outbound(&self.svc, &self.ids).await;
+            signed
+        } else {
+            self.decide().await
+        };
         let raw_before = std::mem::take(&mut self.chgfrom);
         // The next message's macros come after this reply: start clean, memory given back.
         self.reset_message();

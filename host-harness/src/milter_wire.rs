@@ -51,6 +51,10 @@ pub struct EndOfMessage {
 
 /// One milter connection's handler. Every stage answers `Continue` unless it decides.
 pub trait Session {
+    /// Protocol options wanted beyond the filter's own (e.g. `SMFIP_RCPT_REJ`), if offered.
+    fn extra_protocol(&self) -> Protocol {
+        Protocol::empty()
+    }
     fn macros(&mut self, m: Macro);
     fn connect(&mut self, c: Connect);
     fn helo(&mut self, h: Helo);
@@ -77,11 +81,11 @@ pub enum WireError {
 }
 
 /// The options we ask for, given the MTA's offer: only what it offered.
-pub fn negotiate(theirs: &OptNeg) -> OptNeg {
+pub fn negotiate(theirs: &OptNeg, extra: Protocol) -> OptNeg {
     OptNeg {
         version: theirs.version.min(6),
         capabilities: theirs.capabilities & CAPABILITIES,
-        protocol: theirs.protocol & (NOT_SENT | NO_REPLY),
+        protocol: theirs.protocol & (NOT_SENT | NO_REPLY | extra),
         ..OptNeg::default()
     }
 }
@@ -100,7 +104,7 @@ where
         let command = ClientCommand::parse(packet).map_err(|e| WireError::Protocol(format!("{e:?}")))?;
         let reply: Option<Action> = match command {
             ClientCommand::OptNeg(theirs) => {
-                let ours = negotiate(&theirs);
+                let ours = negotiate(&theirs, session.extra_protocol());
                 silent = ours.protocol & NO_REPLY;
                 granted = ours.capabilities;
                 put(&mut out, &ServerMessage::Optneg(ours));
@@ -352,20 +356,21 @@ mod tests {
             protocol: Protocol::from_bits_retain(0x001f_ffff),
             ..OptNeg::default()
         };
-        let ours = negotiate(&postfix);
+        let ours = negotiate(&postfix, Protocol::empty());
         assert_eq!(ours.version, 6);
         assert!(ours.protocol.contains(Protocol::NR_HEADER | Protocol::NR_BODY | Protocol::NO_DATA));
         assert!(!ours.protocol.contains(Protocol::NR_RECIPIENT), "RCPT may be refused: it needs its reply");
         assert!(!ours.protocol.contains(Protocol::NR_END_OF_HEADER), "ordinary mail is accepted there");
         assert!(!ours.protocol.contains(Protocol::NO_HEADER | Protocol::NO_BODY));
         assert_eq!(ours.capabilities, CAPABILITIES);
+        assert!(negotiate(&postfix, Protocol::SMFIP_RCPT_REJ).protocol.contains(Protocol::SMFIP_RCPT_REJ));
         let old = OptNeg {
             version: 2,
             capabilities: Capability::SMFIF_ADDHDRS,
             protocol: Protocol::empty(),
             ..OptNeg::default()
         };
-        let ours = negotiate(&old);
+        let ours = negotiate(&old, Protocol::SMFIP_RCPT_REJ);
         assert_eq!((ours.version, ours.protocol, ours.capabilities), (2, Protocol::empty(), Capability::SMFIF_ADDHDRS));
     }
 }

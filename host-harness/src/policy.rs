@@ -14,6 +14,7 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 
 use crate::pool::Lease;
 use crate::service::{self, OnFailure, RcptCheck, Service, Stream};
+use crate::state::{Answer, hooks};
 
 /// Bounds on one request: its bytes and attributes (`[service] max_request_bytes`,
 /// `max_attributes`).
@@ -106,12 +107,24 @@ async fn read_request<R: tokio::io::AsyncBufRead + Unpin>(
 pub async fn decide(svc: &Service, lease: &mut Lease, attrs: &HashMap<String, String>) -> String {
     let get = |k: &str| attrs.get(k).map(String::as_str).unwrap_or("");
     let rcpt = get("recipient");
+    let client = Some(get("client_address")).filter(|c| !c.is_empty());
+    if get("protocol_state").eq_ignore_ascii_case("RCPT")
+        && let Answer::Refuse(text) = hooks::harvest_check(svc, client).await
+    {
+        return one_line(&text);
+    }
     if !get("protocol_state").eq_ignore_ascii_case("RCPT") || !get("sender").is_empty() || rcpt.is_empty() {
         return "DUNNO".into();
     }
     let queue_id = Some(get("queue_id")).filter(|q| !q.is_empty());
-    match svc.check_rcpt(lease, rcpt, queue_id).await {
-        RcptCheck::Continue | RcptCheck::Failed(OnFailure::Accept) => "DUNNO".into(),
+    let (check, ours) = svc.check_rcpt_tag(lease, rcpt, queue_id).await;
+    match check {
+        RcptCheck::Continue | RcptCheck::Failed(OnFailure::Accept) => {
+            match hooks::null_sender_at_rcpt(svc, rcpt, client, ours).await {
+                Answer::Allow => "DUNNO".into(),
+                Answer::Refuse(text) => one_line(&text),
+            }
+        }
         RcptCheck::Failed(OnFailure::Tempfail) => "451 4.7.1 Try again later".into(),
         RcptCheck::Refuse(text) => one_line(&text),
     }

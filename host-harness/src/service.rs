@@ -33,6 +33,8 @@ pub struct Loaded {
     /// The module's part of the site configuration.
     pub module: Value,
     pub service: ServiceConfig,
+    /// The `[state]` section, when there is one (its limits are read on every call).
+    pub state: Option<crate::state::StateConfig>,
     networks: Vec<Network>,
 }
 
@@ -63,6 +65,8 @@ pub struct Service {
     refused: std::sync::atomic::AtomicUsize,
     /// Decisions, failures and call latency (`[service] metrics_listen`).
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// Limits, the sent-mail registry and report sources (`[state]`), opened at start.
+    pub state: Option<Arc<crate::state::State>>,
 }
 
 /// A failed call: what went wrong, for the log.
@@ -78,6 +82,7 @@ impl Service {
         fault: Option<Fault>,
     ) -> Result<Arc<Service>, String> {
         let loaded = load(config_path.as_deref(), &pool)?;
+        let state = open_state(name, loaded.state.as_ref(), &pool)?;
         let svc = Arc::new(Service {
             name,
             pool,
@@ -88,6 +93,7 @@ impl Service {
             open: Default::default(),
             refused: Default::default(),
             metrics: Arc::new(crate::metrics::Metrics::new(name)),
+            state,
         });
         svc.log_config("loaded");
         Ok(svc)
@@ -199,7 +205,24 @@ impl Service {
         envelope: Option<Value>,
         now: u64,
     ) -> Result<Value, Failure> {
-        let req = request::classify(Some(&self.config().module), now, envelope).to_string();
+        self.classify_with_facts(lease, Arc::new(raw), envelope, json!({}), now).await
+    }
+
+    /// Classify with the facts the state knows (ABI 1.4; `{}` for none). The message is shared,
+    /// not copied, so that it can be classified again with more facts.
+    pub async fn classify_with_facts(
+        &self,
+        lease: &mut Lease,
+        raw: Arc<Vec<u8>>,
+        envelope: Option<Value>,
+        facts: Value,
+        now: u64,
+    ) -> Result<Value, Failure> {
+        let mut req = request::classify(Some(&self.config().module), now, envelope);
+        if facts.as_object().is_some_and(|f| !f.is_empty()) {
+            req["facts"] = facts;
+        }
+        let req = req.to_string();
         let t = Instant::now();
         let doc = self.call(lease, move |i| i.classify(&raw, req.as_bytes())).await;
         self.metrics.latency("ndr_classify", t.elapsed());
@@ -281,9 +304,16 @@ impl Service {
     /// null-sender recipient, refuse it when the result is in `rcpt_reject` and the policy
     /// enforces. Logs one line.
     pub async fn check_rcpt(&self, lease: &mut Lease, rcpt: &str, queue_id: Option<&str>) -> RcptCheck {
+        self.check_rcpt_tag(lease, rcpt, queue_id).await.0
+    }
+
+    /// `check_rcpt`, and whether the recipient carries a valid tag of ours (such a report is
+    /// never limited by `[state]`).
+    pub async fn check_rcpt_tag(&self, lease: &mut Lease, rcpt: &str, queue_id: Option<&str>) -> (RcptCheck, bool) {
         let c = self.config();
-        if c.service.rcpt_reject.is_empty() || c.module.get("batv").is_none() {
-            return RcptCheck::Continue;
+        let limited = c.state.as_ref().is_some_and(|s| s.limits.any_null_sender());
+        if (c.service.rcpt_reject.is_empty() && !limited) || c.module.get("batv").is_none() {
+            return (RcptCheck::Continue, false);
         }
         let t = Instant::now();
         match self.address(lease, "ndr_batv_verify", rcpt, None).await {
@@ -294,7 +324,8 @@ impl Service {
                     "service": self.name, "stage": "rcpt", "queue_id": queue_id, "rcpt": rcpt, "batv": result,
                     "action": if refuse { "reject" } else { "continue" }, "us": micros(t),
                 }));
-                if refuse { RcptCheck::Refuse(c.service.rcpt_reply.clone()) } else { RcptCheck::Continue }
+                let check = if refuse { RcptCheck::Refuse(c.service.rcpt_reply.clone()) } else { RcptCheck::Continue };
+                (check, result == "valid")
             }
             Err(f) => {
                 let on_failure = c.service.on_failure;
@@ -302,20 +333,36 @@ impl Service {
                     "service": self.name, "event": "failure", "stage": "rcpt", "queue_id": queue_id,
                     "error": f.0, "on_failure": on_failure, "us": micros(t),
                 }));
-                RcptCheck::Failed(on_failure)
+                (RcptCheck::Failed(on_failure), false)
             }
         }
     }
 }
 
+/// The `[state]` of a configuration, opened; `facts` are passed only to a module that takes
+/// them (ABI 1.4 and later).
+fn open_state(
+    name: &'static str,
+    c: Option<&crate::state::StateConfig>,
+    pool: &Pool,
+) -> Result<Option<Arc<crate::state::State>>, String> {
+    let Some(c) = c else { return Ok(None) };
+    let mut state = crate::state::State::open(c, name)?;
+    if let Ok(mut i) = pool.take() {
+        state.facts_supported = i.abi_version().is_ok_and(|v| v >= (1, 4));
+        pool.give_back(i);
+    }
+    Ok(Some(Arc::new(state)))
+}
+
 /// The configuration at `path` (defaults without one); any problem refuses the whole file.
 fn load(path: Option<&Path>, pool: &Pool) -> Result<Loaded, String> {
     let Some(path) = path else {
-        return Ok(Loaded { module: json!({}), service: ServiceConfig::default(), networks: Vec::new() });
+        return Ok(Loaded { module: json!({}), service: ServiceConfig::default(), state: None, networks: Vec::new() });
     };
     let file = check_config(path, pool).map_err(|e| e.to_string())?;
     let networks = file.service.outbound_networks.iter().filter_map(|n| Network::parse(n)).collect();
-    Ok(Loaded { module: file.module, service: file.service, networks })
+    Ok(Loaded { module: file.module, service: file.service, state: file.state, networks })
 }
 
 /// The whole validation of a configuration file (`ndr check-config` runs it too): every

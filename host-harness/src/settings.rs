@@ -181,7 +181,7 @@ fn is_group_name(s: &str) -> bool {
 }
 
 /// `550 5.7.1 text`, `451 text`: a three-digit 4xx/5xx code, then a space or the end.
-fn is_smtp_reply(s: &str) -> bool {
+pub(crate) fn is_smtp_reply(s: &str) -> bool {
     let b = s.as_bytes();
     b.len() >= 3
         && matches!(b[0], b'4' | b'5')

@@ -21,6 +21,7 @@ const SECTIONS: &[(&str, &[&str])] = &[
     ("[[batv.keys]]", &["digit = 1", "secret = \"k-valid-secret\""]),
     ("[srs]", &["domain = \"fwd.example.com\"", "secrets = [\"srs-valid-secret\"]"]),
     ("[service]", &["on_failure = \"accept\""]),
+    ("[state]", &["on_failure = \"accept\""]),
 ];
 
 /// The valid site with `line` first in `section` (replacing the line of the same key). The
@@ -114,6 +115,15 @@ const BAD: &[(&str, &str, &str)] = &[
     ("[service]", "idle_timeout_secs = -1", "service.idle_timeout_secs"),
     ("[service]", "max_kept_bytes = \"lots\"", "service.max_kept_bytes"),
     ("[service]", "max_conns = 5", "service.max_conns"),
+    ("[state]", "on_failure = \"acept\"", "state.on_failure"),
+    ("[state]", "backend = \"valkey\"", "state.backend"),
+    ("[state]", "command_timeout_ms = 0", "state.command_timeout_ms"),
+    ("[state]", "url = \"http://user:S3CR3T-url@x\"", "state.url"),
+    ("[state]", "secret = \"short\"", "state.secret"),
+    ("[state]", "registry_days = 400", "state.registry_days"),
+    ("[state]", "key_prefix = \"a b\"", "state.key_prefix"),
+    ("[state]", "limit = 5", "state.limit"),
+    ("[state.limits.null_sender_rcpt]", "rate = 0", "state.limits.null_sender_rcpt.rate"),
     ("[sitee]", "domains = [\"example.com\"]", "sitee"),
 ];
 

@@ -24,10 +24,12 @@
 
 mod config;
 mod evidence;
+pub mod facts;
 
 use serde::{Deserialize, Serialize};
 
 pub use config::{Action, Mode, PolicyConfig, SiteConfig};
+pub use facts::{Facts, Reputation};
 
 use crate::mime::Mail;
 use crate::report::{Kind, Report};
@@ -91,7 +93,9 @@ pub fn applies_to(kind: Kind) -> bool {
 /// Positive evidence: a signal at least this heavy decides alone which way a report leans.
 const EVIDENCE: i32 = 30;
 
-/// Judge a report. `envelope` is the SMTP envelope (or the one read from delivery headers).
+/// Judge a report. `envelope` is the SMTP envelope (or the one read from delivery headers);
+/// `facts` what the host knows besides the message (ABI 1.4).
+#[allow(clippy::too_many_arguments)]
 pub fn judge(
     mail: &Mail<'_>,
     report: &Report,
@@ -99,6 +103,7 @@ pub fn judge(
     inferred: bool,
     config: &Config,
     ring: Option<&crate::batv::KeyRing>,
+    facts: &Facts,
     now: u64,
 ) -> (Decision, Vec<Signal>) {
     let no_site = SiteConfig::default();
@@ -124,7 +129,7 @@ pub fn judge(
         };
         return (decision, signals);
     }
-    let signals = evidence::collect(&evidence::Inputs {
+    let mut signals = evidence::collect(&evidence::Inputs {
         mail,
         report,
         envelope,
@@ -133,6 +138,7 @@ pub fn judge(
         horizon_days: policy.bounce_horizon_days,
         now,
     });
+    facts::signals(facts, &mut signals);
     let score: i32 = signals.iter().map(|s| s.weight).sum();
     let spam_score: i32 = signals.iter().map(|s| s.spam).sum();
     let strong_against = signals.iter().any(|s| s.weight <= -100);
