@@ -373,7 +373,7 @@ fn only_as_origin(lines: &[&str], address: &str) -> bool {
 /// it (`<x> (expanded from <y>):`, Exim's `x` then `(generated from y)` on the next line).
 fn origin_of(paragraph: &str, address: &str) -> Option<String> {
     let at = crate::text::find_ci(paragraph, address)? + address.len();
-    let rest = paragraph[at..].trim_start_matches('>').trim_start().strip_prefix('(')?.trim_start();
+    let rest = paragraph.get(at..)?.trim_start_matches('>').trim_start().strip_prefix('(')?.trim_start();
     let rest = strip_prefix_ci(rest, "ultimately ").unwrap_or(rest);
     let rest = ORIGIN_MARKERS.iter().find_map(|m| strip_prefix_ci(rest, m))?;
     address_in_field(&rest[..rest.find(')')?]).filter(|o| !o.eq_ignore_ascii_case(address))
@@ -568,6 +568,12 @@ mod tests {
             assert_eq!(f.recipients.len(), 1, "{marker}");
             assert_eq!(f.recipients[0].address.as_deref(), Some("x@example.net"));
             assert_eq!(f.recipients[0].original_recipient.as_deref(), Some("alias@example.org"));
+        }
+        // Unfinished markers and multi-byte text around them are read without a fault.
+        for tail in ["(expanded from <", "(ultimately generated from", "(expanded from <ü@例え.jp", "ü (generated"]
+        {
+            let p = postfix(&format!("<x@example.net> {tail}\n    said: 550 5.1.1 ü <é@example.org> 例え"));
+            assert_eq!(finding(p.as_bytes()).recipients[0].address.as_deref(), Some("x@example.net"), "{tail}");
         }
         // The alias that fails on its own is listed on its own: both are kept.
         let both = postfix(
