@@ -155,11 +155,13 @@ pub fn transcript_command(text: &str, address: &str) -> Option<&'static str> {
 
 /// The last line of the text that names `address` and passes `wanted`, white space collapsed.
 pub fn last_line_about(text: &str, address: &str, wanted: impl Fn(&str) -> bool) -> Option<String> {
-    let field_name = |l: &str| split_field(l.trim_start()).map(|(n, _)| n.to_ascii_lowercase());
-    text.lines()
-        .rev()
-        .find(|l| contains_ci(l, address) && !field_name(l).is_some_and(|n| n.ends_with("-recipient")) && wanted(l))
-        .map(collapse_ws)
+    text.lines().rev().find(|l| contains_ci(l, address) && !is_recipient_field(l) && wanted(l)).map(collapse_ws)
+}
+
+/// A line that starts with a DSN recipient field (`Final-Recipient:` ...): the report's own
+/// fields, pasted as text when a report lost its MIME structure, not its human-readable words.
+pub fn is_recipient_field(line: &str) -> bool {
+    split_field(line.trim_start()).is_some_and(|(name, _)| name.to_ascii_lowercase().ends_with("-recipient"))
 }
 
 /// A line whose first word is an address other than `address`.

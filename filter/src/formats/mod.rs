@@ -193,7 +193,8 @@ fn says_something(diagnostic: &str, address: Option<&str>) -> bool {
 mod tests {
     use super::*;
 
-    fn finding(raw: &[u8]) -> Finding {
+    /// The finding for a whole message, as `detect` gives it (for the detectors' own tests too).
+    pub(super) fn finding(raw: &[u8]) -> Finding {
         let msg = crate::mime::parse(raw).expect("parses");
         let mail = crate::mime::view(&msg, &crate::Limits::default());
         detect(&mail).expect("a report")

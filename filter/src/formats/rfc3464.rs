@@ -79,8 +79,11 @@ pub fn detect_in_text(mail: &Mail<'_>) -> Option<Finding> {
     None
 }
 
-/// Recipients whose fields carry no diagnostic get the paragraph of the human-readable part
-/// that names them (Sendmail's session transcript: "554 <user@host>... Service unavailable").
+/// Recipients whose fields carry no diagnostic get what the human-readable part says of them
+/// (RFC 3464 §2.1: the first part explains the failure to a person): the last line naming them
+/// with the server's reply (Sendmail's session transcript: "554 <user@host>... Service
+/// unavailable"), else their paragraph when it holds a reply (CommuniGate Pro: "Failed to
+/// deliver to 'x'" and, below it, "550 5.1.1 User unknown").
 fn fill_from_transcript(mail: &Mail<'_>, recipients: &mut [Recipient]) {
     if recipients.iter().all(|r| r.diagnostic.is_some()) {
         return;
@@ -88,10 +91,11 @@ fn fill_from_transcript(mail: &Mail<'_>, recipients: &mut [Recipient]) {
     let text = human::report_text(mail);
     for r in recipients.iter_mut().filter(|r| r.diagnostic.is_none()) {
         let Some(address) = r.address.as_deref() else { continue };
-        // The last line naming the address with a reply code or status is the server's reply.
-        let Some(diag) = human::last_line_about(&text, address, |l| {
-            leading_reply_code(l).is_some() || find_reply_code(l).is_some() || find_status(l).is_some()
-        }) else {
+        let replied =
+            |l: &str| leading_reply_code(l).is_some() || find_reply_code(l).is_some() || find_status(l).is_some();
+        let Some(diag) = human::last_line_about(&text, address, replied)
+            .or_else(|| human::paragraph_about(&text, address).filter(|p| replied(p) && !human::is_recipient_field(p)))
+        else {
             continue;
         };
         let code = leading_reply_code(&diag).or_else(|| find_reply_code(&diag));
@@ -158,5 +162,40 @@ pub fn kind_of(recipients: &[Recipient]) -> Kind {
         Kind::Delivered
     } else {
         Kind::Bounce
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::finding;
+
+    /// A DSN whose recipient group has only a generic status and no Diagnostic-Code; the
+    /// human-readable part (RFC 3464 §2.1) gives the remote server's reply in the recipient's
+    /// paragraph, as CommuniGate Pro writes it.
+    fn dsn(status: &str, human: &str) -> String {
+        format!(
+            "From: <MAILER-DAEMON@mx.example.org>\nSubject: Undeliverable mail: hello\nContent-Type: multipart/report; report-type=delivery-status; boundary=b\n\n--b\nContent-Type: text/plain\n\n{human}\n\n--b\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mx.example.org\n\nFinal-Recipient: rfc822;<a@example.net>\nAction: failed\nStatus: {status}\n\n--b--\n"
+        )
+    }
+
+    const COMMUNIGATE: &str = "Failed to deliver to 'a@example.net'\nSMTP module(domain example.net) reports:\n host mx.example.net says:\n 550 5.1.1 User unknown";
+
+    #[test]
+    fn a_generic_status_gives_way_to_the_reply_in_the_recipients_paragraph() {
+        let f = finding(dsn("5.0.0", COMMUNIGATE).as_bytes());
+        let r = &f.recipients[0];
+        // RFC 3463: X.0.0 says only "permanent failure"; the remote's 5.1.1 says which.
+        assert_eq!((r.status.as_deref(), r.reply_code.as_deref()), (Some("5.1.1"), Some("550")));
+        assert_eq!(r.reason, "userunknown");
+        assert!(r.diagnostic.as_deref().is_some_and(|d| d.contains("User unknown")));
+        // A specific status of the report's own is kept over a generic one in the reply.
+        let f = finding(dsn("5.2.2", &COMMUNIGATE.replace("5.1.1 User unknown", "5.0.0 Over quota")).as_bytes());
+        assert_eq!(f.recipients[0].status.as_deref(), Some("5.2.2"));
+        // The report's own fields pasted as text are no paragraph of the human-readable part.
+        let pasted = "Delivery failed.\n\nFinal-Recipient: rfc822; a@example.net\nAction: failed\nStatus: 5.0.0";
+        assert_eq!(finding(dsn("5.0.0", pasted).as_bytes()).recipients[0].diagnostic, None);
+        // A paragraph without a reply leaves the recipient without a diagnostic.
+        let f = finding(dsn("5.0.0", "Failed to deliver to 'a@example.net'\nSee the attached report.").as_bytes());
+        assert_eq!(f.recipients[0].diagnostic, None);
     }
 }
