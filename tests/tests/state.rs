@@ -261,7 +261,14 @@ fn message(
     for (n, v) in headers {
         assert_eq!(m.step(b'L', format!("{n}\0{v}\0").as_bytes()).unwrap(), b'c');
     }
-    assert_eq!(m.step(b'N', b"").unwrap(), b'c');
+    // Ordinary inbound mail is accepted at the end of its headers (SMFIR_ACCEPT); its body is
+    // never sent.
+    let eoh = m.step(b'N', b"").unwrap();
+    if eoh == b'a' {
+        let _ = m.send(b'Q', b"");
+        return Outcome { rcpts: codes, last: eoh, reply: String::new(), headers: Vec::new() };
+    }
+    assert_eq!(eoh, b'c');
     assert_eq!(m.step(b'B', body.as_bytes()).unwrap(), b'c');
     m.send(b'E', b"").unwrap();
     let mut added = Vec::new();
