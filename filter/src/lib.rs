@@ -28,6 +28,7 @@ pub mod outbound;
 pub mod reason;
 mod report;
 pub mod requests;
+mod scan;
 pub mod srs;
 pub mod tags;
 mod text;
@@ -56,7 +57,7 @@ pub fn classify(raw: &[u8], envelope: Option<&Envelope>, config: &Config, now: u
     // claim the message. `ordinary_view` is the header-only view of a message none could.
     let head = if mime::declares_structure(&bytes) { None } else { mime::parse_head(&bytes) };
     let ordinary_view = head.as_ref().and_then(|head| {
-        let body = mime::plain_body(head, &bytes)?;
+        let body = mime::plain_body(head, &bytes, &config.limits)?;
         let view = mime::view(head, &config.limits);
         (!formats::may_claim(&view, &body)).then_some(view)
     });

@@ -101,9 +101,9 @@ pub fn parse_head(raw: &[u8]) -> Option<mail_parser::Message<'_>> {
     PARSER.parse_headers(raw)
 }
 
-/// Whether the top header block declares a multipart or message/* type: then the message is no
-/// single text part, and a header-only parse would be wasted (a bounce's headers cost as much
-/// to parse as a tenth of the whole). A shortcut only: "no" proves nothing.
+/// Whether the top header block declares a report, a digest or a message/* type: then the
+/// message is no ordinary mail, and a header-only parse would be wasted (a bounce's headers cost
+/// as much to parse as a tenth of the whole). A shortcut only: "no" proves nothing.
 pub fn declares_structure(raw: &[u8]) -> bool {
     for line in raw.split(|&b| b == b'\n') {
         let line = line.strip_suffix(b"\r").unwrap_or(line);
@@ -113,67 +113,77 @@ pub fn declares_structure(raw: &[u8]) -> bool {
         if line.len() > 13 && line[..13].eq_ignore_ascii_case(b"content-type:") {
             let value = line[13..].trim_ascii_start();
             let starts = |p: &[u8]| value.len() >= p.len() && value[..p.len()].eq_ignore_ascii_case(p);
-            return starts(b"multipart/") || starts(b"message/");
+            return starts(b"multipart/report") || starts(b"multipart/digest") || starts(b"message/");
         }
     }
     false
 }
 
-/// The body of a message that is one text part, before charset decoding: what the header gate
-/// may search for ASCII words without parsing the message.
+/// The body of a message as the header gate may search it for ASCII words without parsing it:
+/// one text part, or a multipart whose parts [`crate::scan`] found searchable as they stand.
 pub struct PlainBody<'m> {
-    /// The body bytes, quoted-printable decoded the way the full parse decodes them.
-    bytes: Cow<'m, [u8]>,
+    /// The body bytes as they stand.
+    raw: &'m [u8],
+    /// The body quoted-printable decoded the way the full parse decodes it, when some part (or
+    /// the message) may be quoted-printable.
+    decoded: Option<Cow<'m, [u8]>>,
 }
 
 impl PlainBody<'_> {
     /// Whether the body holds `word` (ASCII, compared ignoring case). Wherever the decoded text
     /// holds an ASCII word, so does this body, so a "no" is certain.
     pub fn mentions(&self, word: &str) -> bool {
-        crate::text::find_ci_bytes(&self.bytes, word.as_bytes()).is_some()
+        let found = |b: &[u8]| crate::text::find_ci_bytes(b, word.as_bytes()).is_some();
+        found(self.raw) || self.decoded.as_deref().is_some_and(found)
     }
 }
 
 /// The body of `head` (parsed by [`parse_head`] from `raw`) when the message is a single
 /// `text/plain` or `text/html` part (or has no Content-Type) in a charset whose decoding keeps
-/// ASCII as it is ([`keeps_ascii`]) and not in base64; `None` for every other message, whose
-/// body must be parsed.
-pub fn plain_body<'m>(head: &mail_parser::Message<'m>, raw: &'m [u8]) -> Option<PlainBody<'m>> {
+/// ASCII as it is ([`keeps_ascii`]) and not in base64, or a multipart (not a report or digest)
+/// whose parts [`crate::scan::searchable_multipart`] finds searchable; `None` for every other
+/// message, whose body must be parsed.
+pub fn plain_body<'m>(head: &mail_parser::Message<'m>, raw: &'m [u8], limits: &Limits) -> Option<PlainBody<'m>> {
     let root = head.root_part();
+    let mut multipart = false;
     if let Some(ct) = root.content_type() {
-        let text = ct.ctype().eq_ignore_ascii_case("text")
-            && ct.subtype().is_some_and(|s| s.eq_ignore_ascii_case("plain") || s.eq_ignore_ascii_case("html"));
-        if !text || !ct.attribute("charset").is_none_or(keeps_ascii) {
+        let sub = |s: &str| ct.subtype().is_some_and(|t| t.eq_ignore_ascii_case(s));
+        let text = ct.ctype().eq_ignore_ascii_case("text") && (sub("plain") || sub("html"));
+        multipart = ct.ctype().eq_ignore_ascii_case("multipart") && !sub("report") && !sub("digest");
+        if !(text || multipart) || !ct.attribute("charset").is_none_or(keeps_ascii) {
             return None;
         }
     }
     let encoding = root.content_transfer_encoding().map(|e| e.trim().to_ascii_lowercase());
-    let quoted_printable = match encoding.as_deref() {
+    let mut quoted_printable = match encoding.as_deref() {
         None | Some("7bit" | "8bit" | "binary") => false,
-        Some("quoted-printable") => true,
+        Some("quoted-printable") if !multipart => true,
         Some(_) => return None,
     };
     // The header-only parse does not say where the body starts: after the last field's end.
     let end = root.headers().iter().map(|h| h.offset_end as usize).max().unwrap_or(0);
     let body = raw.get(end..).unwrap_or_default();
-    let bytes = if quoted_printable {
+    if multipart {
+        quoted_printable = crate::scan::searchable_multipart(body, limits.max_parts)?.quoted_printable;
+    }
+    let decoded = if quoted_printable {
         // mail-parser's own decoder: soft breaks, `=XX` escapes and dropped CRs as in the parse.
         let (end, decoded) = MessageStream::new(body).decode_quoted_printable_mime(b"");
         if end == usize::MAX {
             return None;
         }
-        decoded
+        Some(decoded)
     } else {
-        Cow::Borrowed(body)
+        None
     };
-    Some(PlainBody { bytes })
+    Some(PlainBody { raw: body, decoded })
 }
 
 /// Whether text in `charset` decodes to the same ASCII characters its bytes show, and makes
 /// none that are not there: ASCII-compatible single-byte sets, UTF-8, and the multi-byte sets
 /// whose ASCII bytes stand for themselves. Not UTF-16/32 or UTF-7 (other bytes), nor
 /// ISO-2022 (escape sequences vanish inside words); unknown names are not trusted either.
-fn keeps_ascii(charset: &str) -> bool {
+pub(crate) fn keeps_ascii(charset: &str) -> bool {
     const NAMES: &[&str] = &[
         "us-ascii",
         "ascii",
@@ -407,6 +417,9 @@ mod tests {
     fn a_declared_structure_is_seen_in_the_top_header_block_only() {
         assert!(declares_structure(b"From: a\r\nContent-Type: Multipart/Report; x\r\n\r\nbody"));
         assert!(declares_structure(b"Content-Type:message/rfc822\n\n"));
+        assert!(declares_structure(b"Content-Type: multipart/digest; boundary=x\n\n"));
+        // Other multiparts go through the header gate (`plain_body`).
+        assert!(!declares_structure(b"Content-Type: multipart/mixed; boundary=x\n\n"));
         assert!(!declares_structure(b"From: a\nContent-Type: text/plain\n\nContent-Type: multipart/mixed\n"));
         assert!(!declares_structure(b"From: a\n\nContent-Type: multipart/mixed\n"));
         assert!(!declares_structure(b""));
@@ -418,7 +431,7 @@ mod tests {
         for body in ["Final-Recip=\r\nient:", "Final-Recip= \nient:", "Final-Recipient=3A", "Final-Recip\rient:"] {
             let raw = format!("From: a\nContent-Transfer-Encoding: Quoted-Printable\n\n{body} x\n");
             let head = parse_head(raw.as_bytes()).unwrap();
-            assert!(plain_body(&head, raw.as_bytes()).unwrap().mentions("recipient:"), "{body}");
+            assert!(plain_body(&head, raw.as_bytes(), &Limits::default()).unwrap().mentions("recipient:"), "{body}");
         }
     }
 

@@ -294,7 +294,7 @@ mod tests {
     /// not one text part (the gate does not apply), else whether some detector may claim it.
     fn gate(raw: &[u8]) -> Option<bool> {
         let head = crate::mime::parse_head(raw)?;
-        let body = crate::mime::plain_body(&head, raw)?;
+        let body = crate::mime::plain_body(&head, raw, &crate::Limits::default())?;
         Some(may_claim(&crate::mime::view(&head, &crate::Limits::default()), &body))
     }
 
@@ -326,10 +326,22 @@ mod tests {
             "From: a@example.org\nContent-Type: text/plain; charset=csUnicode\n\nh\x00i\x00\n",
             "From: a@example.org\nContent-Type: text/plain; charset=iso-2022-jp\n\nFinal-Recip\x1b(Bient: x\n",
             "From: a@example.org\nContent-Type: text/rfc822-headers\n\nFrom: b@example.org\n",
-            "From: a@example.org\nContent-Type: multipart/mixed; boundary=x\n\n--x\n\nhi\n--x--\n",
+            "From: a@example.org\nContent-Type: multipart/report; boundary=x\n\n--x\n\nhi\n--x--\n",
+            "From: a@example.org\nContent-Type: multipart/mixed; boundary=x\n\n--x\nContent-Type: message/rfc822\n\nFrom: b\n\nhi\n--x--\n",
         ] {
             assert_eq!(gate(raw.as_bytes()), None, "{raw}");
         }
+        // Ordinary mail in any MIME shape leaves after its headers; a report's words in a part do not.
+        let mixed = |part: &str| {
+            format!("From: a@example.org\nContent-Type: multipart/mixed; boundary=x\n\n--x\n{part}\n--x--\n")
+        };
+        assert_eq!(gate(mixed("Content-Type: text/plain\n\nhi").as_bytes()), Some(false));
+        assert_eq!(
+            gate(mixed("Content-Type: text/plain\n\nFinal-Recipient: rfc822; b@example.org").as_bytes()),
+            Some(true)
+        );
+        let qp = "Content-Type: text/plain\nContent-Transfer-Encoding: quoted-printable\n\nFinal-Recip=\nient: x";
+        assert_eq!(gate(mixed(qp).as_bytes()), Some(true));
     }
 
     /// On real mail: every message a detector claims passes that detector's gate (a "no" from the
@@ -353,7 +365,7 @@ mod tests {
                 let (Some(head), Some(whole)) = (crate::mime::parse_head(&bytes), crate::mime::parse(&bytes)) else {
                     continue;
                 };
-                let Some(body) = crate::mime::plain_body(&head, &bytes) else {
+                let Some(body) = crate::mime::plain_body(&head, &bytes, &limits) else {
                     continue;
                 };
                 let (head_view, whole_view) = (crate::mime::view(&head, &limits), crate::mime::view(&whole, &limits));

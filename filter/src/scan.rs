@@ -1,0 +1,211 @@
+//! A structural scan over the raw bytes of a MIME body, without parsing it: whether the body of
+//! a multipart message can be searched for ASCII words as it stands, or must be parsed.
+//!
+//! The scan over-approximates mail-parser: it looks at every `Content-Type`,
+//! `Content-Transfer-Encoding` and `charset` it finds anywhere in the body (in part headers,
+//! quoted text, the preamble), because mail-parser finds a part's header block right after its
+//! boundary, even in the middle of a line. A "searchable" answer is therefore certain; a
+//! "must parse" answer only costs the parse. Checked against mail-parser on the corpus (in
+//! `mime`'s tests) and by the `gate_scan` fuzz target.
+
+use crate::text::find_ci_bytes;
+
+/// What a multipart body holds, as far as a word search is concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Searchable {
+    /// Some part may be quoted-printable: the decoded body must be searched too.
+    pub quoted_printable: bool,
+}
+
+/// Whether the body of a multipart message can be searched for ASCII words undecoded: `None`
+/// when some part could be a report part (`message/*`, `text/rfc822-headers`, a delivery status,
+/// a nested report or digest), a text or JSON part in base64 or another opaque encoding, or
+/// text in a charset whose decoding changes ASCII; or when the body could hold more than
+/// `max_parts` parts (the full parse would cut some, and say so).
+pub fn searchable_multipart(body: &[u8], max_parts: usize) -> Option<Searchable> {
+    // Every part starts after "--" and its boundary; the root and the container count too.
+    if memchr::memmem::find_iter(body, b"--").count().saturating_add(2) >= max_parts {
+        return None;
+    }
+    for at in occurrences(body, b"content-type") {
+        let value = field_value(&body[at + b"content-type".len()..])?;
+        if let Some(value) = value {
+            if report_like(&media_type(value)?) {
+                return None;
+            }
+        }
+    }
+    let mut quoted_printable = false;
+    for at in occurrences(body, b"content-transfer-encoding") {
+        let Some(value) = field_value(&body[at + b"content-transfer-encoding".len()..])? else {
+            continue;
+        };
+        match token(value)?.to_ascii_lowercase().as_slice() {
+            b"7bit" | b"8bit" | b"binary" => {}
+            b"quoted-printable" => quoted_printable = true,
+            // Decoding hides the words: only a part no detector reads as text may be encoded.
+            _ => {
+                if !opaque_block(body, at)? {
+                    return None;
+                }
+            }
+        }
+    }
+    for at in occurrences(body, b"charset") {
+        let rest = &body[at + b"charset".len()..];
+        let rest = rest.trim_ascii_start();
+        match rest.first() {
+            Some(b'=') => {
+                let value = rest[1..].trim_ascii_start();
+                let value = value.strip_prefix(b"\"").unwrap_or(value);
+                let name = std::str::from_utf8(token(value)?).ok()?;
+                if !crate::mime::keeps_ascii(name) {
+                    return None;
+                }
+            }
+            // RFC 2231 parameters (`charset*=`): not read here.
+            Some(b'*') => return None,
+            _ => {}
+        }
+    }
+    Some(Searchable { quoted_printable })
+}
+
+/// Where `word` occurs in `text`, ignoring ASCII case.
+fn occurrences<'a>(text: &'a [u8], word: &'a [u8]) -> impl Iterator<Item = usize> + 'a {
+    let mut from = 0;
+    std::iter::from_fn(move || {
+        let at = from + find_ci_bytes(text.get(from..)?, word)?;
+        from = at + word.len();
+        Some(at)
+    })
+}
+
+/// The value after a field name: `Some(None)` when no colon follows (a word in text, not a
+/// field), `None` when it cannot be read here (a comment), else the value up to its line's end.
+fn field_value(rest: &[u8]) -> Option<Option<&[u8]>> {
+    let rest = rest.trim_ascii_start();
+    let Some(value) = rest.strip_prefix(b":") else {
+        return Some(None);
+    };
+    // Folded lines continue the value; blanks (newlines too) before it are skipped.
+    let value = value.trim_ascii_start();
+    let end = value.iter().position(|&b| b == b'\n' || b == b';').unwrap_or(value.len());
+    let value = &value[..end];
+    if value.contains(&b'(') || value.contains(&b'"') {
+        return None;
+    }
+    Some(Some(value))
+}
+
+/// A field value's leading token (a type, an encoding, a charset name), or `None` when empty.
+fn token(value: &[u8]) -> Option<&[u8]> {
+    let end = value
+        .iter()
+        .position(|&b| !(b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':' | b'+' | b'/')))
+        .unwrap_or(value.len());
+    (end > 0).then_some(&value[..end])
+}
+
+/// `type/subtype` in lower case, blanks around the slash dropped; `None` for an empty value.
+fn media_type(value: &[u8]) -> Option<Vec<u8>> {
+    let value = value.trim_ascii();
+    let (kind, sub) = match value.iter().position(|&b| b == b'/') {
+        Some(slash) => (value[..slash].trim_ascii(), value[slash + 1..].trim_ascii_start()),
+        None => (value, &b""[..]),
+    };
+    let sub = token(sub).unwrap_or_default();
+    let mut out = kind.to_ascii_lowercase();
+    out.push(b'/');
+    out.extend(sub.to_ascii_lowercase());
+    Some(out)
+}
+
+/// Types whose part a detector reads as a report, or whose children are messages.
+fn report_like(media: &[u8]) -> bool {
+    media.starts_with(b"message/")
+        || media.starts_with(b"multipart/report")
+        || media.starts_with(b"multipart/digest")
+        || media.starts_with(b"text/rfc822-headers")
+        || media.starts_with(b"text/delivery-status")
+        || media.starts_with(b"text/global-")
+}
+
+/// Whether the header block around `at` (between blank lines) declares only types that no
+/// detector reads as text: images, sound, video, fonts and application data other than JSON
+/// and form posts. `None` when it declares none (a part without a type is text).
+fn opaque_block(body: &[u8], at: usize) -> Option<bool> {
+    let start = memchr::memmem::rfind(&body[..at], b"\n\n").or_else(|| memchr::memmem::rfind(&body[..at], b"\n\r\n"));
+    let start = start.map_or(0, |s| s + 1);
+    let end = blank_line(&body[at..]).map_or(body.len(), |e| at + e);
+    let block = &body[start..end];
+    let mut any = false;
+    for ct in occurrences(block, b"content-type") {
+        let Some(value) = field_value(&block[ct + b"content-type".len()..])?.and_then(media_type) else {
+            return Some(false);
+        };
+        any = true;
+        let opaque = [&b"image/"[..], b"audio/", b"video/", b"font/", b"model/", b"application/"]
+            .iter()
+            .any(|p| value.starts_with(p))
+            && !(value == b"application/json"
+                || value.ends_with(b"+json")
+                || value.starts_with(b"application/x-www-form-urlencoded"));
+        if !opaque {
+            return Some(false);
+        }
+    }
+    any.then_some(true)
+}
+
+/// The offset of the first blank line (`\n\n` or `\n\r\n`) in `text`.
+fn blank_line(text: &[u8]) -> Option<usize> {
+    let lf = memchr::memmem::find(text, b"\n\n");
+    let crlf = memchr::memmem::find(text, b"\n\r\n");
+    match (lf, crlf) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scan(body: &str) -> Option<Searchable> {
+        searchable_multipart(body.as_bytes(), 1000)
+    }
+
+    #[test]
+    fn plain_alternatives_and_opaque_attachments_are_searchable() {
+        let body = "--b\nContent-Type: text/plain; charset=\"iso-8859-1\"\nContent-Transfer-Encoding: 7bit\n\nhi\n\
+                    --b\nContent-Type: image/png;\n name=x.png\nContent-Transfer-Encoding: base64\n\naGk=\n--b--\n";
+        assert_eq!(scan(body), Some(Searchable { quoted_printable: false }));
+        let qp = "--b\r\nContent-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nx=3D\r\n--b--\r\n";
+        assert_eq!(scan(qp), Some(Searchable { quoted_printable: true }));
+        // Words in text, not fields.
+        assert!(scan("--b\n\nWhich content-type and charset do you use?\n--b--\n").is_some());
+    }
+
+    #[test]
+    fn report_parts_encoded_text_and_odd_charsets_must_be_parsed() {
+        for body in [
+            "--b\nContent-Type: message/rfc822\n\nFrom: x\n\nhi\n--b--\n",
+            "--b\nContent-Type: Message / Delivery-Status\n\nx\n--b--\n",
+            "--b\nContent-Type:\n text/rfc822-headers\n\nx\n--b--\n",
+            "--b\nContent-Type: multipart/report; boundary=c\n\n--c--\n--b--\n",
+            "--b\nContent-Type: multipart/digest; boundary=c\n\n--c--\n--b--\n",
+            "--b\nContent-Type: text/plain\nContent-Transfer-Encoding: base64\n\naGk=\n--b--\n",
+            "--b\nContent-Transfer-Encoding: base64\n\naGk=\n--b--\n",
+            "--b\nContent-Type: application/json\nContent-Transfer-Encoding: base64\n\ne30=\n--b--\n",
+            "--b\nContent-Type: text/plain; charset=utf-16\n\nx\n--b--\n",
+            "--b\nContent-Type: text/plain; charset*=utf-8''x\n\nx\n--b--\n",
+            "--b\nContent-Type: text/plain (comment)\n\nx\n--b--\n",
+            // mail-parser reads a part's header block right after its boundary, mid-line.
+            "junk --bContent-Type: message/rfc822\n\nFrom: x\n\n--b--\n",
+        ] {
+            assert_eq!(scan(body), None, "{body}");
+        }
+        assert_eq!(searchable_multipart("--b\n\nx\n--b\n\ny\n--b--\n".as_bytes(), 4), None);
+    }
+}
