@@ -56,11 +56,7 @@ pub fn classify(raw: &[u8], envelope: Option<&Envelope>, config: &Config, now: u
     // Ordinary mail leaves after its headers: the body is parsed only when some detector could
     // claim the message. `ordinary_view` is the header-only view of a message none could.
     let head = if mime::declares_structure(&bytes) { None } else { mime::parse_head(&bytes) };
-    let ordinary_view = head.as_ref().and_then(|head| {
-        let body = mime::plain_body(head, &bytes, &config.limits)?;
-        let view = mime::view(head, &config.limits);
-        (!formats::may_claim(&view, &body)).then_some(view)
-    });
+    let ordinary_view = head.as_ref().and_then(|head| ordinary(head, &bytes, &config.limits));
     let ordinary = ordinary_view.is_some();
     let whole = if ordinary { None } else { mime::parse(&bytes) };
     let mail = match (ordinary_view, &whole) {
@@ -120,6 +116,33 @@ pub fn classify(raw: &[u8], envelope: Option<&Envelope>, config: &Config, now: u
     }
     report.is_bounce = report.kind.is_bounce();
     report
+}
+
+/// The header-only view of `raw` (its headers parsed as `head`) when no detector could claim
+/// the message; `None` when its body must be parsed.
+fn ordinary<'m>(head: &'m mail_parser::Message<'m>, raw: &'m [u8], limits: &Limits) -> Option<mime::Mail<'m>> {
+    let body = mime::plain_body(head, raw, limits)?;
+    let view = mime::view(head, limits);
+    (!formats::may_claim(&view, &body)).then_some(view)
+}
+
+/// For the `gate` fuzz target: panics when the header gate turns away a message that the full
+/// parse gives to a detector, or reads its headers differently. Not part of the API.
+#[doc(hidden)]
+pub fn check_gate(raw: &[u8], limits: &Limits) {
+    let bytes = limits::prepare(raw, limits, &mut Vec::new());
+    let (Some(head), Some(whole)) = (mime::parse_head(&bytes), mime::parse(&bytes)) else {
+        return;
+    };
+    let Some(view) = ordinary(&head, &bytes, limits) else {
+        return;
+    };
+    let full = mime::view(&whole, limits);
+    if let Some(finding) = formats::detect(&full) {
+        panic!("the gate turned away a message the {} detector claims", finding.format);
+    }
+    assert_eq!(view.headers, full.headers, "the header-only parse reads other headers");
+    assert_eq!(view.cuts, full.cuts, "the header-only parse cuts otherwise");
 }
 
 /// The envelope to judge by: what the host gave, with the parts it left out taken from the
