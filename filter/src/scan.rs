@@ -71,6 +71,70 @@ pub fn searchable_multipart(body: &[u8], max_parts: usize) -> Option<Searchable>
     Some(Searchable { quoted_printable })
 }
 
+/// The fields of the top header block a reader asked for, copied out as a header block of
+/// their own, so that mail-parser reads only those (it reads each field on its own, so their
+/// values come out as in the whole block); and where the body starts.
+pub struct SelectedHead {
+    /// The selected fields' raw lines, in order, then a blank line.
+    pub block: Vec<u8>,
+    /// The offset of the body in the message.
+    pub body_start: usize,
+}
+
+/// Select the fields named as `wanted` says (given the name in lower case) from the top header
+/// block of `raw`. `None` unless every line of the block is a `name: value` field or a folded
+/// continuation, the block ends in a blank line, and it is small enough that the limits cut
+/// nothing in it (`max_headers` fields, `max_header_bytes` per decoded value): then the
+/// selected fields are read exactly as in the whole block.
+pub fn select_head(raw: &[u8], limits: &crate::Limits, wanted: impl Fn(&str) -> bool) -> Option<SelectedHead> {
+    let mut block = Vec::new();
+    let (mut fields, mut taking, mut start) = (0usize, false, 0usize);
+    loop {
+        let end = memchr::memchr(b'\n', &raw[start..]).map(|e| start + e)?;
+        let line = &raw[start..end];
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let next = end + 1;
+        if line.is_empty() {
+            // A decoded value is at most three bytes per raw byte (a replaced invalid byte)
+            // plus a date's fixed length: past that, a limit could cut a value.
+            if next.saturating_mul(3).saturating_add(64) > limits.max_header_bytes || fields > limits.max_headers {
+                return None;
+            }
+            block.push(b'\n');
+            return Some(SelectedHead { block, body_start: next });
+        }
+        if matches!(line[0], b' ' | b'\t') {
+            // A continuation of the field before; a blank-only line would end the block there.
+            if fields == 0 || line.trim_ascii().is_empty() {
+                return None;
+            }
+        } else {
+            let colon = memchr::memchr(b':', line)?;
+            let name = line[..colon].trim_ascii_end();
+            if name.is_empty() {
+                return None;
+            }
+            fields += 1;
+            let lower = String::from_utf8_lossy(name).to_ascii_lowercase();
+            if name.iter().any(u8::is_ascii_whitespace) {
+                // mail-parser drops the blanks of a name it knows, keeps them in others: a
+                // field (an mbox `From ` line) that may be read either way is not taken.
+                let squeezed: String = lower.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+                if wanted(&squeezed) || wanted(&lower) {
+                    return None;
+                }
+                taking = false;
+            } else {
+                taking = wanted(&lower);
+            }
+        }
+        if taking {
+            block.extend_from_slice(&raw[start..next]);
+        }
+        start = next;
+    }
+}
+
 /// Where `word` occurs in `text`, ignoring ASCII case.
 fn occurrences<'a>(text: &'a [u8], word: &'a [u8]) -> impl Iterator<Item = usize> + 'a {
     let mut from = 0;
@@ -207,5 +271,32 @@ mod tests {
             assert_eq!(scan(body), None, "{body}");
         }
         assert_eq!(searchable_multipart("--b\n\nx\n--b\n\ny\n--b--\n".as_bytes(), 4), None);
+    }
+
+    #[test]
+    fn the_selected_fields_come_out_as_a_block_of_their_own() {
+        let limits = crate::Limits::default();
+        let raw = b"Received: from x\r\n by y\r\nSubject: hi\r\n there\r\nX-Other: 1\r\nfrom:a@b\r\n\r\nbody";
+        let head = select_head(raw, &limits, |n| n == "subject" || n == "from").unwrap();
+        assert_eq!(head.block, b"Subject: hi\r\n there\r\nfrom:a@b\r\n\n");
+        assert_eq!(&raw[head.body_start..], b"body");
+        // An mbox `From ` line is a field to mail-parser, not one of those wanted.
+        let mbox = b"From a@b  Mon Jan  1 00:00:00 2001\nSubject: x\n\nbody";
+        assert_eq!(select_head(mbox, &limits, |n| n == "subject").unwrap().block, b"Subject: x\n\n");
+        // Lines a header parser might read otherwise; no blank line; limits that could cut.
+        for odd in [
+            &b"Subject: x\nno colon here\n\nbody"[..],
+            b"Sub ject: x\n\nbody",
+            b" Subject: x\n\nbody",
+            b"Subject: x\n  \nbody\n",
+            b"Sub ject: x\n\nbody",
+            b"Subject: x\n",
+        ] {
+            assert!(select_head(odd, &limits, |_| true).is_none(), "{}", String::from_utf8_lossy(odd));
+        }
+        let tight = crate::Limits { max_headers: 1, ..crate::Limits::default() };
+        assert!(select_head(b"A: 1\nB: 2\n\n", &tight, |_| true).is_none());
+        let tight = crate::Limits { max_header_bytes: 60, ..crate::Limits::default() };
+        assert!(select_head(b"A: 1\n\n", &tight, |_| true).is_none());
     }
 }

@@ -625,7 +625,7 @@ mod tests {
         let msg = crate::mime::parse(raw).expect("parses");
         let mail = crate::mime::view(&msg, &crate::Limits::default());
         let head = crate::mime::parse_head(raw).expect("headers");
-        let gate = crate::mime::plain_body(&head, raw, &crate::Limits::default())
+        let gate = crate::mime::plain_body(&head, crate::mime::body_after(&head, raw), &crate::Limits::default())
             .map(|body| may_claim(&crate::mime::view(&head, &crate::Limits::default()), &body));
         (detect(&mail), gate)
     }

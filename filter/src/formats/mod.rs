@@ -49,6 +49,14 @@ struct Detector {
     /// Given only the headers of a one-part text message and its undecoded body (see
     /// [`PlainBody`]): whether `detect` could claim the message. "No" must be certain.
     may_claim: fn(&Mail<'_>, &PlainBody<'_>) -> bool,
+    /// The header fields `may_claim` reads (names in lower case): only those are parsed for
+    /// the gate. A test fails when it reads another.
+    gate_reads: fn(&str) -> bool,
+}
+
+/// For the detectors whose gate reads no header field.
+fn no_fields(_: &str) -> bool {
+    false
 }
 
 /// For the structured formats: a one-part text message has none of their MIME parts.
@@ -58,18 +66,53 @@ fn needs_mime_parts(_: &Mail<'_>, _: &PlainBody<'_>) -> bool {
 
 /// The detectors, in the order they are tried.
 const REGISTRY: &[Detector] = &[
-    Detector { name: "rfc3464", detect: rfc3464::detect, may_claim: needs_mime_parts },
-    Detector { name: "arf", detect: arf::detect, may_claim: arf::may_claim },
-    Detector { name: "rfc8098", detect: rfc8098::detect, may_claim: needs_mime_parts },
-    Detector { name: "esp-events", detect: esp_events::detect, may_claim: esp_events::may_claim },
-    Detector { name: "rfc3464-text", detect: rfc3464::detect_in_text, may_claim: rfc3464::may_claim_in_text },
-    Detector { name: "google-groups", detect: google_groups::detect, may_claim: google_groups::may_claim },
-    Detector { name: "fml", detect: fml::detect, may_claim: fml::may_claim },
-    Detector { name: "virus-notice", detect: virus_notice::detect, may_claim: virus_notice::may_claim },
-    Detector { name: "text", detect: text_ndr::detect, may_claim: text_ndr::may_claim },
+    Detector { name: "rfc3464", detect: rfc3464::detect, may_claim: needs_mime_parts, gate_reads: no_fields },
+    Detector { name: "arf", detect: arf::detect, may_claim: arf::may_claim, gate_reads: arf::gate_reads },
+    Detector { name: "rfc8098", detect: rfc8098::detect, may_claim: needs_mime_parts, gate_reads: no_fields },
+    Detector {
+        name: "esp-events",
+        detect: esp_events::detect,
+        may_claim: esp_events::may_claim,
+        gate_reads: no_fields,
+    },
+    Detector {
+        name: "rfc3464-text",
+        detect: rfc3464::detect_in_text,
+        may_claim: rfc3464::may_claim_in_text,
+        gate_reads: no_fields,
+    },
+    Detector {
+        name: "google-groups",
+        detect: google_groups::detect,
+        may_claim: google_groups::may_claim,
+        gate_reads: google_groups::gate_reads,
+    },
+    Detector { name: "fml", detect: fml::detect, may_claim: fml::may_claim, gate_reads: fml::gate_reads },
+    Detector {
+        name: "virus-notice",
+        detect: virus_notice::detect,
+        may_claim: virus_notice::may_claim,
+        gate_reads: virus_notice::gate_reads,
+    },
+    Detector {
+        name: "text",
+        detect: text_ndr::detect,
+        may_claim: text_ndr::may_claim,
+        gate_reads: text_ndr::gate_reads,
+    },
     // Challenges often carry Auto-Submitted too: they are tried before auto-replies.
-    Detector { name: "challenge", detect: challenge::detect, may_claim: challenge::may_claim },
-    Detector { name: "rfc3834", detect: rfc3834::detect, may_claim: rfc3834::may_claim },
+    Detector {
+        name: "challenge",
+        detect: challenge::detect,
+        may_claim: challenge::may_claim,
+        gate_reads: challenge::gate_reads,
+    },
+    Detector {
+        name: "rfc3834",
+        detect: rfc3834::detect,
+        may_claim: rfc3834::may_claim,
+        gate_reads: rfc3834::gate_reads,
+    },
 ];
 
 /// The first detector that claims the message, if any, with every recipient's SMTP command,
@@ -83,6 +126,11 @@ pub fn detect(mail: &Mail<'_>) -> Option<Finding> {
 /// Whether some detector could claim a one-part text message with these headers and body.
 pub fn may_claim(head: &Mail<'_>, body: &PlainBody<'_>) -> bool {
     REGISTRY.iter().any(|d| (d.may_claim)(head, body))
+}
+
+/// Whether some detector's gate reads the header field `name` (in lower case).
+pub fn gate_reads(name: &str) -> bool {
+    REGISTRY.iter().any(|d| (d.gate_reads)(name))
 }
 
 /// Derive what detectors leave open, the same way for every format.
@@ -294,7 +342,7 @@ mod tests {
     /// not one text part (the gate does not apply), else whether some detector may claim it.
     fn gate(raw: &[u8]) -> Option<bool> {
         let head = crate::mime::parse_head(raw)?;
-        let body = crate::mime::plain_body(&head, raw, &crate::Limits::default())?;
+        let body = crate::mime::plain_body(&head, crate::mime::body_after(&head, raw), &crate::Limits::default())?;
         Some(may_claim(&crate::mime::view(&head, &crate::Limits::default()), &body))
     }
 
@@ -365,7 +413,7 @@ mod tests {
                 let (Some(head), Some(whole)) = (crate::mime::parse_head(&bytes), crate::mime::parse(&bytes)) else {
                     continue;
                 };
-                let Some(body) = crate::mime::plain_body(&head, &bytes, &limits) else {
+                let Some(body) = crate::mime::plain_body(&head, crate::mime::body_after(&head, &bytes), &limits) else {
                     continue;
                 };
                 let (head_view, whole_view) = (crate::mime::view(&head, &limits), crate::mime::view(&whole, &limits));

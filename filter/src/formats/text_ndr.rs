@@ -130,6 +130,10 @@ static FAILURE_PHRASES: LazyLock<PhraseSet> = LazyLock::new(|| {
 });
 
 /// A one-part text message returns no original: only the header signs can make it a report.
+pub fn gate_reads(name: &str) -> bool {
+    matches!(name, "from" | "sender" | "subject" | "x-failed-recipients")
+}
+
 pub fn may_claim(head: &Mail<'_>, _: &PlainBody<'_>) -> bool {
     from_daemon(head)
         || BOUNCE_SUBJECTS.any_in(head.header("subject").unwrap_or(""))
