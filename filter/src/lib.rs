@@ -271,6 +271,15 @@ mod tests {
         );
     }
 
+    /// The gate fuzz target's first find: a Date whose zone is one letter at the line's end made
+    /// mail-parser swallow the blank line, and read the body's part headers as the message's.
+    #[test]
+    fn a_date_that_swallows_the_next_line_is_read_as_the_whole_parse_reads_it() {
+        let raw = b"From: neko-admin@example.org\nDate: Fri, 29 Apr 2005 23:34:45 r\r\n\r\n--bound\r\n\
+                    Content-Transfer-Encoding: binary\r\nContent-Type: text/plain\r\n\r\nhello\r\n";
+        assert_eq!(check_gate(raw, &Limits::default()), Some(false));
+    }
+
     #[test]
     fn configured_limits_cut_parts_headers_and_values_and_say_so() {
         let limits = Limits { max_parts: 3, max_headers: 2, max_header_bytes: 5, ..Limits::default() };
