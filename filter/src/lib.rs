@@ -164,7 +164,7 @@ fn ordinary<'m>(
         HeadSource::Selected(selected) => (bytes.get(selected.body_start..)?, Some(ordinary_reads as fn(&str) -> bool)),
         _ => (mime::body_after(head, bytes), None),
     };
-    let body = mime::plain_body(head, body, limits)?;
+    let body = mime::plain_body(head, body, limits)?.with_words(&formats::GATE_WORDS);
     let mut view = mime::view(head, limits);
     view.only = only;
     (!formats::may_claim(&view, &body)).then_some(view)

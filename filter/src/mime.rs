@@ -133,12 +133,52 @@ pub struct PlainBody<'m> {
     /// The body quoted-printable decoded the way the full parse decodes it, when some part (or
     /// the message) may be quoted-printable.
     decoded: Option<Cow<'m, [u8]>>,
+    /// The words the gates ask for, all found in one reading of the body ([`Self::with_words`]).
+    words: Option<&'static GateWords>,
+    /// Which of `words` the body holds (their tags), read on the first question.
+    found: std::cell::OnceCell<Vec<usize>>,
+}
+
+/// The words the header gates may ask a body for, and a set that finds them in one pass.
+pub struct GateWords {
+    pub words: Vec<&'static str>,
+    pub set: crate::text::PhraseSet,
+}
+
+impl GateWords {
+    pub fn new(words: Vec<&'static str>) -> GateWords {
+        let set = crate::text::PhraseSet::of(&words);
+        GateWords { words, set }
+    }
 }
 
 impl PlainBody<'_> {
+    /// Answer [`Self::mentions`] for all of `words` from one reading of the body.
+    pub fn with_words(mut self, words: &'static GateWords) -> Self {
+        self.words = Some(words);
+        self
+    }
+
     /// Whether the body holds `word` (ASCII, compared ignoring case). Wherever the decoded text
     /// holds an ASCII word, so does this body, so a "no" is certain.
     pub fn mentions(&self, word: &str) -> bool {
+        if let Some(known) = self.words {
+            let tag = known.words.iter().position(|w| *w == word);
+            if cfg!(any(test, debug_assertions)) {
+                assert!(tag.is_some(), "{word} is not among the gates' words");
+            }
+            if let Some(tag) = tag {
+                let found = self.found.get_or_init(|| {
+                    let mut seen = Vec::new();
+                    known.set.add_tags_in_bytes(self.raw, &mut seen);
+                    if let Some(decoded) = self.decoded.as_deref() {
+                        known.set.add_tags_in_bytes(decoded, &mut seen);
+                    }
+                    seen
+                });
+                return found.contains(&tag);
+            }
+        }
         let found = |b: &[u8]| crate::text::find_ci_bytes(b, word.as_bytes()).is_some();
         found(self.raw) || self.decoded.as_deref().is_some_and(found)
     }
@@ -179,7 +219,7 @@ pub fn plain_body<'m>(head: &mail_parser::Message<'_>, body: &'m [u8], limits: &
     } else {
         None
     };
-    Some(PlainBody { raw: body, decoded })
+    Some(PlainBody { raw: body, decoded, words: None, found: Default::default() })
 }
 
 /// The body after the header block of `head` (parsed by [`parse_head`] from `raw`). The

@@ -52,6 +52,8 @@ struct Detector {
     /// The header fields `may_claim` reads (names in lower case): only those are parsed for
     /// the gate. A test fails when it reads another.
     gate_reads: fn(&str) -> bool,
+    /// The words `may_claim` asks the body for: all are found in one reading of it.
+    gate_words: &'static [&'static [&'static str]],
 }
 
 /// For the detectors whose gate reads no header field.
@@ -66,39 +68,68 @@ fn needs_mime_parts(_: &Mail<'_>, _: &PlainBody<'_>) -> bool {
 
 /// The detectors, in the order they are tried.
 const REGISTRY: &[Detector] = &[
-    Detector { name: "rfc3464", detect: rfc3464::detect, may_claim: needs_mime_parts, gate_reads: no_fields },
-    Detector { name: "arf", detect: arf::detect, may_claim: arf::may_claim, gate_reads: arf::gate_reads },
-    Detector { name: "rfc8098", detect: rfc8098::detect, may_claim: needs_mime_parts, gate_reads: no_fields },
+    Detector {
+        name: "rfc3464",
+        detect: rfc3464::detect,
+        may_claim: needs_mime_parts,
+        gate_reads: no_fields,
+        gate_words: &[],
+    },
+    Detector {
+        name: "arf",
+        detect: arf::detect,
+        may_claim: arf::may_claim,
+        gate_reads: arf::gate_reads,
+        gate_words: &[],
+    },
+    Detector {
+        name: "rfc8098",
+        detect: rfc8098::detect,
+        may_claim: needs_mime_parts,
+        gate_reads: no_fields,
+        gate_words: &[],
+    },
     Detector {
         name: "esp-events",
         detect: esp_events::detect,
         may_claim: esp_events::may_claim,
         gate_reads: no_fields,
+        gate_words: esp_events::GATE_WORDS,
     },
     Detector {
         name: "rfc3464-text",
         detect: rfc3464::detect_in_text,
         may_claim: rfc3464::may_claim_in_text,
         gate_reads: no_fields,
+        gate_words: &[&["recipient:"]],
     },
     Detector {
         name: "google-groups",
         detect: google_groups::detect,
         may_claim: google_groups::may_claim,
         gate_reads: google_groups::gate_reads,
+        gate_words: &[],
     },
-    Detector { name: "fml", detect: fml::detect, may_claim: fml::may_claim, gate_reads: fml::gate_reads },
+    Detector {
+        name: "fml",
+        detect: fml::detect,
+        may_claim: fml::may_claim,
+        gate_reads: fml::gate_reads,
+        gate_words: &[],
+    },
     Detector {
         name: "virus-notice",
         detect: virus_notice::detect,
         may_claim: virus_notice::may_claim,
         gate_reads: virus_notice::gate_reads,
+        gate_words: &[],
     },
     Detector {
         name: "text",
         detect: text_ndr::detect,
         may_claim: text_ndr::may_claim,
         gate_reads: text_ndr::gate_reads,
+        gate_words: &[],
     },
     // Challenges often carry Auto-Submitted too: they are tried before auto-replies.
     Detector {
@@ -106,12 +137,14 @@ const REGISTRY: &[Detector] = &[
         detect: challenge::detect,
         may_claim: challenge::may_claim,
         gate_reads: challenge::gate_reads,
+        gate_words: &[],
     },
     Detector {
         name: "rfc3834",
         detect: rfc3834::detect,
         may_claim: rfc3834::may_claim,
         gate_reads: rfc3834::gate_reads,
+        gate_words: &[],
     },
 ];
 
@@ -127,6 +160,15 @@ pub fn detect(mail: &Mail<'_>) -> Option<Finding> {
 pub fn may_claim(head: &Mail<'_>, body: &PlainBody<'_>) -> bool {
     REGISTRY.iter().any(|d| (d.may_claim)(head, body))
 }
+
+/// Every word the gates ask a body for ([`Detector::gate_words`]).
+pub static GATE_WORDS: LazyLock<crate::mime::GateWords> = LazyLock::new(|| {
+    let mut words: Vec<&'static str> =
+        REGISTRY.iter().flat_map(|d| d.gate_words.iter().copied().flatten().copied()).collect();
+    words.sort_unstable();
+    words.dedup();
+    crate::mime::GateWords::new(words)
+});
 
 /// Whether some detector's gate reads the header field `name` (in lower case).
 pub fn gate_reads(name: &str) -> bool {
