@@ -111,7 +111,11 @@ pub fn parse_head(raw: &[u8]) -> Option<mail_parser::Message<'_>> {
 /// message is no ordinary mail, and a header-only parse would be wasted (a bounce's headers cost
 /// as much to parse as a tenth of the whole). A shortcut only: "no" proves nothing.
 pub fn declares_structure(raw: &[u8]) -> bool {
-    for line in raw.split(|&b| b == b'\n') {
+    let mut start = 0;
+    while start < raw.len() {
+        let end = memchr::memchr(b'\n', &raw[start..]).map_or(raw.len(), |e| start + e);
+        let line = &raw[start..end];
+        start = end + 1;
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         if line.is_empty() {
             break;

@@ -27,49 +27,57 @@ pub fn searchable_multipart(body: &[u8], max_parts: usize) -> Option<Searchable>
     if memchr::memmem::find_iter(body, b"--").count().saturating_add(2) >= max_parts {
         return None;
     }
-    for at in occurrences(body, b"content-type") {
-        let value = field_value(&body[at + b"content-type".len()..])?;
-        if let Some(value) = value {
-            if report_like(&media_type(value)?) {
-                return None;
-            }
-        }
-    }
     let mut quoted_printable = false;
-    for at in occurrences(body, b"content-transfer-encoding") {
-        let Some(value) = field_value(&body[at + b"content-transfer-encoding".len()..])? else {
-            continue;
-        };
-        match token(value)?.to_ascii_lowercase().as_slice() {
-            b"7bit" | b"8bit" | b"binary" => {}
-            b"quoted-printable" => quoted_printable = true,
-            // Decoding hides the words: only a part no detector reads as text may be encoded.
-            _ => {
-                if !opaque_block(body, at)? {
-                    return None;
+    // The three words in one reading of the body.
+    for (at, word) in MIME_WORDS.occurrences_in_bytes(body) {
+        let rest = &body[at + MIME_WORD_LIST[word].len()..];
+        match word {
+            CONTENT_TYPE => {
+                if let Some(value) = field_value(rest)? {
+                    if report_like(&media_type(value)?) {
+                        return None;
+                    }
                 }
             }
-        }
-    }
-    for at in occurrences(body, b"charset") {
-        let rest = &body[at + b"charset".len()..];
-        let rest = rest.trim_ascii_start();
-        match rest.first() {
-            Some(b'=') => {
-                let value = rest[1..].trim_ascii_start();
-                let value = value.strip_prefix(b"\"").unwrap_or(value);
-                let name = std::str::from_utf8(token(value)?).ok()?;
-                if !crate::mime::keeps_ascii(name) {
-                    return None;
+            TRANSFER_ENCODING => {
+                let Some(value) = field_value(rest)? else {
+                    continue;
+                };
+                match token(value)?.to_ascii_lowercase().as_slice() {
+                    b"7bit" | b"8bit" | b"binary" => {}
+                    b"quoted-printable" => quoted_printable = true,
+                    // Decoding hides the words: only a part no detector reads as text may be encoded.
+                    _ => {
+                        if !opaque_block(body, at)? {
+                            return None;
+                        }
+                    }
                 }
             }
-            // RFC 2231 parameters (`charset*=`): not read here.
-            Some(b'*') => return None,
-            _ => {}
+            _ => match rest.trim_ascii_start().split_first() {
+                Some((b'=', value)) => {
+                    let value = value.trim_ascii_start();
+                    let value = value.strip_prefix(b"\"").unwrap_or(value);
+                    let name = std::str::from_utf8(token(value)?).ok()?;
+                    if !crate::mime::keeps_ascii(name) {
+                        return None;
+                    }
+                }
+                // RFC 2231 parameters (`charset*=`): not read here.
+                Some((b'*', _)) => return None,
+                _ => {}
+            },
         }
     }
     Some(Searchable { quoted_printable })
 }
+
+/// The field names and parameter [`searchable_multipart`] looks at, by tag.
+const MIME_WORD_LIST: &[&str] = &["content-type", "content-transfer-encoding", "charset"];
+const CONTENT_TYPE: usize = 0;
+const TRANSFER_ENCODING: usize = 1;
+static MIME_WORDS: std::sync::LazyLock<crate::text::PhraseSet> =
+    std::sync::LazyLock::new(|| crate::text::PhraseSet::of(MIME_WORD_LIST));
 
 /// The fields of the top header block a reader asked for, copied out as a header block of
 /// their own, so that mail-parser reads only those (it reads each field on its own, so their

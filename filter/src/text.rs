@@ -549,6 +549,17 @@ impl PhraseSet {
         self.add_tags_in_bytes(text.as_bytes(), seen);
     }
 
+    /// Every occurrence in `text` (bytes that need not be UTF-8) as `(position, tag)`: those of
+    /// the short phrases first, then the others in text order.
+    pub fn occurrences_in_bytes(&self, text: &[u8]) -> Vec<(usize, usize)> {
+        let mut all = Vec::new();
+        self.scan_bytes(text, |at, tag| {
+            all.push((at, tag));
+            true
+        });
+        all
+    }
+
     /// [`PhraseSet::add_tags_in`] over bytes that need not be UTF-8.
     pub fn add_tags_in_bytes(&self, text: &[u8], seen: &mut Vec<usize>) {
         self.scan_bytes(text, |_, tag| {
