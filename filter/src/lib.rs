@@ -130,10 +130,12 @@ enum HeadSource {
 }
 
 fn head_source(bytes: &[u8], limits: &Limits) -> HeadSource {
-    if mime::declares_structure(bytes) {
-        return HeadSource::Structure;
+    match scan::select_head(bytes, limits, ordinary_reads) {
+        Some(head) if head.declares_structure => HeadSource::Structure,
+        Some(head) => HeadSource::Selected(head),
+        None if mime::declares_structure(bytes) => HeadSource::Structure,
+        None => HeadSource::Whole,
     }
-    scan::select_head(bytes, limits, ordinary_reads).map_or(HeadSource::Whole, HeadSource::Selected)
 }
 
 /// The header fields read when a message is ordinary: the gates', the subject and sender the

@@ -120,13 +120,22 @@ pub fn declares_structure(raw: &[u8]) -> bool {
         if line.is_empty() {
             break;
         }
-        if line.len() > 13 && line[..13].eq_ignore_ascii_case(b"content-type:") {
-            let value = line[13..].trim_ascii_start();
-            let starts = |p: &[u8]| value.len() >= p.len() && value[..p.len()].eq_ignore_ascii_case(p);
-            return starts(b"multipart/report") || starts(b"multipart/digest") || starts(b"message/");
+        if let Some(report) = declares_report(line) {
+            return report;
         }
     }
     false
+}
+
+/// For a header line (without its line end) that is a `Content-Type:` field: whether it
+/// declares a report, a digest or a message/* type. `None` for other lines.
+pub fn declares_report(line: &[u8]) -> Option<bool> {
+    if line.len() > 13 && line[..13].eq_ignore_ascii_case(b"content-type:") {
+        let value = line[13..].trim_ascii_start();
+        let starts = |p: &[u8]| value.len() >= p.len() && value[..p.len()].eq_ignore_ascii_case(p);
+        return Some(starts(b"multipart/report") || starts(b"multipart/digest") || starts(b"message/"));
+    }
+    None
 }
 
 /// The body of a message as the header gate may search it for ASCII words without parsing it:

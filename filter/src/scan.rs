@@ -87,6 +87,9 @@ pub struct SelectedHead {
     pub block: Vec<u8>,
     /// The offset of the body in the message.
     pub body_start: usize,
+    /// The block's first `Content-Type:` line declares a report structure
+    /// ([`crate::mime::declares_structure`], read in the same pass).
+    pub declares_structure: bool,
 }
 
 /// Select the fields named as `wanted` says (given the name in lower case) from the top header
@@ -97,6 +100,8 @@ pub struct SelectedHead {
 pub fn select_head(raw: &[u8], limits: &crate::Limits, wanted: impl Fn(&str) -> bool) -> Option<SelectedHead> {
     let mut block = Vec::new();
     let (mut fields, mut taking, mut in_date, mut start) = (0usize, false, false, 0usize);
+    // Whether the first Content-Type line declares a report structure.
+    let mut structure: Option<bool> = None;
     loop {
         let end = memchr::memchr(b'\n', &raw[start..]).map(|e| start + e)?;
         let line = &raw[start..end];
@@ -109,7 +114,7 @@ pub fn select_head(raw: &[u8], limits: &crate::Limits, wanted: impl Fn(&str) -> 
                 return None;
             }
             block.push(b'\n');
-            return Some(SelectedHead { block, body_start: next });
+            return Some(SelectedHead { block, body_start: next, declares_structure: false });
         }
         if matches!(line[0], b' ' | b'\t') {
             // A continuation of the field before; a blank-only line would end the block there.
@@ -120,6 +125,11 @@ pub fn select_head(raw: &[u8], limits: &crate::Limits, wanted: impl Fn(&str) -> 
                 return None;
             }
         } else {
+            structure = structure.or_else(|| crate::mime::declares_report(line));
+            if structure == Some(true) {
+                // A report: nothing is selected, the whole message is parsed.
+                return Some(SelectedHead { block: Vec::new(), body_start: 0, declares_structure: true });
+            }
             let colon = memchr::memchr(b':', line)?;
             let name = line[..colon].trim_ascii_end();
             if name.is_empty() {
@@ -310,6 +320,10 @@ mod tests {
         let head = select_head(raw, &limits, |n| n == "subject" || n == "from").unwrap();
         assert_eq!(head.block, b"Subject: hi\r\n there\r\nfrom:a@b\r\n\n");
         assert_eq!(&raw[head.body_start..], b"body");
+        // A report's header block is seen in the same pass, and nothing is selected.
+        let report = b"From: a\nContent-Type: Multipart/Report; report-type=delivery-status\n\nbody";
+        assert!(select_head(report, &limits, |_| true).unwrap().declares_structure);
+        assert!(!select_head(raw, &limits, |_| true).unwrap().declares_structure);
         // An mbox `From ` line is a field to mail-parser, not one of those wanted.
         let mbox = b"From a@b  Mon Jan  1 00:00:00 2001\nSubject: x\n\nbody";
         assert_eq!(select_head(mbox, &limits, |n| n == "subject").unwrap().block, b"Subject: x\n\n");
