@@ -143,9 +143,12 @@ pub fn declares_report(line: &[u8]) -> Option<bool> {
 pub struct PlainBody<'m> {
     /// The body bytes as they stand.
     raw: &'m [u8],
-    /// The body quoted-printable decoded the way the full parse decodes it, when some part (or
-    /// the message) may be quoted-printable.
-    decoded: Option<Cow<'m, [u8]>>,
+    /// Some part (or the message) may be quoted-printable: the body must be searched decoded
+    /// too, as the full parse decodes it.
+    quoted_printable: bool,
+    /// The decoded body, made on the first question that needs it; `None` inside when the
+    /// decoder gave up (then every word counts as present: the body must be parsed).
+    decoded: std::cell::OnceCell<Option<Cow<'m, [u8]>>>,
     /// The words the gates ask for, all found in one reading of the body ([`Self::with_words`]).
     words: Option<&'static GateWords>,
     /// Which of `words` the body holds (their tags), read on the first question.
@@ -165,7 +168,21 @@ impl GateWords {
     }
 }
 
-impl PlainBody<'_> {
+impl<'m> PlainBody<'m> {
+    /// The body quoted-printable decoded, when it may be quoted-printable; `Err` when the
+    /// decoder gave up.
+    fn decoded(&self) -> Result<Option<&[u8]>, ()> {
+        if !self.quoted_printable {
+            return Ok(None);
+        }
+        let decoded = self.decoded.get_or_init(|| {
+            // mail-parser's own decoder: soft breaks, `=XX` escapes and dropped CRs as in the parse.
+            let (end, decoded) = MessageStream::new(self.raw).decode_quoted_printable_mime(b"");
+            (end != usize::MAX).then_some(decoded)
+        });
+        decoded.as_deref().map(Some).ok_or(())
+    }
+
     /// Answer [`Self::mentions`] for all of `words` from one reading of the body.
     pub fn with_words(mut self, words: &'static GateWords) -> Self {
         self.words = Some(words);
@@ -184,8 +201,10 @@ impl PlainBody<'_> {
                 let found = self.found.get_or_init(|| {
                     let mut seen = Vec::new();
                     known.set.add_tags_in_bytes(self.raw, &mut seen);
-                    if let Some(decoded) = self.decoded.as_deref() {
-                        known.set.add_tags_in_bytes(decoded, &mut seen);
+                    match self.decoded() {
+                        Ok(Some(decoded)) => known.set.add_tags_in_bytes(decoded, &mut seen),
+                        Ok(None) => {}
+                        Err(()) => seen = (0..known.words.len()).collect(),
                     }
                     seen
                 });
@@ -193,7 +212,7 @@ impl PlainBody<'_> {
             }
         }
         let found = |b: &[u8]| crate::text::find_ci_bytes(b, word.as_bytes()).is_some();
-        found(self.raw) || self.decoded.as_deref().is_some_and(found)
+        found(self.raw) || self.decoded().map_or(true, |d| d.is_some_and(found))
     }
 }
 
@@ -222,17 +241,7 @@ pub fn plain_body<'m>(head: &mail_parser::Message<'_>, body: &'m [u8], limits: &
     if multipart {
         quoted_printable = crate::scan::searchable_multipart(body, limits.max_parts)?.quoted_printable;
     }
-    let decoded = if quoted_printable {
-        // mail-parser's own decoder: soft breaks, `=XX` escapes and dropped CRs as in the parse.
-        let (end, decoded) = MessageStream::new(body).decode_quoted_printable_mime(b"");
-        if end == usize::MAX {
-            return None;
-        }
-        Some(decoded)
-    } else {
-        None
-    };
-    Some(PlainBody { raw: body, decoded, words: None, found: Default::default() })
+    Some(PlainBody { raw: body, quoted_printable, decoded: Default::default(), words: None, found: Default::default() })
 }
 
 /// The body after the header block of `head` (parsed by [`parse_head`] from `raw`). The

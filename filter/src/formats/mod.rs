@@ -158,7 +158,10 @@ pub fn detect(mail: &Mail<'_>) -> Option<Finding> {
 
 /// Whether some detector could claim a one-part text message with these headers and body.
 pub fn may_claim(head: &Mail<'_>, body: &PlainBody<'_>) -> bool {
-    REGISTRY.iter().any(|d| (d.may_claim)(head, body))
+    // The gates that read only headers first: when one says yes, the body is never read.
+    let asks = |d: &&Detector| (d.may_claim)(head, body);
+    REGISTRY.iter().filter(|d| d.gate_words.is_empty()).any(|d| asks(&d))
+        || REGISTRY.iter().filter(|d| !d.gate_words.is_empty()).any(|d| asks(&d))
 }
 
 /// Every word the gates ask a body for ([`Detector::gate_words`]).
