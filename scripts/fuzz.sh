@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Fuzz one target with cargo-fuzz (libFuzzer) for a fixed time; by hand, not in CI:
-#   bash scripts/fuzz.sh classify|requests|batv_srs|abi [SECONDS=300]
+#   bash scripts/fuzz.sh classify|gate|requests|batv_srs|abi [SECONDS=300]
 # Installs cargo-fuzz and a nightly toolchain if missing. The corpus grows in
 # target/fuzz-corpus/TARGET, seeded from tests/corpus on the first run; crashes land in
 # fuzz/artifacts/TARGET. Each crash becomes a regression test (see fuzz/README.md).
@@ -20,7 +20,7 @@ target, out, shared = sys.argv[1], pathlib.Path(sys.argv[2]), pathlib.Path(sys.a
 def put(data):
     (out / hashlib.sha1(data).hexdigest()).write_bytes(data)
 mail = sorted(p for p in shared.rglob("*.eml") if p.is_file())
-if target == "classify":
+if target in ("classify", "gate"):
     for p in mail:
         data = p.read_bytes()
         if len(data) <= 64 << 10:

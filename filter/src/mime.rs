@@ -26,6 +26,9 @@ pub struct Mail<'m> {
     pub report_text: std::cell::OnceCell<String>,
     /// What the limits left out (whole tree, on the outermost message only).
     pub cuts: Cuts,
+    /// For a view of only some header fields ([`crate::scan::select_head`]): the names it
+    /// holds. Tests fail when a reader asks for another.
+    pub only: Option<fn(&str) -> bool>,
 }
 
 /// What [`view`] left out because of the limits.
@@ -56,6 +59,9 @@ pub struct Leaf<'m> {
 impl<'m> Mail<'m> {
     /// The first value of a header (name in lower case).
     pub fn header(&self, name: &str) -> Option<&str> {
+        if cfg!(any(test, debug_assertions)) {
+            assert!(self.only.is_none_or(|only| only(name)), "{name} is not among the selected header fields");
+        }
         self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
     }
 
@@ -101,84 +107,168 @@ pub fn parse_head(raw: &[u8]) -> Option<mail_parser::Message<'_>> {
     PARSER.parse_headers(raw)
 }
 
-/// Whether the top header block declares a multipart or message/* type: then the message is no
-/// single text part, and a header-only parse would be wasted (a bounce's headers cost as much
-/// to parse as a tenth of the whole). A shortcut only: "no" proves nothing.
+/// Whether the top header block declares a report, a digest or a message/* type: then the
+/// message is no ordinary mail, and a header-only parse would be wasted (a bounce's headers cost
+/// as much to parse as a tenth of the whole). A shortcut only: "no" proves nothing.
 pub fn declares_structure(raw: &[u8]) -> bool {
-    for line in raw.split(|&b| b == b'\n') {
+    let mut start = 0;
+    while start < raw.len() {
+        let end = memchr::memchr(b'\n', &raw[start..]).map_or(raw.len(), |e| start + e);
+        let line = &raw[start..end];
+        start = end + 1;
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         if line.is_empty() {
             break;
         }
-        if line.len() > 13 && line[..13].eq_ignore_ascii_case(b"content-type:") {
-            let value = line[13..].trim_ascii_start();
-            let starts = |p: &[u8]| value.len() >= p.len() && value[..p.len()].eq_ignore_ascii_case(p);
-            return starts(b"multipart/") || starts(b"message/");
+        if let Some(report) = declares_report(line) {
+            return report;
         }
     }
     false
 }
 
-/// The body of a message that is one text part, before charset decoding: what the header gate
-/// may search for ASCII words without parsing the message.
+/// For a header line (without its line end) that is a `Content-Type:` field: whether it
+/// declares a report, a digest or a message/* type. `None` for other lines.
+pub fn declares_report(line: &[u8]) -> Option<bool> {
+    if line.len() > 13 && line[..13].eq_ignore_ascii_case(b"content-type:") {
+        let value = line[13..].trim_ascii_start();
+        let starts = |p: &[u8]| value.len() >= p.len() && value[..p.len()].eq_ignore_ascii_case(p);
+        return Some(starts(b"multipart/report") || starts(b"multipart/digest") || starts(b"message/"));
+    }
+    None
+}
+
+/// The body of a message as the header gate may search it for ASCII words without parsing it:
+/// one text part, or a multipart whose parts [`crate::scan`] found searchable as they stand.
 pub struct PlainBody<'m> {
-    /// The body bytes, quoted-printable decoded the way the full parse decodes them.
-    bytes: Cow<'m, [u8]>,
+    /// The body bytes as they stand.
+    raw: &'m [u8],
+    /// Some part (or the message) may be quoted-printable: the body must be searched decoded
+    /// too, as the full parse decodes it.
+    quoted_printable: bool,
+    /// The decoded body, made on the first question that needs it; `None` inside when the
+    /// decoder gave up (then every word counts as present: the body must be parsed).
+    decoded: std::cell::OnceCell<Option<Cow<'m, [u8]>>>,
+    /// The words the gates ask for, all found in one reading of the body ([`Self::with_words`]).
+    words: Option<&'static GateWords>,
+    /// Which of `words` the body holds (their tags), read on the first question.
+    found: std::cell::OnceCell<Vec<usize>>,
+}
+
+/// The words the header gates may ask a body for, and a set that finds them in one pass.
+pub struct GateWords {
+    pub words: Vec<&'static str>,
+    pub set: crate::text::PhraseSet,
+}
+
+impl GateWords {
+    pub fn new(words: Vec<&'static str>) -> GateWords {
+        let set = crate::text::PhraseSet::of(&words);
+        GateWords { words, set }
+    }
 }
 
 impl PlainBody<'_> {
     /// No body: what a detector's gate sees when only the headers are known.
     pub fn empty() -> PlainBody<'static> {
-        PlainBody { bytes: Cow::Borrowed(b"") }
+        PlainBody {
+            raw: b"",
+            quoted_printable: false,
+            decoded: std::cell::OnceCell::new(),
+            words: None,
+            found: std::cell::OnceCell::new(),
+        }
+    }
+}
+
+impl<'m> PlainBody<'m> {
+    /// The body quoted-printable decoded, when it may be quoted-printable; `Err` when the
+    /// decoder gave up.
+    fn decoded(&self) -> Result<Option<&[u8]>, ()> {
+        if !self.quoted_printable {
+            return Ok(None);
+        }
+        let decoded = self.decoded.get_or_init(|| {
+            // mail-parser's own decoder: soft breaks, `=XX` escapes and dropped CRs as in the parse.
+            let (end, decoded) = MessageStream::new(self.raw).decode_quoted_printable_mime(b"");
+            (end != usize::MAX).then_some(decoded)
+        });
+        decoded.as_deref().map(Some).ok_or(())
+    }
+
+    /// Answer [`Self::mentions`] for all of `words` from one reading of the body.
+    pub fn with_words(mut self, words: &'static GateWords) -> Self {
+        self.words = Some(words);
+        self
     }
 
     /// Whether the body holds `word` (ASCII, compared ignoring case). Wherever the decoded text
     /// holds an ASCII word, so does this body, so a "no" is certain.
     pub fn mentions(&self, word: &str) -> bool {
-        crate::text::find_ci_bytes(&self.bytes, word.as_bytes()).is_some()
+        if let Some(known) = self.words {
+            let tag = known.words.iter().position(|w| *w == word);
+            if cfg!(any(test, debug_assertions)) {
+                assert!(tag.is_some(), "{word} is not among the gates' words");
+            }
+            if let Some(tag) = tag {
+                let found = self.found.get_or_init(|| {
+                    let mut seen = Vec::new();
+                    known.set.add_tags_in_bytes(self.raw, &mut seen);
+                    match self.decoded() {
+                        Ok(Some(decoded)) => known.set.add_tags_in_bytes(decoded, &mut seen),
+                        Ok(None) => {}
+                        Err(()) => seen = (0..known.words.len()).collect(),
+                    }
+                    seen
+                });
+                return found.contains(&tag);
+            }
+        }
+        let found = |b: &[u8]| crate::text::find_ci_bytes(b, word.as_bytes()).is_some();
+        found(self.raw) || self.decoded().map_or(true, |d| d.is_some_and(found))
     }
 }
 
-/// The body of `head` (parsed by [`parse_head`] from `raw`) when the message is a single
+/// The body of the message whose headers are `head` when it is a single
 /// `text/plain` or `text/html` part (or has no Content-Type) in a charset whose decoding keeps
-/// ASCII as it is ([`keeps_ascii`]) and not in base64; `None` for every other message, whose
-/// body must be parsed.
-pub fn plain_body<'m>(head: &mail_parser::Message<'m>, raw: &'m [u8]) -> Option<PlainBody<'m>> {
+/// ASCII as it is ([`keeps_ascii`]) and not in base64, or a multipart (not a report or digest)
+/// whose parts [`crate::scan::searchable_multipart`] finds searchable; `None` for every other
+/// message, whose body must be parsed.
+pub fn plain_body<'m>(head: &mail_parser::Message<'_>, body: &'m [u8], limits: &Limits) -> Option<PlainBody<'m>> {
     let root = head.root_part();
+    let mut multipart = false;
     if let Some(ct) = root.content_type() {
-        let text = ct.ctype().eq_ignore_ascii_case("text")
-            && ct.subtype().is_some_and(|s| s.eq_ignore_ascii_case("plain") || s.eq_ignore_ascii_case("html"));
-        if !text || !ct.attribute("charset").is_none_or(keeps_ascii) {
+        let sub = |s: &str| ct.subtype().is_some_and(|t| t.eq_ignore_ascii_case(s));
+        let text = ct.ctype().eq_ignore_ascii_case("text") && (sub("plain") || sub("html"));
+        multipart = ct.ctype().eq_ignore_ascii_case("multipart") && !sub("report") && !sub("digest");
+        if !(text || multipart) || !ct.attribute("charset").is_none_or(keeps_ascii) {
             return None;
         }
     }
     let encoding = root.content_transfer_encoding().map(|e| e.trim().to_ascii_lowercase());
-    let quoted_printable = match encoding.as_deref() {
+    let mut quoted_printable = match encoding.as_deref() {
         None | Some("7bit" | "8bit" | "binary") => false,
-        Some("quoted-printable") => true,
+        Some("quoted-printable") if !multipart => true,
         Some(_) => return None,
     };
-    // The header-only parse does not say where the body starts: after the last field's end.
-    let end = root.headers().iter().map(|h| h.offset_end as usize).max().unwrap_or(0);
-    let body = raw.get(end..).unwrap_or_default();
-    let bytes = if quoted_printable {
-        // mail-parser's own decoder: soft breaks, `=XX` escapes and dropped CRs as in the parse.
-        let (end, decoded) = MessageStream::new(body).decode_quoted_printable_mime(b"");
-        if end == usize::MAX {
-            return None;
-        }
-        decoded
-    } else {
-        Cow::Borrowed(body)
-    };
-    Some(PlainBody { bytes })
+    if multipart {
+        quoted_printable = crate::scan::searchable_multipart(body, limits.max_parts)?.quoted_printable;
+    }
+    Some(PlainBody { raw: body, quoted_printable, decoded: Default::default(), words: None, found: Default::default() })
+}
+
+/// The body after the header block of `head` (parsed by [`parse_head`] from `raw`). The
+/// header-only parse does not say where the body starts: after the last field's end.
+pub fn body_after<'m>(head: &mail_parser::Message<'_>, raw: &'m [u8]) -> &'m [u8] {
+    let end = head.root_part().headers().iter().map(|h| h.offset_end as usize).max().unwrap_or(0);
+    raw.get(end..).unwrap_or_default()
 }
 
 /// Whether text in `charset` decodes to the same ASCII characters its bytes show, and makes
 /// none that are not there: ASCII-compatible single-byte sets, UTF-8, and the multi-byte sets
 /// whose ASCII bytes stand for themselves. Not UTF-16/32 or UTF-7 (other bytes), nor
 /// ISO-2022 (escape sequences vanish inside words); unknown names are not trusted either.
-fn keeps_ascii(charset: &str) -> bool {
+pub(crate) fn keeps_ascii(charset: &str) -> bool {
     const NAMES: &[&str] = &[
         "us-ascii",
         "ascii",
@@ -261,6 +351,7 @@ impl Walk<'_> {
             containers: Vec::new(),
             report_text: Default::default(),
             cuts: Cuts::default(),
+            only: None,
         };
         for (i, part) in msg.parts.iter().enumerate() {
             if self.parts_left == 0 {
@@ -412,6 +503,9 @@ mod tests {
     fn a_declared_structure_is_seen_in_the_top_header_block_only() {
         assert!(declares_structure(b"From: a\r\nContent-Type: Multipart/Report; x\r\n\r\nbody"));
         assert!(declares_structure(b"Content-Type:message/rfc822\n\n"));
+        assert!(declares_structure(b"Content-Type: multipart/digest; boundary=x\n\n"));
+        // Other multiparts go through the header gate (`plain_body`).
+        assert!(!declares_structure(b"Content-Type: multipart/mixed; boundary=x\n\n"));
         assert!(!declares_structure(b"From: a\nContent-Type: text/plain\n\nContent-Type: multipart/mixed\n"));
         assert!(!declares_structure(b"From: a\n\nContent-Type: multipart/mixed\n"));
         assert!(!declares_structure(b""));
@@ -423,7 +517,8 @@ mod tests {
         for body in ["Final-Recip=\r\nient:", "Final-Recip= \nient:", "Final-Recipient=3A", "Final-Recip\rient:"] {
             let raw = format!("From: a\nContent-Transfer-Encoding: Quoted-Printable\n\n{body} x\n");
             let head = parse_head(raw.as_bytes()).unwrap();
-            assert!(plain_body(&head, raw.as_bytes()).unwrap().mentions("recipient:"), "{body}");
+            let body = body_after(&head, raw.as_bytes());
+            assert!(plain_body(&head, body, &Limits::default()).unwrap().mentions("recipient:"), "{body:?}");
         }
     }
 

@@ -77,16 +77,13 @@ fn header_block_end(raw: &[u8]) -> usize {
     raw.len()
 }
 
-/// Whether the top Content-Type is `multipart/report` or a `message/*` type other than a plain
-/// forward wrapper's part: the structured reports (RFC 6522 reports, a returned message).
+/// Whether a `Content-Type` of the header block declares a report, a digest or a message/*
+/// type ([`mime::declares_report`]), on unfolded lines so that a type on a continuation line
+/// is seen.
 fn declares_report(headers: &[u8]) -> bool {
-    let text = String::from_utf8_lossy(headers).to_ascii_lowercase();
-    // Unfolded, so that a type on a continuation line is seen.
+    let text = String::from_utf8_lossy(headers);
     let unfolded = text.replace("\r\n", "\n").replace("\n ", " ").replace("\n\t", " ");
-    unfolded.lines().filter_map(|l| l.strip_prefix("content-type:")).any(|v| {
-        let v = v.trim_start();
-        v.starts_with("multipart/report") || v.starts_with("message/")
-    })
+    unfolded.lines().any(|l| mime::declares_report(l.as_bytes()) == Some(true))
 }
 
 #[cfg(test)]

@@ -452,8 +452,12 @@ impl PhraseSet {
     /// Calls `visit(position, tag)` for every occurrence of every phrase until it returns false:
     /// first those of the short phrases (the empty phrase occurs once, at 0), then the others in
     /// text order.
-    fn scan(&self, text: &str, mut visit: impl FnMut(usize, usize) -> bool) {
-        let b = text.as_bytes();
+    fn scan(&self, text: &str, visit: impl FnMut(usize, usize) -> bool) {
+        self.scan_bytes(text.as_bytes(), visit)
+    }
+
+    /// [`PhraseSet::scan`] over bytes that need not be UTF-8.
+    fn scan_bytes(&self, b: &[u8], mut visit: impl FnMut(usize, usize) -> bool) {
         for &(phrase, tag) in &self.short {
             let mut from = 0;
             while let Some(at) = b.get(from..).and_then(|rest| find_ci_bytes(rest, phrase.as_bytes())) {
@@ -542,7 +546,23 @@ impl PhraseSet {
     /// Adds to `seen` the tags that occur in `text` and are not in it yet: the distinct tags
     /// of several texts, read one by one.
     pub fn add_tags_in(&self, text: &str, seen: &mut Vec<usize>) {
-        self.scan(text, |_, tag| {
+        self.add_tags_in_bytes(text.as_bytes(), seen);
+    }
+
+    /// Every occurrence in `text` (bytes that need not be UTF-8) as `(position, tag)`: those of
+    /// the short phrases first, then the others in text order.
+    pub fn occurrences_in_bytes(&self, text: &[u8]) -> Vec<(usize, usize)> {
+        let mut all = Vec::new();
+        self.scan_bytes(text, |at, tag| {
+            all.push((at, tag));
+            true
+        });
+        all
+    }
+
+    /// [`PhraseSet::add_tags_in`] over bytes that need not be UTF-8.
+    pub fn add_tags_in_bytes(&self, text: &[u8], seen: &mut Vec<usize>) {
+        self.scan_bytes(text, |_, tag| {
             if !seen.contains(&tag) {
                 seen.push(tag);
             }

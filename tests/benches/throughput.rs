@@ -1,5 +1,6 @@
 //! Throughput of the filter natively and through the wasm module in wasmtime:
-//! classification of the real bounces of `tests/corpus/bounces`, and BATV/SRS operations.
+//! classification of the real bounces of `tests/corpus/bounces` and of the ordinary mail of
+//! `tests/corpus/ham`, and BATV/SRS operations.
 //! Each benchmark first checks that it computes the expected answer.
 //!
 //!     cargo bench -p ndr-tests --bench throughput
@@ -14,7 +15,12 @@ use ndr_filter::srs::{Srs, SrsConfig};
 use serde_json::json;
 
 fn corpus_bounces() -> Vec<Vec<u8>> {
-    let dir = ndr_tests::corpus().join("bounces/eml");
+    corpus_folder("bounces/eml")
+}
+
+/// The messages of one corpus folder (not its subfolders), in a fixed order.
+fn corpus_folder(folder: &str) -> Vec<Vec<u8>> {
+    let dir = ndr_tests::corpus().join(folder);
     let files: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().map(|e| e.path()).filter(|p| p.is_file()).collect();
     let mut msgs: Vec<Vec<u8>> = files.iter().map(|p| std::fs::read(p).unwrap()).collect();
     msgs.sort();
@@ -70,6 +76,29 @@ fn classification(c: &mut Criterion) {
     });
     load.finish();
     println!("corpus: {} messages, {bytes} bytes", msgs.len());
+}
+
+/// Ordinary mail (`tests/corpus/ham`): it should leave after its headers, whatever its MIME shape.
+fn ordinary_mail(c: &mut Criterion) {
+    let msgs = corpus_folder("ham/eml");
+    let config = ndr_filter::Config::default();
+    let normal = msgs.iter().filter(|m| ndr_filter::classify(m, None, &config, 0).kind == ndr_filter::Kind::Normal);
+    assert!(normal.count() * 10 > msgs.len() * 9, "the ham should be ordinary mail");
+    let mut group = c.benchmark_group("classify ordinary mail");
+    group.throughput(Throughput::Elements(msgs.len() as u64));
+    group.bench_function("native with JSON report (corpus pass)", |b| {
+        b.iter(|| {
+            msgs.iter()
+                .map(|m| serde_json::to_vec(&ndr_filter::classify(black_box(m), None, &config, 0)).unwrap().len())
+                .sum::<usize>()
+        })
+    });
+    let mut instance = ndr_tests::filter().instance().unwrap();
+    group.bench_function("wasm, reused instance (corpus pass)", |b| {
+        b.iter(|| msgs.iter().map(|m| instance.classify(black_box(m), b"").unwrap().len()).sum::<usize>())
+    });
+    group.finish();
+    println!("ordinary mail: {} messages, {} bytes", msgs.len(), msgs.iter().map(Vec::len).sum::<usize>());
 }
 
 /// Native time per message for each format the corpus bounces are read as.
@@ -194,6 +223,6 @@ fn batv_srs(c: &mut Criterion) {
 criterion_group! {
     name = benches;
     config = Criterion::default().sample_size(20).measurement_time(std::time::Duration::from_secs(4));
-    targets = classification, by_format, size_curve, batv_srs
+    targets = classification, ordinary_mail, by_format, size_curve, batv_srs
 }
 criterion_main!(benches);

@@ -41,6 +41,10 @@ pub fn detect(mail: &Mail<'_>) -> Option<Finding> {
     })
 }
 
+pub fn gate_reads(name: &str) -> bool {
+    matches!(name, "subject" | "from") || HEADERS.contains(&name)
+}
+
 /// This detector reads headers only, so its answer on the headers is its answer.
 pub fn may_claim(head: &Mail<'_>, _: &PlainBody<'_>) -> bool {
     detect(head).is_some()

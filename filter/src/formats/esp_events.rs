@@ -34,6 +34,9 @@ const JSON_SIGNS: &[&str] = &[
 /// The `event` values of Mailgun's legacy webhooks that report on a delivery.
 const LEGACY_EVENTS: &[&str] = &["bounced", "dropped", "delivered", "complained"];
 
+/// The words [`signs`] asks for: the gate finds them all in one reading of the body.
+pub const GATE_WORDS: &[&[&str]] = &[&["{", "event=", "event:", "recipient"], JSON_SIGNS, LEGACY_EVENTS];
+
 /// The gate: the words of one of the documents.
 pub fn may_claim(_: &Mail<'_>, body: &PlainBody<'_>) -> bool {
     let (json, legacy) = signs(|w, _| body.mentions(w));
@@ -625,7 +628,7 @@ mod tests {
         let msg = crate::mime::parse(raw).expect("parses");
         let mail = crate::mime::view(&msg, &crate::Limits::default());
         let head = crate::mime::parse_head(raw).expect("headers");
-        let gate = crate::mime::plain_body(&head, raw)
+        let gate = crate::mime::plain_body(&head, crate::mime::body_after(&head, raw), &crate::Limits::default())
             .map(|body| may_claim(&crate::mime::view(&head, &crate::Limits::default()), &body));
         (detect(&mail), gate)
     }

@@ -22,6 +22,10 @@ const NOTICES: &[(&str, &str)] = &[
 ];
 
 /// fml marks its mail with X-MLServer.
+pub fn gate_reads(name: &str) -> bool {
+    name == "x-mlserver"
+}
+
 pub fn may_claim(head: &Mail<'_>, _: &PlainBody<'_>) -> bool {
     is_fml(head)
 }

@@ -49,6 +49,16 @@ struct Detector {
     /// Given only the headers of a one-part text message and its undecoded body (see
     /// [`PlainBody`]): whether `detect` could claim the message. "No" must be certain.
     may_claim: fn(&Mail<'_>, &PlainBody<'_>) -> bool,
+    /// The header fields `may_claim` reads (names in lower case): only those are parsed for
+    /// the gate. A test fails when it reads another.
+    gate_reads: fn(&str) -> bool,
+    /// The words `may_claim` asks the body for: all are found in one reading of it.
+    gate_words: &'static [&'static [&'static str]],
+}
+
+/// For the detectors whose gate reads no header field.
+fn no_fields(_: &str) -> bool {
+    false
 }
 
 /// For the structured formats: a one-part text message has none of their MIME parts.
@@ -58,18 +68,84 @@ fn needs_mime_parts(_: &Mail<'_>, _: &PlainBody<'_>) -> bool {
 
 /// The detectors, in the order they are tried.
 const REGISTRY: &[Detector] = &[
-    Detector { name: "rfc3464", detect: rfc3464::detect, may_claim: needs_mime_parts },
-    Detector { name: "arf", detect: arf::detect, may_claim: arf::may_claim },
-    Detector { name: "rfc8098", detect: rfc8098::detect, may_claim: needs_mime_parts },
-    Detector { name: "esp-events", detect: esp_events::detect, may_claim: esp_events::may_claim },
-    Detector { name: "rfc3464-text", detect: rfc3464::detect_in_text, may_claim: rfc3464::may_claim_in_text },
-    Detector { name: "google-groups", detect: google_groups::detect, may_claim: google_groups::may_claim },
-    Detector { name: "fml", detect: fml::detect, may_claim: fml::may_claim },
-    Detector { name: "virus-notice", detect: virus_notice::detect, may_claim: virus_notice::may_claim },
-    Detector { name: "text", detect: text_ndr::detect, may_claim: text_ndr::may_claim },
+    Detector {
+        name: "rfc3464",
+        detect: rfc3464::detect,
+        may_claim: needs_mime_parts,
+        gate_reads: no_fields,
+        gate_words: &[],
+    },
+    Detector {
+        name: "arf",
+        detect: arf::detect,
+        may_claim: arf::may_claim,
+        gate_reads: arf::gate_reads,
+        gate_words: &[],
+    },
+    Detector {
+        name: "rfc8098",
+        detect: rfc8098::detect,
+        may_claim: needs_mime_parts,
+        gate_reads: no_fields,
+        gate_words: &[],
+    },
+    Detector {
+        name: "esp-events",
+        detect: esp_events::detect,
+        may_claim: esp_events::may_claim,
+        gate_reads: no_fields,
+        gate_words: esp_events::GATE_WORDS,
+    },
+    Detector {
+        name: "rfc3464-text",
+        detect: rfc3464::detect_in_text,
+        may_claim: rfc3464::may_claim_in_text,
+        gate_reads: no_fields,
+        gate_words: &[&["recipient:"]],
+    },
+    Detector {
+        name: "google-groups",
+        detect: google_groups::detect,
+        may_claim: google_groups::may_claim,
+        gate_reads: google_groups::gate_reads,
+        gate_words: &[],
+    },
+    Detector {
+        name: "fml",
+        detect: fml::detect,
+        may_claim: fml::may_claim,
+        gate_reads: fml::gate_reads,
+        gate_words: &[],
+    },
+    Detector {
+        name: "virus-notice",
+        detect: virus_notice::detect,
+        may_claim: virus_notice::may_claim,
+        gate_reads: virus_notice::gate_reads,
+        gate_words: &[],
+    },
+    Detector {
+        name: "text",
+        detect: text_ndr::detect,
+        may_claim: text_ndr::may_claim,
+        gate_reads: text_ndr::gate_reads,
+        gate_words: &[],
+    },
     // Challenges often carry Auto-Submitted too: they are tried before auto-replies.
-    Detector { name: "challenge", detect: challenge::detect, may_claim: challenge::may_claim },
-    Detector { name: "rfc3834", detect: rfc3834::detect, may_claim: rfc3834::may_claim },
+    Detector {
+        name: "challenge",
+        detect: challenge::detect,
+        may_claim: challenge::may_claim,
+        gate_reads: challenge::gate_reads,
+        gate_words: &[],
+    },
+    Detector {
+        name: "rfc3834",
+        detect: rfc3834::detect,
+        may_claim: rfc3834::may_claim,
+        gate_reads: rfc3834::gate_reads,
+        gate_words: &[],
+    },
 ];
 
 /// The first detector that claims the message, if any, with every recipient's SMTP command,
@@ -82,7 +158,24 @@ pub fn detect(mail: &Mail<'_>) -> Option<Finding> {
 
 /// Whether some detector could claim a one-part text message with these headers and body.
 pub fn may_claim(head: &Mail<'_>, body: &PlainBody<'_>) -> bool {
-    REGISTRY.iter().any(|d| (d.may_claim)(head, body))
+    // The gates that read only headers first: when one says yes, the body is never read.
+    let asks = |d: &&Detector| (d.may_claim)(head, body);
+    REGISTRY.iter().filter(|d| d.gate_words.is_empty()).any(|d| asks(&d))
+        || REGISTRY.iter().filter(|d| !d.gate_words.is_empty()).any(|d| asks(&d))
+}
+
+/// Every word the gates ask a body for ([`Detector::gate_words`]).
+pub static GATE_WORDS: LazyLock<crate::mime::GateWords> = LazyLock::new(|| {
+    let mut words: Vec<&'static str> =
+        REGISTRY.iter().flat_map(|d| d.gate_words.iter().copied().flatten().copied()).collect();
+    words.sort_unstable();
+    words.dedup();
+    crate::mime::GateWords::new(words)
+});
+
+/// Whether some detector's gate reads the header field `name` (in lower case).
+pub fn gate_reads(name: &str) -> bool {
+    REGISTRY.iter().any(|d| (d.gate_reads)(name))
 }
 
 /// Derive what detectors leave open, the same way for every format.
@@ -295,7 +388,7 @@ mod tests {
     /// not one text part (the gate does not apply), else whether some detector may claim it.
     fn gate(raw: &[u8]) -> Option<bool> {
         let head = crate::mime::parse_head(raw)?;
-        let body = crate::mime::plain_body(&head, raw)?;
+        let body = crate::mime::plain_body(&head, crate::mime::body_after(&head, raw), &crate::Limits::default())?;
         Some(may_claim(&crate::mime::view(&head, &crate::Limits::default()), &body))
     }
 
@@ -327,10 +420,22 @@ mod tests {
             "From: a@example.org\nContent-Type: text/plain; charset=csUnicode\n\nh\x00i\x00\n",
             "From: a@example.org\nContent-Type: text/plain; charset=iso-2022-jp\n\nFinal-Recip\x1b(Bient: x\n",
             "From: a@example.org\nContent-Type: text/rfc822-headers\n\nFrom: b@example.org\n",
-            "From: a@example.org\nContent-Type: multipart/mixed; boundary=x\n\n--x\n\nhi\n--x--\n",
+            "From: a@example.org\nContent-Type: multipart/report; boundary=x\n\n--x\n\nhi\n--x--\n",
+            "From: a@example.org\nContent-Type: multipart/mixed; boundary=x\n\n--x\nContent-Type: message/rfc822\n\nFrom: b\n\nhi\n--x--\n",
         ] {
             assert_eq!(gate(raw.as_bytes()), None, "{raw}");
         }
+        // Ordinary mail in any MIME shape leaves after its headers; a report's words in a part do not.
+        let mixed = |part: &str| {
+            format!("From: a@example.org\nContent-Type: multipart/mixed; boundary=x\n\n--x\n{part}\n--x--\n")
+        };
+        assert_eq!(gate(mixed("Content-Type: text/plain\n\nhi").as_bytes()), Some(false));
+        assert_eq!(
+            gate(mixed("Content-Type: text/plain\n\nFinal-Recipient: rfc822; b@example.org").as_bytes()),
+            Some(true)
+        );
+        let qp = "Content-Type: text/plain\nContent-Transfer-Encoding: quoted-printable\n\nFinal-Recip=\nient: x";
+        assert_eq!(gate(mixed(qp).as_bytes()), Some(true));
     }
 
     /// On real mail: every message a detector claims passes that detector's gate (a "no" from the
@@ -339,7 +444,7 @@ mod tests {
     fn the_gate_never_turns_away_a_message_a_detector_claims() {
         let corpus = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/corpus");
         assert!(corpus.is_dir(), "{} is missing", corpus.display());
-        let (mut claimed, mut turned_away) = (0, 0);
+        let (mut claimed, mut turned_away, mut multipart_turned_away) = (0, 0, 0);
         let mut folders = vec![corpus];
         while let Some(dir) = folders.pop() {
             for entry in std::fs::read_dir(&dir).unwrap().flatten() {
@@ -354,7 +459,7 @@ mod tests {
                 let (Some(head), Some(whole)) = (crate::mime::parse_head(&bytes), crate::mime::parse(&bytes)) else {
                     continue;
                 };
-                let Some(body) = crate::mime::plain_body(&head, &bytes) else {
+                let Some(body) = crate::mime::plain_body(&head, crate::mime::body_after(&head, &bytes), &limits) else {
                     continue;
                 };
                 let (head_view, whole_view) = (crate::mime::view(&head, &limits), crate::mime::view(&whole, &limits));
@@ -366,11 +471,19 @@ mod tests {
                 }
                 if !may_claim(&head_view, &body) {
                     turned_away += 1;
+                    let root = head.root_part();
+                    if mail_parser::MimeHeaders::content_type(root)
+                        .is_some_and(|ct| ct.ctype().eq_ignore_ascii_case("multipart"))
+                    {
+                        multipart_turned_away += 1;
+                    }
                     assert_eq!(head_view.headers, whole_view.headers, "{}", path.display());
                     assert_eq!(head_view.cuts, whole_view.cuts, "{}", path.display());
                 }
             }
         }
         assert!(claimed > 100 && turned_away > 1000, "{claimed} claimed, {turned_away} turned away");
+        // Ordinary mail leaves after its headers in multipart shapes too (`scan.rs`).
+        assert!(multipart_turned_away > 80, "{multipart_turned_away} multiparts turned away");
     }
 }

@@ -65,6 +65,10 @@ pub fn detect(mail: &Mail<'_>) -> Option<Finding> {
     Some(Finding { kind: Kind::AutoReply, format: "rfc3834", recipients: vec![recipient], ..Default::default() })
 }
 
+pub fn gate_reads(name: &str) -> bool {
+    matches!(name, "auto-submitted" | "subject" | "from") || HEADERS.iter().any(|(h, _)| *h == name)
+}
+
 /// This detector reads headers only, so its answer on the headers is its answer.
 pub fn may_claim(head: &Mail<'_>, _: &PlainBody<'_>) -> bool {
     detect(head).is_some()

@@ -133,6 +133,10 @@ static FAILURE_PHRASES: LazyLock<PhraseSet> = LazyLock::new(|| {
 });
 
 /// A one-part text message returns no original: only the header signs can make it a report.
+pub fn gate_reads(name: &str) -> bool {
+    matches!(name, "from" | "sender" | "subject" | "x-failed-recipients")
+}
+
 pub fn may_claim(head: &Mail<'_>, _: &PlainBody<'_>) -> bool {
     from_daemon(head)
         || BOUNCE_SUBJECTS.any_in(head.header("subject").unwrap_or(""))
@@ -448,8 +452,16 @@ fn labelled_reply_code(diag: &str) -> Option<String> {
     })
 }
 
+/// Every word [`is_daemon`] looks for: a value holding none of them (and no `\x{..}` escape,
+/// which the address reading decodes) belongs to no daemon. Most senders leave here.
+static DAEMON_WORDS: LazyLock<PhraseSet> =
+    LazyLock::new(|| PhraseSet::new(DAEMON_LOCAL_PARTS.iter().chain(DAEMON_NAMES).map(|w| (*w, 0))));
+
 /// A header value or address that belongs to a mailer daemon.
 fn is_daemon(v: &str) -> bool {
+    if !v.contains("\\x{") && !DAEMON_WORDS.any_in(v) {
+        return false;
+    }
     let lower = v.to_ascii_lowercase();
     let local = address_in_field(v).and_then(|a| a.rsplit_once('@').map(|(l, _)| l.to_ascii_lowercase()));
     local.as_deref().is_some_and(|l| DAEMON_LOCAL_PARTS.contains(&l))

@@ -24,6 +24,10 @@ const SUBJECTS: &[&str] = &[
 ];
 
 /// Scanner notices say so in their subject.
+pub fn gate_reads(name: &str) -> bool {
+    name == "subject"
+}
+
 pub fn may_claim(head: &Mail<'_>, _: &PlainBody<'_>) -> bool {
     subject_says(head.header("subject").unwrap_or(""))
 }

@@ -196,17 +196,20 @@ pub fn judge(
     (decision, signals)
 }
 
+/// The fields [`envelope_from_headers`] reads: MAIL FROM's, then RCPT TO's in order of preference.
+pub const ENVELOPE_HEADERS: &[&str] = &["return-path", "x-original-to", "delivered-to", "envelope-to", "to"];
+
 /// The envelope from the headers a receiving MTA prepends: `Return-Path` for MAIL FROM,
 /// `X-Original-To`, `Delivered-To` or `Envelope-To` (else `To`) for RCPT TO.
 pub fn envelope_from_headers(mail: &Mail<'_>) -> Option<Envelope> {
     // The report's To: is the last resort: reports go to the envelope sender of the original.
-    let rcpt: Vec<String> = ["x-original-to", "delivered-to", "envelope-to", "to"]
+    let rcpt: Vec<String> = ENVELOPE_HEADERS[1..]
         .iter()
         .find_map(|h| mail.header(h))
         .and_then(crate::text::address_in_field)
         .into_iter()
         .collect();
-    let mail_from = mail.header("return-path").map(|v| {
+    let mail_from = mail.header(ENVELOPE_HEADERS[0]).map(|v| {
         let v = v.trim().trim_matches(['<', '>']).trim();
         crate::text::address_in_field(v).unwrap_or_default()
     });

@@ -1,0 +1,356 @@
+//! A structural scan over the raw bytes of a MIME body, without parsing it: whether the body of
+//! a multipart message can be searched for ASCII words as it stands, or must be parsed.
+//!
+//! The scan over-approximates mail-parser: it looks at every `Content-Type`,
+//! `Content-Transfer-Encoding` and `charset` it finds anywhere in the body (in part headers,
+//! quoted text, the preamble), because mail-parser finds a part's header block right after its
+//! boundary, even in the middle of a line. A "searchable" answer is therefore certain; a
+//! "must parse" answer only costs the parse. Checked against mail-parser on the corpus (in
+//! `mime`'s tests) and by the `gate_scan` fuzz target.
+
+use crate::text::find_ci_bytes;
+
+/// What a multipart body holds, as far as a word search is concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Searchable {
+    /// Some part may be quoted-printable: the decoded body must be searched too.
+    pub quoted_printable: bool,
+}
+
+/// Whether the body of a multipart message can be searched for ASCII words undecoded: `None`
+/// when some part could be a report part (`message/*`, `text/rfc822-headers`, a delivery status,
+/// a nested report or digest), a text or JSON part in base64 or another opaque encoding, or
+/// text in a charset whose decoding changes ASCII; or when the body could hold more than
+/// `max_parts` parts (the full parse would cut some, and say so).
+pub fn searchable_multipart(body: &[u8], max_parts: usize) -> Option<Searchable> {
+    // Every part starts after "--" and its boundary; the root and the container count too.
+    if memchr::memmem::find_iter(body, b"--").count().saturating_add(2) >= max_parts {
+        return None;
+    }
+    let mut quoted_printable = false;
+    // The three words in one reading of the body.
+    for (at, word) in MIME_WORDS.occurrences_in_bytes(body) {
+        let rest = &body[at + MIME_WORD_LIST[word].len()..];
+        match word {
+            CONTENT_TYPE => {
+                if let Some(value) = field_value(rest)? {
+                    if report_like(&media_type(value)?) {
+                        return None;
+                    }
+                }
+            }
+            TRANSFER_ENCODING => {
+                let Some(value) = field_value(rest)? else {
+                    continue;
+                };
+                match token(value)?.to_ascii_lowercase().as_slice() {
+                    b"7bit" | b"8bit" | b"binary" => {}
+                    b"quoted-printable" => quoted_printable = true,
+                    // Decoding hides the words: only a part no detector reads as text may be encoded.
+                    _ => {
+                        if !opaque_block(body, at)? {
+                            return None;
+                        }
+                    }
+                }
+            }
+            _ => match rest.trim_ascii_start().split_first() {
+                Some((b'=', value)) => {
+                    let value = value.trim_ascii_start();
+                    let value = value.strip_prefix(b"\"").unwrap_or(value);
+                    let name = std::str::from_utf8(token(value)?).ok()?;
+                    if !crate::mime::keeps_ascii(name) {
+                        return None;
+                    }
+                }
+                // RFC 2231 parameters (`charset*=`): not read here.
+                Some((b'*', _)) => return None,
+                _ => {}
+            },
+        }
+    }
+    Some(Searchable { quoted_printable })
+}
+
+/// The field names and parameter [`searchable_multipart`] looks at, by tag.
+const MIME_WORD_LIST: &[&str] = &["content-type", "content-transfer-encoding", "charset"];
+const CONTENT_TYPE: usize = 0;
+const TRANSFER_ENCODING: usize = 1;
+static MIME_WORDS: std::sync::LazyLock<crate::text::PhraseSet> =
+    std::sync::LazyLock::new(|| crate::text::PhraseSet::of(MIME_WORD_LIST));
+
+/// The fields of the top header block a reader asked for, copied out as a header block of
+/// their own, so that mail-parser reads only those (it reads each field on its own, so their
+/// values come out as in the whole block); and where the body starts.
+pub struct SelectedHead {
+    /// The selected fields' raw lines, in order, then a blank line.
+    pub block: Vec<u8>,
+    /// The offset of the body in the message.
+    pub body_start: usize,
+    /// The block's first `Content-Type:` line declares a report structure
+    /// ([`crate::mime::declares_structure`], read in the same pass).
+    pub declares_structure: bool,
+}
+
+/// Select the fields named as `wanted` says (given the name in lower case) from the top header
+/// block of `raw`. `None` unless every line of the block is a `name: value` field or a folded
+/// continuation, the block ends in a blank line, and it is small enough that the limits cut
+/// nothing in it (`max_headers` fields, `max_header_bytes` per decoded value): then the
+/// selected fields are read exactly as in the whole block.
+pub fn select_head(raw: &[u8], limits: &crate::Limits, wanted: impl Fn(&str) -> bool) -> Option<SelectedHead> {
+    let mut block = Vec::new();
+    let (mut fields, mut taking, mut in_date, mut start) = (0usize, false, false, 0usize);
+    // Whether the first Content-Type line declares a report structure.
+    let mut structure: Option<bool> = None;
+    loop {
+        let end = memchr::memchr(b'\n', &raw[start..]).map(|e| start + e)?;
+        let line = &raw[start..end];
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let next = end + 1;
+        if line.is_empty() {
+            // A decoded value is at most three bytes per raw byte (a replaced invalid byte)
+            // plus a date's fixed length: past that, a limit could cut a value.
+            if next.saturating_mul(3).saturating_add(64) > limits.max_header_bytes || fields > limits.max_headers {
+                return None;
+            }
+            block.push(b'\n');
+            return Some(SelectedHead { block, body_start: next, declares_structure: false });
+        }
+        if matches!(line[0], b' ' | b'\t') {
+            // A continuation of the field before; a blank-only line would end the block there.
+            if fields == 0 || line.trim_ascii().is_empty() {
+                return None;
+            }
+            if in_date && date_overruns(&raw[start..end]) {
+                return None;
+            }
+        } else {
+            structure = structure.or_else(|| crate::mime::declares_report(line));
+            if structure == Some(true) {
+                // A report: nothing is selected, the whole message is parsed.
+                return Some(SelectedHead { block: Vec::new(), body_start: 0, declares_structure: true });
+            }
+            let colon = memchr::memchr(b':', line)?;
+            let name = line[..colon].trim_ascii_end();
+            if name.is_empty() {
+                return None;
+            }
+            fields += 1;
+            in_date = name.eq_ignore_ascii_case(b"date") || name.eq_ignore_ascii_case(b"resent-date");
+            if in_date && date_overruns(&raw[start..end]) {
+                return None;
+            }
+            // Every wanted name is short: a longer one is lowered only when it has blanks.
+            let mut buffer = [0u8; 32];
+            let short = buffer.get_mut(..name.len()).map(|b| {
+                b.copy_from_slice(name);
+                b.make_ascii_lowercase();
+                &*b
+            });
+            if let Some(lower) = short.filter(|_| !name.iter().any(u8::is_ascii_whitespace)) {
+                taking = std::str::from_utf8(lower).is_ok_and(&wanted);
+            } else {
+                let lower = String::from_utf8_lossy(name).to_ascii_lowercase();
+                // mail-parser drops the blanks of a name it knows, keeps them in others: a
+                // field (an mbox `From ` line) that may be read either way is not taken.
+                let squeezed: String = lower.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+                if wanted(&squeezed) || wanted(&lower) {
+                    return None;
+                }
+                taking = false;
+            }
+        }
+        if taking {
+            block.extend_from_slice(&raw[start..next]);
+        }
+        start = next;
+    }
+}
+
+/// Whether mail-parser's date reader may read past the end of this line of a Date field (the
+/// line without its LF): it takes the two bytes after a time zone's first letter whatever they
+/// are, so a word of one or two letters at the line's end ("UT") swallows the line after it.
+fn date_overruns(line: &[u8]) -> bool {
+    let n = line.len();
+    (n.saturating_sub(2)..n).any(|i| line[i].is_ascii_alphabetic() && (i == 0 || !line[i - 1].is_ascii_alphabetic()))
+}
+
+/// Where `word` occurs in `text`, ignoring ASCII case.
+fn occurrences<'a>(text: &'a [u8], word: &'a [u8]) -> impl Iterator<Item = usize> + 'a {
+    let mut from = 0;
+    std::iter::from_fn(move || {
+        let at = from + find_ci_bytes(text.get(from..)?, word)?;
+        from = at + word.len();
+        Some(at)
+    })
+}
+
+/// The value after a field name: `Some(None)` when no colon follows (a word in text, not a
+/// field), `None` when it cannot be read here (a comment), else the value up to its line's end.
+fn field_value(rest: &[u8]) -> Option<Option<&[u8]>> {
+    let rest = rest.trim_ascii_start();
+    let Some(value) = rest.strip_prefix(b":") else {
+        return Some(None);
+    };
+    // Folded lines continue the value; blanks (newlines too) before it are skipped.
+    let value = value.trim_ascii_start();
+    let end = value.iter().position(|&b| b == b'\n' || b == b';').unwrap_or(value.len());
+    let value = &value[..end];
+    if value.contains(&b'(') || value.contains(&b'"') {
+        return None;
+    }
+    Some(Some(value))
+}
+
+/// A field value's leading token (a type, an encoding, a charset name), or `None` when empty.
+fn token(value: &[u8]) -> Option<&[u8]> {
+    let end = value
+        .iter()
+        .position(|&b| !(b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':' | b'+' | b'/')))
+        .unwrap_or(value.len());
+    (end > 0).then_some(&value[..end])
+}
+
+/// `type/subtype` in lower case, blanks around the slash dropped; `None` for an empty value.
+fn media_type(value: &[u8]) -> Option<Vec<u8>> {
+    let value = value.trim_ascii();
+    let (kind, sub) = match value.iter().position(|&b| b == b'/') {
+        Some(slash) => (value[..slash].trim_ascii(), value[slash + 1..].trim_ascii_start()),
+        None => (value, &b""[..]),
+    };
+    let sub = token(sub).unwrap_or_default();
+    let mut out = kind.to_ascii_lowercase();
+    out.push(b'/');
+    out.extend(sub.to_ascii_lowercase());
+    Some(out)
+}
+
+/// Types whose part a detector reads as a report, or whose children are messages.
+fn report_like(media: &[u8]) -> bool {
+    media.starts_with(b"message/")
+        || media.starts_with(b"multipart/report")
+        || media.starts_with(b"multipart/digest")
+        || media.starts_with(b"text/rfc822-headers")
+        || media.starts_with(b"text/delivery-status")
+        || media.starts_with(b"text/global-")
+}
+
+/// Whether the header block around `at` (between blank lines) declares only types that no
+/// detector reads as text: images, sound, video, fonts and application data other than JSON
+/// and form posts. `None` when it declares none (a part without a type is text).
+fn opaque_block(body: &[u8], at: usize) -> Option<bool> {
+    let start = memchr::memmem::rfind(&body[..at], b"\n\n").or_else(|| memchr::memmem::rfind(&body[..at], b"\n\r\n"));
+    let start = start.map_or(0, |s| s + 1);
+    let end = blank_line(&body[at..]).map_or(body.len(), |e| at + e);
+    let block = &body[start..end];
+    let mut any = false;
+    for ct in occurrences(block, b"content-type") {
+        let Some(value) = field_value(&block[ct + b"content-type".len()..])?.and_then(media_type) else {
+            return Some(false);
+        };
+        any = true;
+        let opaque = [&b"image/"[..], b"audio/", b"video/", b"font/", b"model/", b"application/"]
+            .iter()
+            .any(|p| value.starts_with(p))
+            && !(value == b"application/json"
+                || value.ends_with(b"+json")
+                || value.starts_with(b"application/x-www-form-urlencoded"));
+        if !opaque {
+            return Some(false);
+        }
+    }
+    any.then_some(true)
+}
+
+/// The offset of the first blank line (`\n\n` or `\n\r\n`) in `text`.
+fn blank_line(text: &[u8]) -> Option<usize> {
+    let lf = memchr::memmem::find(text, b"\n\n");
+    let crlf = memchr::memmem::find(text, b"\n\r\n");
+    match (lf, crlf) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scan(body: &str) -> Option<Searchable> {
+        searchable_multipart(body.as_bytes(), 1000)
+    }
+
+    #[test]
+    fn plain_alternatives_and_opaque_attachments_are_searchable() {
+        let body = "--b\nContent-Type: text/plain; charset=\"iso-8859-1\"\nContent-Transfer-Encoding: 7bit\n\nhi\n\
+                    --b\nContent-Type: image/png;\n name=x.png\nContent-Transfer-Encoding: base64\n\naGk=\n--b--\n";
+        assert_eq!(scan(body), Some(Searchable { quoted_printable: false }));
+        let qp = "--b\r\nContent-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nx=3D\r\n--b--\r\n";
+        assert_eq!(scan(qp), Some(Searchable { quoted_printable: true }));
+        // Words in text, not fields.
+        assert!(scan("--b\n\nWhich content-type and charset do you use?\n--b--\n").is_some());
+    }
+
+    #[test]
+    fn report_parts_encoded_text_and_odd_charsets_must_be_parsed() {
+        for body in [
+            "--b\nContent-Type: message/rfc822\n\nFrom: x\n\nhi\n--b--\n",
+            "--b\nContent-Type: Message / Delivery-Status\n\nx\n--b--\n",
+            "--b\nContent-Type:\n text/rfc822-headers\n\nx\n--b--\n",
+            "--b\nContent-Type: multipart/report; boundary=c\n\n--c--\n--b--\n",
+            "--b\nContent-Type: multipart/digest; boundary=c\n\n--c--\n--b--\n",
+            "--b\nContent-Type: text/plain\nContent-Transfer-Encoding: base64\n\naGk=\n--b--\n",
+            "--b\nContent-Transfer-Encoding: base64\n\naGk=\n--b--\n",
+            "--b\nContent-Type: application/json\nContent-Transfer-Encoding: base64\n\ne30=\n--b--\n",
+            "--b\nContent-Type: text/plain; charset=utf-16\n\nx\n--b--\n",
+            "--b\nContent-Type: text/plain; charset*=utf-8''x\n\nx\n--b--\n",
+            "--b\nContent-Type: text/plain (comment)\n\nx\n--b--\n",
+            // mail-parser reads a part's header block right after its boundary, mid-line.
+            "junk --bContent-Type: message/rfc822\n\nFrom: x\n\n--b--\n",
+        ] {
+            assert_eq!(scan(body), None, "{body}");
+        }
+        assert_eq!(searchable_multipart("--b\n\nx\n--b\n\ny\n--b--\n".as_bytes(), 4), None);
+    }
+
+    #[test]
+    fn the_selected_fields_come_out_as_a_block_of_their_own() {
+        let limits = crate::Limits::default();
+        let raw = b"Received: from x\r\n by y\r\nSubject: hi\r\n there\r\nX-Other: 1\r\nfrom:a@b\r\n\r\nbody";
+        let head = select_head(raw, &limits, |n| n == "subject" || n == "from").unwrap();
+        assert_eq!(head.block, b"Subject: hi\r\n there\r\nfrom:a@b\r\n\n");
+        assert_eq!(&raw[head.body_start..], b"body");
+        // A report's header block is seen in the same pass, and nothing is selected.
+        let report = b"From: a\nContent-Type: Multipart/Report; report-type=delivery-status\n\nbody";
+        assert!(select_head(report, &limits, |_| true).unwrap().declares_structure);
+        assert!(!select_head(raw, &limits, |_| true).unwrap().declares_structure);
+        // An mbox `From ` line is a field to mail-parser, not one of those wanted.
+        let mbox = b"From a@b  Mon Jan  1 00:00:00 2001\nSubject: x\n\nbody";
+        assert_eq!(select_head(mbox, &limits, |n| n == "subject").unwrap().block, b"Subject: x\n\n");
+        // Lines a header parser might read otherwise; no blank line; limits that could cut.
+        for odd in [
+            &b"Subject: x\nno colon here\n\nbody"[..],
+            b"Sub ject: x\n\nbody",
+            b" Subject: x\n\nbody",
+            b"Subject: x\n  \nbody\n",
+            b"Sub ject: x\n\nbody",
+            b"Subject: x\n",
+        ] {
+            assert!(select_head(odd, &limits, |_| true).is_none(), "{}", String::from_utf8_lossy(odd));
+        }
+        // mail-parser's date reader swallows the line after a one- or two-letter zone at the end
+        // (the first find of the gate fuzz target): such a block is parsed whole.
+        for date in ["Date: Fri, 29 Apr 2005 23:34:45 r\n", "Date: Fri, 29 Apr 2005 23:34:45 UT\n", "Date: x\n Z\n"] {
+            let raw = format!("From: a\n{date}Subject: hidden\n\nbody");
+            assert!(select_head(raw.as_bytes(), &limits, |_| true).is_none(), "{date}");
+        }
+        for date in ["Date: Fri, 29 Apr 2005 23:34:45 GMT\n", "Date: Fri, 29 Apr 2005 23:34:45 -0700 (PDT)\n"] {
+            let raw = format!("From: a\n{date}Subject: x\n\nbody");
+            assert!(select_head(raw.as_bytes(), &limits, |_| true).is_some(), "{date}");
+        }
+        let tight = crate::Limits { max_headers: 1, ..crate::Limits::default() };
+        assert!(select_head(b"A: 1\nB: 2\n\n", &tight, |_| true).is_none());
+        let tight = crate::Limits { max_header_bytes: 60, ..crate::Limits::default() };
+        assert!(select_head(b"A: 1\n\n", &tight, |_| true).is_none());
+    }
+}
