@@ -168,6 +168,7 @@ pub async fn classify_inbound(
     if m.null_sender
         && let Some(n) = &net
         && let Some(counts) = state.reputation(&format!("net:{n}"), now, window).await
+        && counts.backscatter + counts.legitimate > 0
     {
         facts["source_reputation"] = json!(counts);
     }
