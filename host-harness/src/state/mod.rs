@@ -103,6 +103,8 @@ pub struct State {
     failed: std::sync::atomic::AtomicU64,
     /// Whether the module takes `facts` (ABI 1.4 and later).
     pub facts_supported: bool,
+    /// The service's counters: failures count as `state`.
+    pub metrics: Option<std::sync::Arc<crate::metrics::Metrics>>,
 }
 
 const MAX_SAMPLES: usize = 1 << 20;
@@ -137,6 +139,7 @@ impl State {
             samples: Mutex::new(Vec::new()),
             failed: Default::default(),
             facts_supported: true,
+            metrics: None,
         })
     }
 
@@ -183,6 +186,9 @@ impl State {
         }
         if let Err(e) = &result {
             self.failed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            if let Some(m) = &self.metrics {
+                m.failure("state");
+            }
             let first = self
                 .paused_until
                 .lock()
