@@ -627,3 +627,24 @@ fn ndr_scan_takes_the_same_facts_as_the_services() {
 fn facts_path(dir: &Path) -> PathBuf {
     dir.join("facts.json")
 }
+
+#[test]
+fn the_memory_backend_limits_one_host_without_a_server() {
+    let dir = test_dir("state-memory", "one");
+    let config = dir.join("site.toml");
+    std::fs::write(
+        &config,
+        "[site]\ndomains = [\"example.com\"]\n[state]\n[state.limits.null_sender_rcpt]\nrate = 2\nperiod_secs = 3600\n",
+    )
+    .unwrap();
+    let (a, b) = (Running::start("milter", &config), Running::start("milter", &config));
+    let through_a: Vec<bool> = (0..4)
+        .map(|i| send_bounce(a.port, "198.51.100.3", "hank@example.com", &format!("m{i}@app.example.net")).accepted())
+        .collect();
+    assert_eq!(through_a, [true, true, false, false]);
+    // Each host keeps its own: B has not seen the flood.
+    assert!(send_bounce(b.port, "198.51.100.3", "hank@example.com", "m9@app.example.net").accepted());
+    let out = services::run(&["state", "--config", config.to_str().unwrap()], Duration::from_secs(20));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("lives inside each service process"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
