@@ -363,6 +363,18 @@ fn two_milters_share_one_limit_and_one_registry() {
         for needle in ["carol", "erin", "abc123", "example.com"] {
             assert!(!keys.contains(needle), "{needle} in {keys}");
         }
+        // The registry entry lives for the bounce horizon (7 days), the buckets while they fill.
+        let reg = keys.lines().find(|k| k.contains("{reg:")).expect("a registry key");
+        let ttl: u64 = redis_cli(&server, &["TTL", reg]).trim().parse().expect("TTL");
+        assert!((7 * 86_400 - 60..=7 * 86_400).contains(&ttl), "{ttl}");
+        let ttls: Vec<u64> = keys
+            .lines()
+            .filter(|k| k.contains("{null_sender_rcpt:"))
+            .map(|k| redis_cli(&server, &["TTL", k]).trim().parse().expect("TTL"))
+            .collect();
+        // Carol's bucket is full (3 of 3 an hour): empty again within the hour; one event, 20 minutes.
+        assert!(ttls.iter().any(|t| (3000..=3600).contains(t)), "{ttls:?}");
+        assert!(ttls.iter().all(|t| *t <= 3600), "{ttls:?}");
         // `ndr state` reads it back.
         let out = services::run(&["state", "--config", config.to_str().unwrap(), "--json"], Duration::from_secs(20));
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
