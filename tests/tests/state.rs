@@ -393,7 +393,9 @@ fn two_milters_share_one_limit_and_one_registry() {
             "{v}"
         );
         let text = services::run(&["state", "--config", config.to_str().unwrap()], Duration::from_secs(20));
-        assert!(String::from_utf8_lossy(&text.stdout).contains("sent-mail registry: 1 Message-IDs"));
+        let text = String::from_utf8_lossy(&text.stdout).to_string();
+        eprintln!("ndr state:\n{text}");
+        assert!(text.contains("sent-mail registry: 1 Message-IDs"), "{text}");
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
