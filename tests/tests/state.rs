@@ -353,6 +353,30 @@ fn two_milters_share_one_limit_and_one_registry() {
         assert!(ours.verdict().starts_with("legitimate"), "recognised as ours: {ours:?}");
         let unknown = send_bounce(b.port, "203.0.113.9", "erin@example.com", "never-sent@app.example.net");
         assert!(unknown.verdict().starts_with("unknown"), "{unknown:?}");
+        // An auto-reply names it in In-Reply-To (read from the header as the milter passes it).
+        let reply = |irt: &str| {
+            let h = [
+                ("From", "bob@remote.example"),
+                ("To", "erin@example.com"),
+                ("Subject", "Automatic reply: hello"),
+                ("Auto-Submitted", "auto-replied"),
+                ("In-Reply-To", irt),
+            ];
+            message(
+                b.port,
+                "203.0.113.9",
+                false,
+                "<bob@remote.example>",
+                &[],
+                &["erin@example.com"],
+                &h,
+                "I am away.\r\n",
+            )
+        };
+        let ours = reply(&format!("<{id}>"));
+        assert!(ours.verdict().starts_with("legitimate"), "{ours:?}");
+        let theirs = reply("<other@app.example.net>");
+        assert!(theirs.verdict().starts_with("unknown"), "{theirs:?}");
         // Bounces of our own mail are never limited: erin's bucket (3) is not charged by them.
         for _ in 0..5 {
             assert!(send_bounce(a.port, "203.0.113.9", "erin@example.com", id).accepted());
@@ -389,7 +413,7 @@ fn two_milters_share_one_limit_and_one_registry() {
                 .as_array()
                 .unwrap()
                 .iter()
-                .any(|s| s["source"] == "net:203.0.113.0/24" && s["legitimate"] == 6),
+                .any(|s| s["source"] == "net:203.0.113.0/24" && s["legitimate"] == 7),
             "{v}"
         );
         let text = services::run(&["state", "--config", config.to_str().unwrap()], Duration::from_secs(20));
