@@ -98,7 +98,7 @@ impl Metrics {
     }
 
     /// One failure: `timeout`, `trap`, `budget`, `module_error`, `panic`, `instantiate`,
-    /// `bad_answer` or `over_budget`.
+    /// `bad_answer`, `over_budget` or `state` (a `[state]` call that failed or was skipped).
     pub fn failure(&self, cause: &str) {
         bump(&self.failures, cause.to_string());
     }

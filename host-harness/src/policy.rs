@@ -108,7 +108,9 @@ pub async fn decide(svc: &Service, lease: &mut Lease, attrs: &HashMap<String, St
     let get = |k: &str| attrs.get(k).map(String::as_str).unwrap_or("");
     let rcpt = get("recipient");
     let client = Some(get("client_address")).filter(|c| !c.is_empty());
+    // Authenticated clients send our own mail: never held to a network's harvest limit.
     if get("protocol_state").eq_ignore_ascii_case("RCPT")
+        && get("sasl_username").is_empty()
         && let Answer::Refuse(text) = hooks::harvest_check(svc, client).await
     {
         return one_line(&text);

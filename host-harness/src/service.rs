@@ -82,7 +82,8 @@ impl Service {
         fault: Option<Fault>,
     ) -> Result<Arc<Service>, String> {
         let loaded = load(config_path.as_deref(), &pool)?;
-        let state = open_state(name, loaded.state.as_ref(), &pool)?;
+        let metrics = Arc::new(crate::metrics::Metrics::new(name));
+        let state = open_state(name, loaded.state.as_ref(), &pool, &metrics)?;
         let svc = Arc::new(Service {
             name,
             pool,
@@ -92,7 +93,7 @@ impl Service {
             kept: Arc::default(),
             open: Default::default(),
             refused: Default::default(),
-            metrics: Arc::new(crate::metrics::Metrics::new(name)),
+            metrics,
             state,
         });
         svc.log_config("loaded");
@@ -345,9 +346,11 @@ fn open_state(
     name: &'static str,
     c: Option<&crate::state::StateConfig>,
     pool: &Pool,
+    metrics: &Arc<crate::metrics::Metrics>,
 ) -> Result<Option<Arc<crate::state::State>>, String> {
     let Some(c) = c else { return Ok(None) };
     let mut state = crate::state::State::open(c, name)?;
+    state.metrics = Some(metrics.clone());
     if let Ok(mut i) = pool.take() {
         state.facts_supported = i.abi_version().is_ok_and(|v| v >= (1, 4));
         pool.give_back(i);

@@ -360,6 +360,30 @@ fn two_milters_share_one_limit_and_one_registry() {
         assert!(ours.verdict().starts_with("legitimate"), "recognised as ours: {ours:?}");
         let unknown = send_bounce(b.port, "203.0.113.9", "erin@example.com", "never-sent@app.example.net");
         assert!(unknown.verdict().starts_with("unknown"), "{unknown:?}");
+        // An auto-reply names it in In-Reply-To (read from the header as the milter passes it).
+        let reply = |irt: &str| {
+            let h = [
+                ("From", "bob@remote.example"),
+                ("To", "erin@example.com"),
+                ("Subject", "Automatic reply: hello"),
+                ("Auto-Submitted", "auto-replied"),
+                ("In-Reply-To", irt),
+            ];
+            message(
+                b.port,
+                "203.0.113.9",
+                false,
+                "<bob@remote.example>",
+                &[],
+                &["erin@example.com"],
+                &h,
+                "I am away.\r\n",
+            )
+        };
+        let ours = reply(&format!("<{id}>"));
+        assert!(ours.verdict().starts_with("legitimate"), "{ours:?}");
+        let theirs = reply("<other@app.example.net>");
+        assert!(theirs.verdict().starts_with("unknown"), "{theirs:?}");
         // Bounces of our own mail are never limited: erin's bucket (3) is not charged by them.
         for _ in 0..5 {
             assert!(send_bounce(a.port, "203.0.113.9", "erin@example.com", id).accepted());
@@ -370,6 +394,18 @@ fn two_milters_share_one_limit_and_one_registry() {
         for needle in ["carol", "erin", "abc123", "example.com"] {
             assert!(!keys.contains(needle), "{needle} in {keys}");
         }
+        // The registry entry lives for the bounce horizon (7 days), the buckets while they fill.
+        let reg = keys.lines().find(|k| k.contains("{reg:")).expect("a registry key");
+        let ttl: u64 = redis_cli(&server, &["TTL", reg]).trim().parse().expect("TTL");
+        assert!((7 * 86_400 - 60..=7 * 86_400).contains(&ttl), "{ttl}");
+        let ttls: Vec<u64> = keys
+            .lines()
+            .filter(|k| k.contains("{null_sender_rcpt:"))
+            .map(|k| redis_cli(&server, &["TTL", k]).trim().parse().expect("TTL"))
+            .collect();
+        // Carol's bucket is full (3 of 3 an hour): empty again within the hour; one event, 20 minutes.
+        assert!(ttls.iter().any(|t| (3000..=3600).contains(t)), "{ttls:?}");
+        assert!(ttls.iter().all(|t| *t <= 3600), "{ttls:?}");
         // `ndr state` reads it back.
         let out = services::run(&["state", "--config", config.to_str().unwrap(), "--json"], Duration::from_secs(20));
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -384,11 +420,13 @@ fn two_milters_share_one_limit_and_one_registry() {
                 .as_array()
                 .unwrap()
                 .iter()
-                .any(|s| s["source"] == "net:203.0.113.0/24" && s["legitimate"] == 6),
+                .any(|s| s["source"] == "net:203.0.113.0/24" && s["legitimate"] == 7),
             "{v}"
         );
         let text = services::run(&["state", "--config", config.to_str().unwrap()], Duration::from_secs(20));
-        assert!(String::from_utf8_lossy(&text.stdout).contains("sent-mail registry: 1 Message-IDs"));
+        let text = String::from_utf8_lossy(&text.stdout).to_string();
+        eprintln!("ndr state:\n{text}");
+        assert!(text.contains("sent-mail registry: 1 Message-IDs"), "{text}");
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
@@ -633,4 +671,25 @@ fn ndr_scan_takes_the_same_facts_as_the_services() {
 
 fn facts_path(dir: &Path) -> PathBuf {
     dir.join("facts.json")
+}
+
+#[test]
+fn the_memory_backend_limits_one_host_without_a_server() {
+    let dir = test_dir("state-memory", "one");
+    let config = dir.join("site.toml");
+    std::fs::write(
+        &config,
+        "[site]\ndomains = [\"example.com\"]\n[state]\n[state.limits.null_sender_rcpt]\nrate = 2\nperiod_secs = 3600\n",
+    )
+    .unwrap();
+    let (a, b) = (Running::start("milter", &config), Running::start("milter", &config));
+    let through_a: Vec<bool> = (0..4)
+        .map(|i| send_bounce(a.port, "198.51.100.3", "hank@example.com", &format!("m{i}@app.example.net")).accepted())
+        .collect();
+    assert_eq!(through_a, [true, true, false, false]);
+    // Each host keeps its own: B has not seen the flood.
+    assert!(send_bounce(b.port, "198.51.100.3", "hank@example.com", "m9@app.example.net").accepted());
+    let out = services::run(&["state", "--config", config.to_str().unwrap()], Duration::from_secs(20));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("lives inside each service process"));
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -31,32 +31,43 @@ pub fn want_rejected_rcpts(svc: &Service) -> bool {
 }
 
 /// The Message-IDs of a message's own header, kept as the milter reads the headers: its
-/// Message-ID (recorded when it leaves) and the IDs it refers to (In-Reply-To, References:
-/// looked up when it is a report). Bounded.
+/// Message-ID (recorded when it leaves) and the IDs it answers (looked up when it is a report):
+/// In-Reply-To, and the last of References (the parent; the older ones are its ancestors).
+/// Bounded, so that one report costs a few registry lookups at most.
 #[derive(Debug, Default, Clone)]
 pub struct HeaderIds {
     pub message_id: Option<String>,
-    pub refs: Vec<String>,
+    in_reply_to: Vec<String>,
+    parent: Option<String>,
 }
 
-const MAX_REFS: usize = 16;
+const MAX_IN_REPLY_TO: usize = 4;
 const MAX_ID_BYTES: usize = 250;
 
 impl HeaderIds {
     pub fn keep(&mut self, name: &str, value: &str) {
-        let ids = value
+        let mut ids = value
             .split(|c: char| c.is_whitespace() || c == ',')
             .map(|t| t.trim_matches(['<', '>']))
-            .filter(|id| id.contains('@') && id.len() <= MAX_ID_BYTES);
+            .filter(|id| id.contains('@') && id.len() <= MAX_ID_BYTES)
+            .map(str::to_string);
         if name.eq_ignore_ascii_case("message-id") {
-            self.message_id = ids.into_iter().next().map(str::to_string);
-        } else if name.eq_ignore_ascii_case("in-reply-to") || name.eq_ignore_ascii_case("references") {
-            for id in ids {
-                if self.refs.len() < MAX_REFS {
-                    self.refs.push(id.to_string());
-                }
-            }
+            self.message_id = ids.next();
+        } else if name.eq_ignore_ascii_case("in-reply-to") {
+            let room = MAX_IN_REPLY_TO.saturating_sub(self.in_reply_to.len());
+            self.in_reply_to.extend(ids.take(room));
+        } else if name.eq_ignore_ascii_case("references") {
+            self.parent = ids.last().or(self.parent.take());
         }
+    }
+
+    /// The IDs this message answers, each once.
+    pub fn answered(&self) -> Vec<String> {
+        let mut out = self.in_reply_to.clone();
+        if let Some(p) = self.parent.as_ref().filter(|p| !out.contains(p)) {
+            out.push(p.clone());
+        }
+        out
     }
 }
 
@@ -168,6 +179,7 @@ pub async fn classify_inbound(
     if m.null_sender
         && let Some(n) = &net
         && let Some(counts) = state.reputation(&format!("net:{n}"), now, window).await
+        && counts.backscatter + counts.legitimate > 0
     {
         facts["source_reputation"] = json!(counts);
     }
@@ -176,7 +188,7 @@ pub async fn classify_inbound(
     let judged = report["verdict"].as_str().is_some_and(|v| v != "legitimate");
     if judged {
         let mut ids: Vec<String> = report["original"]["message_id"].as_str().map(str::to_string).into_iter().collect();
-        ids.extend(m.ids.refs.iter().cloned());
+        ids.extend(m.ids.answered());
         if !ids.is_empty() && state.sent(&ids, now).await == Some(true) {
             facts["sent_registry"] = json!(true);
             report = svc.classify_with_facts(lease, raw, Some(envelope), facts, now).await?;
@@ -209,4 +221,27 @@ pub async fn record_outbound(svc: &Service, ids: &HeaderIds) {
     let (Some((state, c)), Some(id)) = (state_of(svc), &ids.message_id) else { return };
     let ttl = c.registry_days.saturating_mul(86_400);
     state.record_sent(std::slice::from_ref(id), request::unix_now(), ttl).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_ids_a_message_answers_are_few() {
+        let mut ids = HeaderIds::default();
+        ids.keep("Message-ID", "<own@example.com>");
+        ids.keep("References", "<a@x.example> <b@x.example>\r\n <c@x.example>");
+        ids.keep("In-Reply-To", "<c@x.example>");
+        assert_eq!(ids.message_id.as_deref(), Some("own@example.com"));
+        assert_eq!(ids.answered(), ["c@x.example"]);
+        let mut many = HeaderIds::default();
+        many.keep("in-reply-to", &(0..10).map(|i| format!("<{i}@x.example>")).collect::<Vec<_>>().join(" "));
+        assert_eq!(many.answered().len(), MAX_IN_REPLY_TO);
+        assert_eq!(
+            stricter(Answer::Refuse("451 a".into()), Answer::Refuse("550 b".into())),
+            Answer::Refuse("550 b".into())
+        );
+        assert_eq!(stricter(Answer::Refuse("550 b".into()), Answer::Allow), Answer::Refuse("550 b".into()));
+    }
 }

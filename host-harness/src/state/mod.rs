@@ -99,8 +99,12 @@ pub struct State {
     service: &'static str,
     /// Latency of each state call in µs (the first `MAX_SAMPLES`), for the load test.
     samples: Mutex<Vec<u32>>,
+    /// Calls that failed or were skipped during a pause.
+    failed: std::sync::atomic::AtomicU64,
     /// Whether the module takes `facts` (ABI 1.4 and later).
     pub facts_supported: bool,
+    /// The service's counters: failures count as `state`.
+    pub metrics: Option<std::sync::Arc<crate::metrics::Metrics>>,
 }
 
 const MAX_SAMPLES: usize = 1 << 20;
@@ -133,7 +137,9 @@ impl State {
             paused_until: Mutex::new(None),
             service,
             samples: Mutex::new(Vec::new()),
+            failed: Default::default(),
             facts_supported: true,
+            metrics: None,
         })
     }
 
@@ -165,6 +171,7 @@ impl State {
     {
         let paused = self.paused_until.lock().map(|p| *p).unwrap_or(None);
         if paused.is_some_and(|until| Instant::now() < until) {
+            self.failed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             return Err("paused after a failure".into());
         }
         let t = Instant::now();
@@ -178,6 +185,10 @@ impl State {
             s.push(t.elapsed().as_micros().min(u32::MAX as u128) as u32);
         }
         if let Err(e) = &result {
+            self.failed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            if let Some(m) = &self.metrics {
+                m.failure("state");
+            }
             let first = self
                 .paused_until
                 .lock()
@@ -197,6 +208,11 @@ impl State {
             *p = None;
         }
         result
+    }
+
+    /// State calls that failed so far (timeouts, errors, and calls skipped during a pause).
+    pub fn failures(&self) -> u64 {
+        self.failed.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Latencies of the state calls so far, in µs.
