@@ -180,16 +180,42 @@ impl Service {
                 if fault.is_none() {
                     lease.put(instance);
                 }
-                result.map_err(|e| {
-                    self.metrics.failure(match e {
-                        CallError::Module { .. } => "module_error",
-                        CallError::Budget => "budget",
-                        CallError::Trap(_) => "trap",
-                    });
-                    Failure(e.to_string())
-                })
+                self.call_result(result)
             }
         }
+    }
+
+    /// Run a short module call (a header block, an address) on the connection's own task: on
+    /// a busy machine the hand-off to a blocking thread and back costs more than such a call
+    /// (a prescreen took 0.5 ms p50 and 43 ms p99 that way under the load test, for tens of µs
+    /// of work). Fuel bounds it. A fault-injected service (tests) takes [`Self::call`], where a
+    /// stall is timed out.
+    pub async fn call_short<F>(&self, lease: &mut Lease, f: F) -> Result<String, Failure>
+    where
+        F: FnOnce(&mut FilterInstance) -> Result<String, CallError> + Send + 'static,
+    {
+        if self.fault.is_some() {
+            return self.call(lease, f).await;
+        }
+        let mut instance = lease.checkout().map_err(|e| {
+            self.metrics.failure("instantiate");
+            Failure(format!("cannot instantiate the module: {e:#}"))
+        })?;
+        let result = f(&mut instance);
+        lease.put(instance);
+        self.call_result(result)
+    }
+
+    /// A call's answer, its failure counted.
+    fn call_result(&self, result: Result<String, CallError>) -> Result<String, Failure> {
+        result.map_err(|e| {
+            self.metrics.failure(match e {
+                CallError::Module { .. } => "module_error",
+                CallError::Budget => "budget",
+                CallError::Trap(_) => "trap",
+            });
+            Failure(e.to_string())
+        })
     }
 
     /// Classify a message with its envelope; the report as JSON.
@@ -246,7 +272,7 @@ impl Service {
         let req = req.to_string();
         let headers = headers.to_vec();
         let t = Instant::now();
-        let doc = self.call(lease, move |i| i.prescreen(&headers, req.as_bytes())).await;
+        let doc = self.call_short(lease, move |i| i.prescreen(&headers, req.as_bytes())).await;
         self.metrics.latency("ndr_prescreen", t.elapsed());
         serde_json::from_str::<Value>(&doc?).map_err(|e| {
             self.metrics.failure("bad_answer");
@@ -276,7 +302,7 @@ impl Service {
     ) -> Result<Value, Failure> {
         let req = request::address(Some(&self.config().module), now, address, destination).to_string();
         let t = Instant::now();
-        let doc = self.call(lease, move |i| i.request(export, req.as_bytes())).await;
+        let doc = self.call_short(lease, move |i| i.request(export, req.as_bytes())).await;
         self.metrics.latency(export, t.elapsed());
         let answer = serde_json::from_str::<Value>(&doc?).map_err(|e| {
             self.metrics.failure("bad_answer");
