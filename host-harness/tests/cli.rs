@@ -216,4 +216,9 @@ fn bench_prints_figures_as_json() {
     let us = &v["us_per_message"];
     assert!(us["p50"].as_f64().unwrap() > 0.0 && us["p50"].as_f64() <= us["p99"].as_f64());
     assert!(v["messages_per_second"].as_f64().unwrap() > 0.0);
+    // Each message's fastest pass, and the fuel it used (the same on every pass).
+    let best = &v["us_per_message_best_pass"];
+    assert!(best["p50"].as_f64().unwrap() > 0.0 && best["p50"].as_f64() <= best["p90"].as_f64());
+    let fuel = &v["fuel_per_message"];
+    assert!(fuel["p50"].as_u64().unwrap() > 0 && fuel["p50"].as_u64() <= fuel["p90"].as_u64());
 }
