@@ -1,7 +1,9 @@
-//! `ndr milter`: the filter as a milter (Postfix, Sendmail), on the `miltr-server` crate.
+//! `ndr milter`: the filter as a milter (Postfix, Sendmail); the protocol's conversation is
+//! `milter_wire`'s.
 //!
 //! Inbound mail: a null-sender recipient whose BATV tag is forged may be refused at RCPT time
-//! (`[service] rcpt_reject`); everything else is decided at end of data, where the message is
+//! (`[service] rcpt_reject`); ordinary mail (`ndr_prescreen`) is accepted at the end of its
+//! headers; everything else is decided at end of data, where the message is
 //! classified with the real envelope and client address and the verdict's action is applied:
 //! `accept`, `tag` (verdict headers), `quarantine` (Postfix's hold queue, with headers),
 //! `reject` (the verdict's SMTP reply), `drop` (discard), `tempfail`.
