@@ -402,6 +402,13 @@ test('every corpus message from <> through Haraka: Haraka does what the verdict 
   const wrong = [];
   for (const { written: file } of written) {
     const raw = readFileSync(file);
+    // A message whose first line is blanks only has a malformed header section: the Received
+    // line Haraka puts on top turns that line into its continuation, so Haraka's message is
+    // another message than the one classified here. Counted, not compared.
+    if (/^[ \t]+\r?\n/.test(raw.toString('latin1'))) {
+      tally['skipped: first line blank'] = (tally['skipped: first line blank'] ?? 0) + 1;
+      continue;
+    }
     const sent = Buffer.from(toCrlf(raw), 'latin1');
     const report = ndr.classify(sent, { envelope: { mail_from: '', rcpt_to: [USER], client_ip: '127.0.0.1', helo }, config: CONFIG });
     const out = await haraka.send({ from: '', to: [USER], data: raw, helo });
