@@ -133,7 +133,7 @@ pub fn classify_with_facts(
 }
 
 /// Where the header gate reads the top header block from.
-enum HeadSource {
+pub(crate) enum HeadSource {
     /// The message declares a report or message structure: no gate, the whole is parsed.
     Structure,
     /// Only the fields the gate and an ordinary message's answer read ([`ordinary_reads`]).
@@ -142,7 +142,7 @@ enum HeadSource {
     Whole,
 }
 
-fn head_source(bytes: &[u8], limits: &Limits) -> HeadSource {
+pub(crate) fn head_source(bytes: &[u8], limits: &Limits) -> HeadSource {
     match scan::select_head(bytes, limits, ordinary_reads) {
         Some(head) if head.declares_structure => HeadSource::Structure,
         Some(head) => HeadSource::Selected(head),
@@ -163,7 +163,7 @@ fn ordinary_reads(name: &str) -> bool {
         || formats::gate_reads(name)
 }
 
-fn parse_gate_head<'m>(bytes: &'m [u8], source: &'m HeadSource) -> Option<mail_parser::Message<'m>> {
+pub(crate) fn parse_gate_head<'m>(bytes: &'m [u8], source: &'m HeadSource) -> Option<mail_parser::Message<'m>> {
     match source {
         HeadSource::Structure => None,
         HeadSource::Selected(head) => mime::parse_head(&head.block),

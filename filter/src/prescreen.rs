@@ -11,6 +11,7 @@
 //! host that wants fake bounces in such mail read too scans every message (the milter's
 //! `scan_all_mail`).
 
+use mail_parser::MimeHeaders;
 use serde::Serialize;
 
 use crate::mime::{self, PlainBody};
@@ -34,17 +35,22 @@ pub fn prescreen(raw: &[u8], envelope: Option<&Envelope>, limits: &Limits) -> Pr
         Some(s) if s.is_empty() || s == "<>" => return needs("null envelope sender"),
         Some(_) => {}
     }
-    // Line endings repaired (and the limits applied) as for a classification, on the headers.
+    // Line endings repaired (and the limits applied) as for a classification, on the headers;
+    // then the header gate's own reading of them (only the fields the gates read, when the
+    // block is well formed).
     let headers = crate::limits::prepare(&raw[..header_block_end(raw)], limits, &mut Vec::new());
-    let headers = &headers[..];
-    if declares_report(headers) {
+    let source = crate::head_source(&headers, limits);
+    if matches!(source, crate::HeadSource::Structure) {
         return needs("report content type");
     }
-    let Some(head) = mime::parse_head(headers) else {
+    let Some(head) = crate::parse_gate_head(&headers, &source) else {
         return needs("no header block");
     };
-    let view = mime::view(&head, limits);
-    if formats::may_claim(&view, &PlainBody::empty()) {
+    // A type folded onto a continuation line is seen only in the parse.
+    if declares_report_type(&head) {
+        return needs("report content type");
+    }
+    if formats::may_claim(&mime::view(&head, limits), &PlainBody::empty()) {
         return needs("report headers");
     }
     Prescreen { needs_body: false, why: "ordinary sender and headers" }
@@ -77,13 +83,15 @@ fn header_block_end(raw: &[u8]) -> usize {
     raw.len()
 }
 
-/// Whether a `Content-Type` of the header block declares a report, a digest or a message/*
-/// type ([`mime::declares_report`]), on unfolded lines so that a type on a continuation line
-/// is seen.
-fn declares_report(headers: &[u8]) -> bool {
-    let text = String::from_utf8_lossy(headers);
-    let unfolded = text.replace("\r\n", "\n").replace("\n ", " ").replace("\n\t", " ");
-    unfolded.lines().any(|l| mime::declares_report(l.as_bytes()) == Some(true))
+/// Whether the parsed top `Content-Type` is a structure [`mime::declares_report`] names: a
+/// report, a digest, or a message/* type.
+fn declares_report_type(head: &mail_parser::Message<'_>) -> bool {
+    head.root_part().content_type().is_some_and(|ct| {
+        let (t, sub) = (ct.ctype(), ct.subtype().unwrap_or(""));
+        t.eq_ignore_ascii_case("message")
+            || (t.eq_ignore_ascii_case("multipart")
+                && (sub.eq_ignore_ascii_case("report") || sub.eq_ignore_ascii_case("digest")))
+    })
 }
 
 #[cfg(test)]

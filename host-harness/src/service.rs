@@ -206,6 +206,14 @@ impl Service {
         self.call_result(result)
     }
 
+    /// A call's answer document as JSON; one that is not JSON is counted (`bad_answer`).
+    fn answer(&self, doc: Result<String, Failure>) -> Result<Value, Failure> {
+        serde_json::from_str::<Value>(&doc?).map_err(|e| {
+            self.metrics.failure("bad_answer");
+            Failure(format!("bad answer from the module: {e}"))
+        })
+    }
+
     /// A call's answer, its failure counted.
     fn call_result(&self, result: Result<String, CallError>) -> Result<String, Failure> {
         result.map_err(|e| {
@@ -254,10 +262,7 @@ impl Service {
         let doc = self.call(lease, move |i| i.classify(&raw, req.as_bytes())).await;
         self.metrics.latency("ndr_classify", t.elapsed());
         // Every service's decisions are counted here, where every classification passes.
-        let report = serde_json::from_str::<Value>(&doc?).map_err(|e| {
-            self.metrics.failure("bad_answer");
-            Failure(format!("bad report from the module: {e}"))
-        })?;
+        let report = self.answer(doc)?;
         self.metrics.decision(&report);
         Ok(report)
     }
@@ -274,10 +279,7 @@ impl Service {
         let t = Instant::now();
         let doc = self.call_short(lease, move |i| i.prescreen(&headers, req.as_bytes())).await;
         self.metrics.latency("ndr_prescreen", t.elapsed());
-        serde_json::from_str::<Value>(&doc?).map_err(|e| {
-            self.metrics.failure("bad_answer");
-            Failure(format!("bad answer from the module: {e}"))
-        })
+        self.answer(doc)
     }
 
     /// An address request (`ndr_batv_sign`, `ndr_batv_verify`); the answer as JSON.
@@ -304,10 +306,7 @@ impl Service {
         let t = Instant::now();
         let doc = self.call_short(lease, move |i| i.request(export, req.as_bytes())).await;
         self.metrics.latency(export, t.elapsed());
-        let answer = serde_json::from_str::<Value>(&doc?).map_err(|e| {
-            self.metrics.failure("bad_answer");
-            Failure(format!("bad answer from the module: {e}"))
-        })?;
+        let answer = self.answer(doc)?;
         if export == "ndr_batv_verify" {
             self.metrics.batv_result(&answer);
         }

@@ -26,6 +26,8 @@ use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+mod services;
+
 use ndr_host::service::{Fault, Listen, Service};
 use ndr_tests::root;
 
@@ -931,6 +933,11 @@ where
     handles.into_iter().filter_map(|h| h.join().ok()).flatten().collect()
 }
 
+/// A benchmark's setting from the environment variable `name`, else `default`.
+fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
 fn pct(sorted: &[u64], p: f64) -> u64 {
     if sorted.is_empty() {
         return 0;
@@ -945,9 +952,8 @@ fn pct(sorted: &[u64], p: f64) -> u64 {
 #[test]
 #[ignore = "a benchmark: run by hand (README, Mail server integration)"]
 fn load_test() {
-    let var = |name: &str, default: usize| std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default);
     let (sessions, messages, rounds) =
-        (var("NDR_LOAD_SESSIONS", 200), var("NDR_LOAD_MESSAGES", 10_000), var("NDR_LOAD_ROUNDS", 3));
+        (env_or("NDR_LOAD_SESSIONS", 200), env_or("NDR_LOAD_MESSAGES", 10_000), env_or("NDR_LOAD_ROUNDS", 3));
     let Setup { postfix: pf, .. } = setup();
     let listeners = [("plain", "Postfix alone"), ("inbound", "with the milter"), ("policy", "with the policy service")];
     // Per listener: accepted, seconds, latencies.
@@ -1002,37 +1008,6 @@ transaction (MAIL to end-of-data reply) p50 {p50} µs, p99 {p99} µs",
     }
 }
 
-/// A redis-server of this test on a free loopback port, no persistence; killed when dropped.
-struct RedisServer(std::process::Child, PathBuf);
-
-impl RedisServer {
-    fn start(port: u16) -> RedisServer {
-        let dir = unique_dir("redis");
-        std::fs::create_dir_all(&dir).expect("redis folder");
-        let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-            .arg("--dir")
-            .arg(&dir)
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .expect("redis-server (scripts/mta-deps.sh installs it)");
-        let t = Instant::now();
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(t.elapsed() < Duration::from_secs(20), "redis-server did not start");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        RedisServer(child, dir)
-    }
-}
-
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-        let _ = std::fs::remove_dir_all(&self.1);
-    }
-}
-
 /// The shared-state load test (issue 18): two milter services (two hosts) sharing one
 /// redis-server behind one Postfix; `NDR_LOAD_SESSIONS` sessions send `NDR_LOAD_MESSAGES`
 /// messages, a third of them bounce floods at five forged addresses of ours, the rest ordinary
@@ -1043,14 +1018,14 @@ impl Drop for RedisServer {
 fn state_load_test() {
     const FORGED: usize = 5;
     const PER_ADDRESS: usize = 20;
-    let sessions: usize = std::env::var("NDR_LOAD_SESSIONS").ok().and_then(|v| v.parse().ok()).unwrap_or(200);
-    let messages: usize = std::env::var("NDR_LOAD_MESSAGES").ok().and_then(|v| v.parse().ok()).unwrap_or(10_000);
+    let (sessions, messages): (usize, usize) = (env_or("NDR_LOAD_SESSIONS", 200), env_or("NDR_LOAD_MESSAGES", 10_000));
     // The bound on one state call: past it a call fails open (`on_failure = "accept"`) and the
     // server is left alone for a second. On a saturated two-core machine the default (100 ms) is
     // passed now and then, letting a few more bounces through; NDR_STATE_TIMEOUT_MS sets it.
-    let timeout_ms: u64 = std::env::var("NDR_STATE_TIMEOUT_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(1000);
-    let redis_port = free_port();
-    let _redis = RedisServer::start(redis_port);
+    let timeout_ms: u64 = env_or("NDR_STATE_TIMEOUT_MS", 1000);
+    let redis = services::StateServer::start("redis-server", "state-load")
+        .expect("redis-server is not installed: run scripts/mta-deps.sh");
+    let redis_port = redis.port;
     let work = unique_dir("state-config");
     std::fs::create_dir_all(&work).expect("config folder");
     let config = work.join("state.toml");

@@ -14,76 +14,11 @@ mod services;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use ndr_host::state::{Answer, BackendKind, Limit, LimitKind, State, StateConfig};
-use services::{Milter, Running, free_port, test_dir};
-
-/// A state server of this test: killed when dropped.
-struct Server {
-    child: Option<Child>,
-    program: &'static str,
-    port: u16,
-    dir: PathBuf,
-}
-
-impl Server {
-    /// `program` (redis-server, valkey-server) on a free loopback port; `None` when not installed.
-    fn start(program: &'static str, test: &str) -> Option<Server> {
-        let installed = Command::new("sh").args(["-c", &format!("command -v {program}")]).output();
-        if !installed.is_ok_and(|o| o.status.success()) {
-            return None;
-        }
-        let dir = test_dir(program, test);
-        let mut s = Server { child: None, program, port: free_port(), dir };
-        s.run();
-        Some(s)
-    }
-
-    fn run(&mut self) {
-        let child = Command::new(self.program)
-            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-            .arg("--dir")
-            .arg(&self.dir)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("the server starts");
-        self.child = Some(child);
-        let t = Instant::now();
-        while !self.ping() {
-            assert!(t.elapsed() < Duration::from_secs(20), "{} did not answer", self.program);
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    fn ping(&self) -> bool {
-        let Ok(mut s) = TcpStream::connect(("127.0.0.1", self.port)) else { return false };
-        let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
-        let mut buf = [0u8; 7];
-        s.write_all(b"PING\r\n").is_ok() && s.read_exact(&mut buf).is_ok() && &buf == b"+PONG\r\n"
-    }
-
-    /// Stop it (SIGKILL: as a crash would).
-    fn stop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/0", self.port)
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.stop();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
+use services::{Milter, Running, StateServer as Server, free_port, test_dir};
 
 /// The servers to test on: redis-server always (it must be installed), valkey-server when it is.
 fn servers(test: &str) -> Vec<Server> {
@@ -186,15 +121,7 @@ period_secs = 3600
 
 /// A milter session as Postfix speaks it (protocol 6), with SMFIP_RCPT_REJ offered.
 fn open(port: u16) -> Milter {
-    let s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    let mut m = Milter(s);
-    let mut neg = 6u32.to_be_bytes().to_vec();
-    neg.extend_from_slice(&0x1ffu32.to_be_bytes());
-    neg.extend_from_slice(&0x800u32.to_be_bytes());
-    m.send(b'O', &neg).unwrap();
-    assert_eq!(m.reply().unwrap().0, b'O');
-    m
+    Milter::open_offering(port, 0x800).expect("option negotiation")
 }
 
 /// What a message got: the answer to each RCPT, the final answer and its reply text, and the

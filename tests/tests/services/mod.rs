@@ -150,13 +150,18 @@ pub struct Milter(pub TcpStream);
 impl Milter {
     /// Connect and negotiate (milter protocol 6, every action allowed, every step answered).
     pub fn open(port: u16) -> std::io::Result<Milter> {
+        Milter::open_offering(port, 0)
+    }
+
+    /// Connect and negotiate, offering the protocol options `protocol` (SMFIP_* bits).
+    pub fn open_offering(port: u16, protocol: u32) -> std::io::Result<Milter> {
         let s = TcpStream::connect(("127.0.0.1", port))?;
         s.set_read_timeout(Some(Duration::from_secs(10)))?;
         s.set_nodelay(true)?;
         let mut m = Milter(s);
         let mut neg = 6u32.to_be_bytes().to_vec();
         neg.extend_from_slice(&0x1ffu32.to_be_bytes());
-        neg.extend_from_slice(&0u32.to_be_bytes());
+        neg.extend_from_slice(&protocol.to_be_bytes());
         m.send(b'O', &neg)?;
         let (code, _) = m.reply()?;
         if code != b'O' {
@@ -227,4 +232,70 @@ pub fn ordinary_message(port: u16) -> std::io::Result<(Vec<u8>, Vec<u8>, u8)> {
     let (mods, last) = m.end_of_body()?;
     let _ = m.send(b'Q', b"");
     Ok(([codes, vec![body]].concat(), mods, last))
+}
+
+/// A Redis-protocol server of a test (redis-server, valkey-server) on a free loopback port with
+/// its own folder and no persistence: killed when dropped.
+pub struct StateServer {
+    pub child: Option<Child>,
+    pub program: &'static str,
+    pub port: u16,
+    pub dir: PathBuf,
+}
+
+impl StateServer {
+    /// `program` (redis-server, valkey-server) on a free loopback port; `None` when not installed.
+    pub fn start(program: &'static str, test: &str) -> Option<StateServer> {
+        let installed = Command::new("sh").args(["-c", &format!("command -v {program}")]).output();
+        if !installed.is_ok_and(|o| o.status.success()) {
+            return None;
+        }
+        let dir = test_dir(program, test);
+        let mut s = StateServer { child: None, program, port: free_port(), dir };
+        s.run();
+        Some(s)
+    }
+
+    pub fn run(&mut self) {
+        let child = Command::new(self.program)
+            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .arg("--dir")
+            .arg(&self.dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the server starts");
+        self.child = Some(child);
+        let t = Instant::now();
+        while !self.ping() {
+            assert!(t.elapsed() < Duration::from_secs(20), "{} did not answer", self.program);
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn ping(&self) -> bool {
+        let Ok(mut s) = TcpStream::connect(("127.0.0.1", self.port)) else { return false };
+        let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+        let mut buf = [0u8; 7];
+        s.write_all(b"PING\r\n").is_ok() && s.read_exact(&mut buf).is_ok() && &buf == b"+PONG\r\n"
+    }
+
+    /// Stop it (SIGKILL: as a crash would).
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/0", self.port)
+    }
+}
+
+impl Drop for StateServer {
+    fn drop(&mut self) {
+        self.stop();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
 }
