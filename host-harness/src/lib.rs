@@ -23,6 +23,7 @@ mod module_path;
 pub mod packet_deadlines;
 pub mod policy;
 pub mod pool;
+pub mod quick_ack;
 pub mod request;
 pub mod serve;
 pub mod service;

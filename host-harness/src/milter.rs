@@ -36,6 +36,8 @@ use crate::state::hooks as state;
 /// Bytes of a message kept for classification when `[limits] max_message_bytes` is not set (the
 /// module's own default: it reads no more).
 const MAX_KEPT: usize = 32 << 20;
+/// Bytes read from the MTA at a time.
+const READ_BUFFER: usize = 16 << 10;
 /// Recipient addresses longer than this are not kept (RFC 5321 allows 256 octets in a path).
 const MAX_RCPT_BYTES: usize = 320;
 
@@ -47,10 +49,16 @@ pub async fn run(listen: &service::Listen, svc: Arc<Service>) -> anyhow::Result<
 async fn handle(stream: Box<dyn Stream>, svc: Arc<Service>) {
     let mut milter = NdrMilter::new(svc.clone());
     let limits = svc.config().service.clone();
-    let mut io = PacketDeadlines::new(
-        stream,
-        Duration::from_secs(limits.idle_timeout_secs),
-        Duration::from_secs(limits.read_timeout_secs),
+    // Read through a buffer: with the no-reply options the MTA sends the macros, MAIL and every
+    // header without waiting, so one read takes many packets where a bare stream would cost two
+    // reads (length, then data) per packet.
+    let mut io = tokio::io::BufReader::with_capacity(
+        READ_BUFFER,
+        PacketDeadlines::new(
+            stream,
+            Duration::from_secs(limits.idle_timeout_secs),
+            Duration::from_secs(limits.read_timeout_secs),
+        ),
     );
     if let Err(e) = milter_wire::serve(&mut io, &mut milter).await {
         service::log(json!({"service": svc.name, "event": "connection_error", "error": e.to_string()}));

@@ -423,7 +423,12 @@ pub fn log(mut record: Value) {
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
         m.insert("ts".into(), json!(format!("{}.{:03}", now.as_secs(), now.subsec_millis())));
     }
-    eprintln!("{record}");
+    // One write per line: formatting straight into unbuffered stderr would issue a write for
+    // every piece of the JSON, and a line per message is the most frequent thing a service does.
+    let mut line = record.to_string();
+    line.push('\n');
+    // A log that cannot be written must not stop the mail (eprintln! would panic).
+    let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), line.as_bytes());
 }
 
 /// The signals of a report as `name=value(weight)` items, for logs and headers.
@@ -528,7 +533,7 @@ where
                 match listener.accept().await {
                     Ok((stream, _)) => {
                         let _ = stream.set_nodelay(true);
-                        start(&svc, &handler, Box::new(stream));
+                        start(&svc, &handler, Box::new(crate::quick_ack::QuickAck::new(stream)));
                     }
                     Err(e) => accept_error(&svc, e).await,
                 }

@@ -34,6 +34,39 @@ pub fn run(args: &[&str], limit: Duration) -> Output {
     child.wait_with_output().expect("output")
 }
 
+/// CPU time of process `pid` in milliseconds, user and system, read from /proc/PID/stat; with
+/// `reaped`, plus that of its children that ended and were waited for. 0 when it is gone.
+pub fn process_cpu_ms(pid: u32, reaped: bool) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // The fields after the command name (which may hold spaces, in parentheses): state, ppid,
+    // pgrp, session, tty, tpgid, flags, four fault counts, then utime, stime, cutime, cstime.
+    let rest = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let span = if reaped { 11..15 } else { 11..13 };
+    let ticks: u64 = fields.get(span).map_or(0, |t| t.iter().filter_map(|f| f.parse::<u64>().ok()).sum());
+    ticks * 1000 / clock_ticks()
+}
+
+/// The kernel's clock ticks per second (`getconf CLK_TCK`; 100 on Linux).
+fn clock_ticks() -> u64 {
+    static TICKS: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    *TICKS.get_or_init(|| {
+        Command::new("getconf")
+            .arg("CLK_TCK")
+            .output()
+            .ok()
+            .and_then(|o| String::from_utf8(o.stdout).ok()?.trim().parse().ok())
+            .filter(|t| *t > 0)
+            .unwrap_or(100)
+    })
+}
+
+/// The parent of process `pid`, from /proc/PID/stat.
+pub fn parent_pid(pid: u32) -> Option<u32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.rsplit_once(')')?.1.split_whitespace().nth(1)?.parse().ok()
+}
+
 /// A folder of this test run's own under the temporary directory: `ndr-{kind}-{test}-{pid}`.
 pub fn test_dir(kind: &str, test: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("ndr-{kind}-{test}-{}", std::process::id()));
@@ -90,6 +123,11 @@ impl Running {
 
     pub fn alive(&mut self) -> bool {
         self.child.try_wait().is_ok_and(|s| s.is_none())
+    }
+
+    /// CPU time the process has used so far (user and system), in milliseconds.
+    pub fn cpu_ms(&self) -> u64 {
+        process_cpu_ms(self.child.id(), false)
     }
 
     /// Resident memory in KiB (`VmRSS` of /proc/PID/status).
