@@ -64,12 +64,14 @@ pub fn find_status(s: &str) -> Option<String> {
     find_status_from(s, b"245")
 }
 
-/// The first enhanced status code whose class is one of `classes`.
+/// The first enhanced status code whose class is one of `classes`. Candidates are found by
+/// their first dot (one `memchr` pass), not by testing every byte of the text.
 pub fn find_status_from(s: &str, classes: &[u8]) -> Option<String> {
     let b = s.as_bytes();
-    let mut i = 0;
-    while i + 4 < b.len() {
-        if classes.contains(&b[i]) && b[i + 1] == b'.' && (i == 0 || !(b[i - 1].is_ascii_digit() || b[i - 1] == b'.')) {
+    // `i` is the class digit, `i + 1` its dot; the code needs at least `i + 4` bytes.
+    for dot in memchr::memchr_iter(b'.', b.get(1..b.len().saturating_sub(3))?).map(|p| p + 1) {
+        let i = dot - 1;
+        if classes.contains(&b[i]) && (i == 0 || !(b[i - 1].is_ascii_digit() || b[i - 1] == b'.')) {
             let mut j = i + 2;
             let s1 = j;
             while is_digit_at(b, j) && j - s1 < 3 {
@@ -87,7 +89,6 @@ pub fn find_status_from(s: &str, classes: &[u8]) -> Option<String> {
                 }
             }
         }
-        i += 1;
     }
     None
 }
