@@ -5,6 +5,9 @@ use std::sync::LazyLock;
 
 /// Collapse runs of white space (including CR and LF) into one space and trim.
 pub fn collapse_ws(s: &str) -> String {
+    if s.is_ascii() {
+        return collapse_ascii_ws(s);
+    }
     let mut out = String::with_capacity(s.len());
     for word in s.split_whitespace() {
         if !out.is_empty() {
@@ -13,6 +16,48 @@ pub fn collapse_ws(s: &str) -> String {
         out.push_str(word);
     }
     out
+}
+
+/// [`collapse_ws`] of an ASCII text.
+fn collapse_ascii_ws(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    each_ascii_word(s, |word| {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    });
+    out
+}
+
+/// The words of a text, as `str::split_whitespace` gives them.
+pub fn words(s: &str) -> Vec<&str> {
+    if !s.is_ascii() {
+        return s.split_whitespace().collect();
+    }
+    let mut words = Vec::new();
+    each_ascii_word(s, |word| words.push(word));
+    words
+}
+
+/// Calls `f` with each word of an ASCII text, byte by byte: `split_whitespace` decodes every
+/// character, which costs most in the wasm module. Its white space in ASCII is `\t` to `\r`
+/// and the space.
+fn each_ascii_word<'s>(s: &'s str, mut f: impl FnMut(&'s str)) {
+    let mut word: Option<usize> = None;
+    for (i, c) in s.bytes().enumerate() {
+        match (matches!(c, b' ' | b'\t'..=b'\r'), word) {
+            (true, Some(start)) => {
+                f(&s[start..i]);
+                word = None;
+            }
+            (false, None) => word = Some(i),
+            _ => {}
+        }
+    }
+    if let Some(start) = word {
+        f(&s[start..]);
+    }
 }
 
 /// Header-style fields (`Name: value`, continuation lines folded in) grouped into blocks that
@@ -794,6 +839,16 @@ mod tests {
             assert_eq!(set.count_in(text), occurrences.len(), "{text}");
             let last = phrases.iter().enumerate().filter_map(|(tag, p)| lower.rfind(p).map(|at| (at, tag))).max();
             assert_eq!(set.last_in(text), last.map(|l| l.1), "{text}");
+        }
+    }
+
+    #[test]
+    fn white_space_is_collapsed_as_split_whitespace_splits_it() {
+        let pieces = [" ", "\t", "\n", "\r\n", "\x0b", "\x0c", "\x1c", "a", "bc", "é", "\u{a0}", "\u{3000}", "\u{85}"];
+        let ascii = [" ", "\t", "\n", "\r\n", "\x0b", "\x0c", "\x1c", "a", "bc"];
+        for text in random_joins(&pieces, 3000, 13).into_iter().chain(random_joins(&ascii, 3000, 13)) {
+            assert_eq!(words(&text), text.split_whitespace().collect::<Vec<_>>(), "{text:?}");
+            assert_eq!(collapse_ws(&text), text.split_whitespace().collect::<Vec<_>>().join(" "), "{text:?}");
         }
     }
 

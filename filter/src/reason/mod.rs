@@ -171,7 +171,7 @@ const EXACT_DETAILS: &[&str] =
 /// A multi-line reply joined into one line repeats its code ("550-5.7.1 … 550-5.7.1 …"): drop
 /// the repeats so that phrases spanning the line breaks match.
 fn without_continuations(text: &str) -> String {
-    let words: Vec<&str> = text.split_whitespace().collect();
+    let words = crate::text::words(text);
     let mut out: Vec<&str> = Vec::with_capacity(words.len());
     let mut first_code: Option<&str> = None;
     let mut i = 0;
