@@ -3,6 +3,11 @@
 
 use std::sync::LazyLock;
 
+/// `s.to_lowercase()`, the ASCII way when `s` is ASCII (the same result, one pass).
+pub fn lower(s: &str) -> String {
+    if s.is_ascii() { s.to_ascii_lowercase() } else { s.to_lowercase() }
+}
+
 /// Collapse runs of white space (including CR and LF) into one space and trim.
 pub fn collapse_ws(s: &str) -> String {
     if s.is_ascii() {
