@@ -35,14 +35,32 @@ pub fn find(mail: &Mail<'_>, inline: bool) -> Option<Original> {
 }
 
 /// Read header text as the header block of a message of its own. What follows the block (a
-/// pasted original's body) is not parsed: only the headers are reported.
+/// pasted original's body) is not parsed: only the headers are reported. Only the fields
+/// [`from_mail`] reads are parsed when [`crate::scan::select_head`] can copy them out (mail-parser
+/// reads each field on its own, so they come out as in the whole block); else the whole block.
 fn from_header_bytes(bytes: &[u8], source: &str, headers_only: bool) -> Option<Original> {
+    let limits = crate::Limits { max_nesting: 0, ..crate::Limits::default() };
+    let selected = crate::scan::select_head(bytes, &limits, original_reads).filter(|s| !s.declares_structure);
+    if let Some(selected) = selected {
+        let view = mime::parse_head(&selected.block).map(|msg| {
+            let view = mime::view(&msg, &limits);
+            (!view.headers.is_empty()).then(|| from_mail(&view, source, headers_only))
+        });
+        if let Some(Some(original)) = view {
+            return Some(original);
+        }
+    }
     let msg = mime::parse_head(bytes)?;
-    let view = mime::view(&msg, &crate::Limits { max_nesting: 0, ..crate::Limits::default() });
+    let view = mime::view(&msg, &limits);
     if view.headers.is_empty() {
         return None;
     }
     Some(from_mail(&view, source, headers_only))
+}
+
+/// The header fields [`from_mail`] reads (names in lower case).
+fn original_reads(name: &str) -> bool {
+    matches!(name, "message-id" | "from" | "to" | "subject" | "date" | "return-path" | "received")
 }
 
 /// An original pasted into a text part: the first run of at least three header lines that

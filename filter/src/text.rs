@@ -3,8 +3,16 @@
 
 use std::sync::LazyLock;
 
+/// `s.to_lowercase()`, the ASCII way when `s` is ASCII (the same result, one pass).
+pub fn lower(s: &str) -> String {
+    if s.is_ascii() { s.to_ascii_lowercase() } else { s.to_lowercase() }
+}
+
 /// Collapse runs of white space (including CR and LF) into one space and trim.
 pub fn collapse_ws(s: &str) -> String {
+    if s.is_ascii() {
+        return collapse_ascii_ws(s);
+    }
     let mut out = String::with_capacity(s.len());
     for word in s.split_whitespace() {
         if !out.is_empty() {
@@ -13,6 +21,48 @@ pub fn collapse_ws(s: &str) -> String {
         out.push_str(word);
     }
     out
+}
+
+/// [`collapse_ws`] of an ASCII text.
+fn collapse_ascii_ws(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    each_ascii_word(s, |word| {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    });
+    out
+}
+
+/// The words of a text, as `str::split_whitespace` gives them.
+pub fn words(s: &str) -> Vec<&str> {
+    if !s.is_ascii() {
+        return s.split_whitespace().collect();
+    }
+    let mut words = Vec::new();
+    each_ascii_word(s, |word| words.push(word));
+    words
+}
+
+/// Calls `f` with each word of an ASCII text, byte by byte: `split_whitespace` decodes every
+/// character, which costs most in the wasm module. Its white space in ASCII is `\t` to `\r`
+/// and the space.
+fn each_ascii_word<'s>(s: &'s str, mut f: impl FnMut(&'s str)) {
+    let mut word: Option<usize> = None;
+    for (i, c) in s.bytes().enumerate() {
+        match (matches!(c, b' ' | b'\t'..=b'\r'), word) {
+            (true, Some(start)) => {
+                f(&s[start..i]);
+                word = None;
+            }
+            (false, None) => word = Some(i),
+            _ => {}
+        }
+    }
+    if let Some(start) = word {
+        f(&s[start..]);
+    }
 }
 
 /// Header-style fields (`Name: value`, continuation lines folded in) grouped into blocks that
@@ -64,12 +114,14 @@ pub fn find_status(s: &str) -> Option<String> {
     find_status_from(s, b"245")
 }
 
-/// The first enhanced status code whose class is one of `classes`.
+/// The first enhanced status code whose class is one of `classes`. Candidates are found by
+/// their first dot (one `memchr` pass), not by testing every byte of the text.
 pub fn find_status_from(s: &str, classes: &[u8]) -> Option<String> {
     let b = s.as_bytes();
-    let mut i = 0;
-    while i + 4 < b.len() {
-        if classes.contains(&b[i]) && b[i + 1] == b'.' && (i == 0 || !(b[i - 1].is_ascii_digit() || b[i - 1] == b'.')) {
+    // `i` is the class digit, `i + 1` its dot; the code needs at least `i + 4` bytes.
+    for dot in memchr::memchr_iter(b'.', b.get(1..b.len().saturating_sub(3))?).map(|p| p + 1) {
+        let i = dot - 1;
+        if classes.contains(&b[i]) && (i == 0 || !(b[i - 1].is_ascii_digit() || b[i - 1] == b'.')) {
             let mut j = i + 2;
             let s1 = j;
             while is_digit_at(b, j) && j - s1 < 3 {
@@ -87,7 +139,6 @@ pub fn find_status_from(s: &str, classes: &[u8]) -> Option<String> {
                 }
             }
         }
-        i += 1;
     }
     None
 }
@@ -382,66 +433,156 @@ pub fn find_ci_bytes(h: &[u8], n: &[u8]) -> Option<usize> {
 }
 
 /// A set of tagged phrases, all found in one pass over a text, ignoring ASCII case. Phrases
-/// are indexed by a hash of their first two bytes, so each position of the text costs one table
-/// look-up instead of one search per phrase. (An Aho-Corasick automaton searches as fast but
-/// costs milliseconds to build in each fresh module instance; this index builds in microseconds.)
+/// are indexed by a hash of their first bytes, so each position of the text costs one table
+/// look-up instead of one search per phrase, and most positions are skipped (Wu–Manber). (An
+/// Aho-Corasick automaton searches as fast but costs milliseconds to build in each fresh module
+/// instance; this index builds in microseconds.)
 pub struct PhraseSet {
-    /// For each hash slot, 1 + its bucket's index in `buckets`, or 0.
-    index: Box<[u16; PHRASE_SLOTS]>,
-    buckets: Vec<Vec<(&'static [u8], usize)>>,
-    /// The length of the shortest indexed phrase: the text is read through a window this wide.
-    window: usize,
-    /// How far the window may move when its last two bytes hash to a slot (Wu–Manber): no
-    /// phrase can start in the positions skipped. Most windows move several bytes at once.
-    skip: Box<[u8; PHRASE_SLOTS]>,
     /// Phrases shorter than [`SHORT_PHRASE`], searched on their own.
     short: Vec<(&'static str, usize)>,
+    /// The others by length: the long ones read through a wide window, which skips more bytes
+    /// at a time, the shorter ones through their own narrower window.
+    classes: Vec<Windowed>,
 }
 
 /// Phrases shorter than this are searched one by one: they would keep the window narrow.
 const SHORT_PHRASE: usize = 4;
 
-/// Hash slots of a [`PhraseSet`]: few enough to build cheaply, enough to keep buckets short.
-const PHRASE_SLOTS: usize = 1 << 12;
+/// In a set of [`MANY_PHRASES`] or more, phrases at least this long are read through a window
+/// of their own, hashed on three bytes.
+const LONG_PHRASE: usize = 8;
+const MANY_PHRASES: usize = 64;
 
-/// The hash slot of two bytes, the same for either ASCII case. Setting bit 5 lowers a capital
-/// letter; on other bytes it only merges a few pairs of slots, which costs a look at a bucket
-/// or a shorter skip, never a missed phrase.
-fn phrase_slot(a: u8, b: u8) -> usize {
-    let pair = u32::from(a | 0x20) << 8 | u32::from(b | 0x20);
-    (pair.wrapping_mul(0x9E37_79B1) >> 20) as usize
+/// Phrases of one length class, found through a window as wide as the shortest of them.
+struct Windowed {
+    /// The length of the shortest phrase: the text is read through a window this wide.
+    window: usize,
+    /// How many bytes are hashed: at the window's end to skip, at a phrase's start to index.
+    block: usize,
+    /// The hash keeps this many bits: the tables have `1 << bits` slots.
+    bits: u32,
+    /// For each hash slot, 1 + its bucket's index in `buckets`, or 0.
+    index: Box<[u16]>,
+    /// Each phrase with its tag and its position among the set's phrases.
+    buckets: Vec<Vec<(&'static [u8], usize, usize)>>,
+    /// How far the window may move when its last `block` bytes hash to a slot: no phrase can
+    /// start in the positions skipped. Most windows move several bytes at once.
+    skip: Box<[u8]>,
+}
+
+/// The hash slot of `B` bytes, the same for either ASCII case. Setting bit 5 lowers a capital
+/// letter; on other bytes it only merges a few slots, which costs a look at a bucket or a
+/// shorter skip, never a missed phrase.
+fn phrase_slot<const B: usize>(bytes: &[u8; B], bits: u32) -> usize {
+    let mut key = 0u32;
+    for b in bytes {
+        key = key << 8 | u32::from(b | 0x20);
+    }
+    (key.wrapping_mul(0x9E37_79B1) >> (32 - bits)) as usize
+}
+
+/// [`phrase_slot`] of the `B` bytes at `at` (which must be in `b`).
+fn slot_at<const B: usize>(b: &[u8], at: usize, bits: u32) -> usize {
+    match b.get(at..at + B).and_then(|w| <&[u8; B]>::try_from(w).ok()) {
+        Some(w) => phrase_slot(w, bits),
+        None => 0,
+    }
+}
+
+impl Windowed {
+    /// `phrases` as `(phrase, tag, position)`, none shorter than `block`.
+    fn new(phrases: Vec<(&'static [u8], usize, usize)>, block: usize) -> Windowed {
+        let window = phrases.iter().map(|p| p.0.len()).min().unwrap_or(0).min(usize::from(u8::MAX));
+        // Three hashed bytes take more slots to keep most of them empty, so most skips long.
+        let bits = if block == 3 { 14 } else { 12 };
+        let slots = 1 << bits;
+        let mut set = Windowed {
+            window,
+            block,
+            bits,
+            index: vec![0; slots].into_boxed_slice(),
+            buckets: Vec::new(),
+            skip: vec![(window + 1 - block) as u8; slots].into_boxed_slice(),
+        };
+        for (phrase, tag, rank) in phrases {
+            // A window whose last bytes are a phrase's bytes q-block .. q-1 may hold that
+            // phrase's start `window - q` bytes back: it may move no further than that.
+            for q in block..=window {
+                let slot = set.slot_at(phrase, q - block);
+                set.skip[slot] = set.skip[slot].min((window - q) as u8);
+            }
+            let slot = set.slot_at(phrase, 0);
+            if set.index[slot] == 0 {
+                set.buckets.push(Vec::new());
+                // There are at most 16,384 slots, so a bucket number fits in a u16.
+                set.index[slot] = u16::try_from(set.buckets.len()).unwrap_or(u16::MAX);
+            }
+            if let Some(bucket) = set.buckets.get_mut(usize::from(set.index[slot]) - 1) {
+                bucket.push((phrase, tag, rank));
+            }
+        }
+        set
+    }
+
+    /// The slot of the block of bytes at `at`.
+    fn slot_at(&self, b: &[u8], at: usize) -> usize {
+        if self.block == 3 { slot_at::<3>(b, at, self.bits) } else { slot_at::<2>(b, at, self.bits) }
+    }
+
+    /// Calls `visit(position, tag, rank)` for every occurrence in text order (at one position,
+    /// in the order of the phrases) until it returns false; returns false if it stopped.
+    fn scan(&self, b: &[u8], visit: &mut impl FnMut(usize, usize, usize) -> bool) -> bool {
+        if self.block == 3 { self.scan_with::<3>(b, visit) } else { self.scan_with::<2>(b, visit) }
+    }
+
+    fn scan_with<const B: usize>(&self, b: &[u8], visit: &mut impl FnMut(usize, usize, usize) -> bool) -> bool {
+        let (window, bits) = (self.window, self.bits);
+        // `end` is the last byte of a window; a phrase may start at the window's first byte.
+        let mut end = window - 1;
+        while end < b.len() {
+            let skip = self.skip[slot_at::<B>(b, end + 1 - B, bits)];
+            if skip > 0 {
+                end += usize::from(skip);
+                continue;
+            }
+            let i = end + 1 - window;
+            let slot = self.index[slot_at::<B>(b, i, bits)];
+            if slot != 0 {
+                for &(phrase, tag, rank) in &self.buckets[usize::from(slot) - 1] {
+                    let here = b.get(i..i + phrase.len()).is_some_and(|h| h.eq_ignore_ascii_case(phrase));
+                    if here && !visit(i, tag, rank) {
+                        return false;
+                    }
+                }
+            }
+            end += 1;
+        }
+        true
+    }
 }
 
 impl PhraseSet {
     pub fn new(phrases: impl IntoIterator<Item = (&'static str, usize)>) -> PhraseSet {
-        let (long, short): (Vec<_>, Vec<_>) = phrases.into_iter().partition(|(p, _)| p.len() >= SHORT_PHRASE);
-        let window = long.iter().map(|(p, _)| p.len()).min().unwrap_or(0).min(usize::from(u8::MAX));
-        let mut set = PhraseSet {
-            index: Box::new([0; PHRASE_SLOTS]),
-            buckets: Vec::new(),
-            window,
-            skip: Box::new([window.saturating_sub(1) as u8; PHRASE_SLOTS]),
-            short,
-        };
-        for (phrase, tag) in long {
-            let b = phrase.as_bytes();
-            // A window whose last two bytes are a phrase's bytes q-2, q-1 may hold that phrase's
-            // start `window - q` bytes back: it may move no further than that.
-            for q in 2..=window {
-                let slot = phrase_slot(b[q - 2], b[q - 1]);
-                set.skip[slot] = set.skip[slot].min((window - q) as u8);
-            }
-            let slot = phrase_slot(b[0], b[1]);
-            if set.index[slot] == 0 {
-                set.buckets.push(Vec::new());
-                // There are at most 4,096 slots, so a bucket number fits in a u16.
-                set.index[slot] = u16::try_from(set.buckets.len()).unwrap_or(u16::MAX);
-            }
-            if let Some(bucket) = set.buckets.get_mut(usize::from(set.index[slot]) - 1) {
-                bucket.push((b, tag));
+        let phrases: Vec<(&'static str, usize)> = phrases.into_iter().collect();
+        // A small set is read in one pass; a large one would fill the skip table of one narrow
+        // window, and is read through two, which skip more in all.
+        let long_from = if phrases.len() >= MANY_PHRASES { LONG_PHRASE } else { usize::MAX };
+        let (mut short, mut mid, mut long) = (Vec::new(), Vec::new(), Vec::new());
+        for (rank, (phrase, tag)) in phrases.into_iter().enumerate() {
+            match phrase.len() {
+                n if n < SHORT_PHRASE => short.push((phrase, tag)),
+                n if n < long_from => mid.push((phrase.as_bytes(), tag, rank)),
+                _ => long.push((phrase.as_bytes(), tag, rank)),
             }
         }
-        set
+        let mut classes = Vec::new();
+        if !mid.is_empty() {
+            classes.push(Windowed::new(mid, 2));
+        }
+        if !long.is_empty() {
+            classes.push(Windowed::new(long, 3));
+        }
+        PhraseSet { short, classes }
     }
 
     /// A set whose tags are the phrases' positions in `phrases`.
@@ -451,18 +592,25 @@ impl PhraseSet {
 
     /// Calls `visit(position, tag)` for every occurrence of every phrase until it returns false:
     /// first those of the short phrases (the empty phrase occurs once, at 0), then the others in
-    /// text order.
+    /// text order within each length class.
     fn scan(&self, text: &str, visit: impl FnMut(usize, usize) -> bool) {
         self.scan_bytes(text.as_bytes(), visit)
     }
 
     /// [`PhraseSet::scan`] over bytes that need not be UTF-8.
     fn scan_bytes(&self, b: &[u8], mut visit: impl FnMut(usize, usize) -> bool) {
+        if self.scan_short(b, &mut visit) {
+            self.scan_classes(b, &mut |at, tag, _| visit(at, tag));
+        }
+    }
+
+    /// The short phrases' occurrences; false if `visit` stopped.
+    fn scan_short(&self, b: &[u8], visit: &mut impl FnMut(usize, usize) -> bool) -> bool {
         for &(phrase, tag) in &self.short {
             let mut from = 0;
             while let Some(at) = b.get(from..).and_then(|rest| find_ci_bytes(rest, phrase.as_bytes())) {
                 if !visit(from + at, tag) {
-                    return;
+                    return false;
                 }
                 if phrase.is_empty() {
                     break;
@@ -470,28 +618,15 @@ impl PhraseSet {
                 from += at + 1;
             }
         }
-        if self.window < 2 {
-            return;
-        }
-        // `end` is the last byte of a window; a phrase may start at the window's first byte.
-        let mut end = self.window - 1;
-        while end < b.len() {
-            let skip = self.skip[phrase_slot(b[end - 1], b[end])];
-            if skip > 0 {
-                end += usize::from(skip);
-                continue;
+        true
+    }
+
+    /// The other phrases' occurrences as `(position, tag, rank)`, class by class.
+    fn scan_classes(&self, b: &[u8], visit: &mut impl FnMut(usize, usize, usize) -> bool) {
+        for class in &self.classes {
+            if !class.scan(b, visit) {
+                return;
             }
-            let i = end + 1 - self.window;
-            let slot = self.index[phrase_slot(b[i], b[i + 1])];
-            if slot != 0 {
-                for &(phrase, tag) in &self.buckets[usize::from(slot) - 1] {
-                    let here = b.get(i..i + phrase.len()).is_some_and(|h| h.eq_ignore_ascii_case(phrase));
-                    if here && !visit(i, tag) {
-                        return;
-                    }
-                }
-            }
-            end += 1;
         }
     }
 
@@ -553,10 +688,20 @@ impl PhraseSet {
     /// the short phrases first, then the others in text order.
     pub fn occurrences_in_bytes(&self, text: &[u8]) -> Vec<(usize, usize)> {
         let mut all = Vec::new();
-        self.scan_bytes(text, |at, tag| {
+        self.scan_short(text, &mut |at, tag| {
             all.push((at, tag));
             true
         });
+        // The classes' occurrences merged: in text order, at one position in phrase order.
+        let mut others = Vec::new();
+        self.scan_classes(text, &mut |at, tag, rank| {
+            others.push((at, rank, tag));
+            true
+        });
+        if self.classes.len() > 1 {
+            others.sort_unstable();
+        }
+        all.extend(others.into_iter().map(|(at, _, tag)| (at, tag)));
         all
     }
 
@@ -569,6 +714,23 @@ impl PhraseSet {
             true
         });
     }
+}
+
+/// For tests: `count` texts of up to `max - 1` pieces each, drawn from `pieces` by a fixed
+/// pseudo-random sequence (so that occurrences overlap, repeat and sit at both ends).
+#[cfg(test)]
+pub(crate) fn random_joins(pieces: &[&str], count: usize, max: usize) -> Vec<String> {
+    let mut seed = 7u32;
+    (0..count)
+        .map(|len| {
+            (0..len % max)
+                .map(|_| {
+                    seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+                    pieces[(seed >> 16) as usize % pieces.len()]
+                })
+                .collect()
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -592,7 +754,29 @@ mod tests {
         // Phrases of every length class, sharing letters, on texts from a small alphabet so
         // that occurrences overlap, repeat and sit at both ends.
         // `@` and `` ` `` share hash slots (bit 5 is set on both): a shared slot must not match.
-        let phrases = ["abab", "ba", "b", "aab", "abba", "babaab", "BAAB", "abaabab", "bb a", "a$", "b@ab"];
+        let phrases = [
+            "abab",
+            "ba",
+            "b",
+            "aab",
+            "abba",
+            "babaab",
+            "BAAB",
+            "abaabab",
+            "bb a",
+            "a$",
+            "b@ab",
+            "abbaabab",
+            "baab aab",
+            "ABABABABA",
+            "bab@ab$b",
+            "aabbaabbaa",
+        ];
+        // The same phrases in a set large enough to be read through two windows: fillers
+        // that never occur (`~` is not in the texts) come after them.
+        let fillers = (0..60).map(|k| &*Box::leak(format!("~{k}~ab~ba~").into_boxed_str()));
+        let large = PhraseSet::of(&phrases.iter().copied().chain(fillers).collect::<Vec<_>>());
+        assert_eq!(large.classes.len(), 2);
         let set = PhraseSet::of(&phrases);
         let mut seed = 7u32;
         for len in 0..800 {
@@ -616,6 +800,16 @@ mod tests {
             assert_eq!(set.distinct_in(&text), tags.len(), "{text:?}");
             assert_eq!(set.count_in(&text), occurrences.len(), "{text:?}");
             assert_eq!(set.last_in(&text), occurrences.iter().max().map(|o| o.1), "{text:?}");
+            // The short phrases' occurrences first, then the others in text order.
+            let short = |tag: usize| phrases[tag].len() < super::SHORT_PHRASE;
+            let mut expected: Vec<(usize, usize)> = occurrences.iter().copied().filter(|o| short(o.1)).collect();
+            let mut others: Vec<(usize, usize)> = occurrences.iter().copied().filter(|o| !short(o.1)).collect();
+            others.sort();
+            expected.extend(others);
+            assert_eq!(set.occurrences_in_bytes(text.as_bytes()), expected, "{text:?}");
+            assert_eq!(large.occurrences_in_bytes(text.as_bytes()), expected, "{text:?}");
+            assert_eq!(large.lowest_tag_in(&text), tags.first().copied(), "{text:?}");
+            assert_eq!(large.last_in(&text), occurrences.iter().max().map(|o| o.1), "{text:?}");
         }
     }
 
@@ -650,6 +844,16 @@ mod tests {
             assert_eq!(set.count_in(text), occurrences.len(), "{text}");
             let last = phrases.iter().enumerate().filter_map(|(tag, p)| lower.rfind(p).map(|at| (at, tag))).max();
             assert_eq!(set.last_in(text), last.map(|l| l.1), "{text}");
+        }
+    }
+
+    #[test]
+    fn white_space_is_collapsed_as_split_whitespace_splits_it() {
+        let pieces = [" ", "\t", "\n", "\r\n", "\x0b", "\x0c", "\x1c", "a", "bc", "é", "\u{a0}", "\u{3000}", "\u{85}"];
+        let ascii = [" ", "\t", "\n", "\r\n", "\x0b", "\x0c", "\x1c", "a", "bc"];
+        for text in random_joins(&pieces, 3000, 13).into_iter().chain(random_joins(&ascii, 3000, 13)) {
+            assert_eq!(words(&text), text.split_whitespace().collect::<Vec<_>>(), "{text:?}");
+            assert_eq!(collapse_ws(&text), text.split_whitespace().collect::<Vec<_>>().join(" "), "{text:?}");
         }
     }
 

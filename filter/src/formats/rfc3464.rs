@@ -108,15 +108,17 @@ fn has_line(text: &str, prefix: &str) -> bool {
     find_line_start(text, prefix).is_some()
 }
 
-/// Byte offset of the first line that starts with `prefix` (ASCII case-insensitive).
+/// Byte offset of the first line that starts with `prefix` (ASCII case-insensitive, after
+/// white space). The prefix is searched for in the whole text, and each occurrence's line is
+/// looked at: most texts hold none, and are read in one byte search instead of line by line.
 fn find_line_start(text: &str, prefix: &str) -> Option<usize> {
-    let mut offset = 0;
-    for line in text.split_inclusive('\n') {
-        let t = line.trim_start();
-        if t.len() >= prefix.len() && t.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes()) {
-            return Some(offset + (line.len() - t.len()));
+    let mut from = 0;
+    while let Some(at) = crate::text::find_ci(&text[from..], prefix).map(|a| from + a) {
+        let line_start = memchr::memrchr(b'\n', &text.as_bytes()[..at]).map_or(0, |n| n + 1);
+        if text[line_start..at].trim_start().is_empty() {
+            return Some(at);
         }
-        offset += line.len();
+        from = at + prefix.len().max(1);
     }
     None
 }
@@ -168,6 +170,27 @@ pub fn kind_of(recipients: &[Recipient]) -> Kind {
 #[cfg(test)]
 mod tests {
     use super::super::tests::finding;
+
+    /// The reading [`super::find_line_start`] replaces: line by line.
+    fn line_by_line(text: &str, prefix: &str) -> Option<usize> {
+        let mut offset = 0;
+        for line in text.split_inclusive('\n') {
+            let t = line.trim_start();
+            if t.len() >= prefix.len() && t.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes()) {
+                return Some(offset + (line.len() - t.len()));
+            }
+            offset += line.len();
+        }
+        None
+    }
+
+    #[test]
+    fn a_field_line_is_found_as_a_line_by_line_reading_finds_it() {
+        let pieces = ["Status:", "status: ", "x", " ", "\t", "\n", "\r\n", "\u{a0}", "\u{3000}", "é", ":", "Status"];
+        for text in crate::text::random_joins(&pieces, 4000, 17) {
+            assert_eq!(super::find_line_start(&text, "status:"), line_by_line(&text, "status:"), "{text:?}");
+        }
+    }
 
     /// A DSN whose recipient group has only a generic status and no Diagnostic-Code; the
     /// human-readable part (RFC 3464 §2.1) gives the remote server's reply in the recipient's

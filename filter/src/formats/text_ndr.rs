@@ -230,8 +230,9 @@ pub fn failed_addresses(mail: &Mail<'_>, text: &str, failed_header: Vec<String>)
     let named: Vec<String> = find_addresses(text)
         .into_iter()
         .filter(|a| {
-            let theirs = own.iter().any(|o| o.eq_ignore_ascii_case(a)) || sender_side(text, a) || only_quoted(text, a);
-            (listed_as_failed(text, a) || !theirs) && plausible(a)
+            let lines = lines_naming(text, a);
+            let theirs = own.iter().any(|o| o.eq_ignore_ascii_case(a)) || sender_side(&lines) || only_quoted(&lines);
+            (listed_as_failed(&lines, a) || !theirs) && plausible(a)
         })
         .collect();
     // "Contact postmaster@…" is advice, not a failed recipient, unless nobody else is named.
@@ -469,9 +470,35 @@ fn is_daemon(v: &str) -> bool {
         || DAEMON_NAMES.iter().any(|n| lower.split('<').next().is_some_and(|name| name.contains(n)))
 }
 
+/// The lines of `text` (as `str::lines` gives them) that name `address` (ignoring ASCII case),
+/// each once, in order: found by searching the text for the address, not line by line.
+fn lines_naming<'t>(text: &'t str, address: &str) -> Vec<&'t str> {
+    // A quoted local part may hold a line break; no line holds such an address whole.
+    if address.is_empty() || address.contains(['\n', '\r']) {
+        return text.lines().filter(|l| contains_ci(l, address)).collect();
+    }
+    let mut lines: Vec<&str> = Vec::new();
+    let (mut from, mut line_end) = (0, 0);
+    while let Some(at) = crate::text::find_ci(&text[from..], address).map(|a| from + a) {
+        if at >= line_end || lines.is_empty() {
+            let b = text.as_bytes();
+            let start = memchr::memrchr(b'\n', &b[..at]).map_or(0, |n| n + 1);
+            let end = memchr::memchr(b'\n', &b[at..]).map_or(b.len(), |n| at + n);
+            let line = &text[start..end];
+            // `lines` drops the CR of a CRLF line ending only.
+            let line = if end < b.len() { line.strip_suffix('\r').unwrap_or(line) } else { line };
+            lines.push(line);
+            line_end = end;
+        }
+        from = at + address.len();
+    }
+    lines
+}
+
 /// `<address>:` at the start of a line: how qmail, Postfix and others list a failed recipient.
-fn listed_as_failed(text: &str, address: &str) -> bool {
-    text.lines().any(|l| {
+/// `lines` are those that name the address ([`lines_naming`]).
+fn listed_as_failed(lines: &[&str], address: &str) -> bool {
+    lines.iter().any(|l| {
         let t = l.trim_start().trim_start_matches('<').as_bytes();
         let n = address.len();
         t.len() > n && t[..n].eq_ignore_ascii_case(address.as_bytes()) && matches!(t[n], b':' | b'>')
@@ -479,12 +506,12 @@ fn listed_as_failed(text: &str, address: &str) -> bool {
 }
 
 /// An address that the text names only as the original's sender or Message-ID ("From: x",
-/// "MAIL FROM: x", "Message-ID: <x>" in a summary of the returned message).
-fn sender_side(text: &str, address: &str) -> bool {
+/// "MAIL FROM: x", "Message-ID: <x>" in a summary of the returned message), given the lines that
+/// name it.
+fn sender_side(lines: &[&str]) -> bool {
     const FIELDS: &[&str] = &["from:", "mail from:", "message-id:", "return-path:", "reply-to:", "sender:"];
-    let mut lines = text.lines().filter(|l| contains_ci(l, address)).peekable();
-    lines.peek().is_some()
-        && lines.all(|l| {
+    !lines.is_empty()
+        && lines.iter().all(|l| {
             let t = l.trim_start().as_bytes();
             FIELDS.iter().any(|f| t.len() >= f.len() && t[..f.len()].eq_ignore_ascii_case(f.as_bytes()))
         })
@@ -492,9 +519,8 @@ fn sender_side(text: &str, address: &str) -> bool {
 
 /// An address the text names only in quoted lines ("> ..."): words of the returned message's
 /// body or of an earlier conversation, not the report's own listing of a failed recipient.
-fn only_quoted(text: &str, address: &str) -> bool {
-    let mut lines = text.lines().filter(|l| contains_ci(l, address)).peekable();
-    lines.peek().is_some() && lines.all(|l| l.trim_start().starts_with('>'))
+fn only_quoted(lines: &[&str]) -> bool {
+    !lines.is_empty() && lines.iter().all(|l| l.trim_start().starts_with('>'))
 }
 
 /// Not a Message-ID or a token that merely contains an `@`.
@@ -519,6 +545,17 @@ mod tests {
         format!(
             "From: Mail Delivery System <Mailer-Daemon@mx.example.org>\nTo: sender@example.com\nSubject: Mail delivery failed: returning message to sender\n\nThis message was created automatically by mail delivery software.\n\nA message that you sent could not be delivered to one or more of its\nrecipients. This is a permanent error. The following address(es) failed:\n\n{recipients}\n"
         )
+    }
+
+    #[test]
+    fn the_lines_naming_an_address_are_those_a_line_by_line_reading_finds() {
+        let pieces = ["a@b.c", "A@B.C", "x", " ", "\n", "\r\n", "\r", "a@b.cc", "é", ">"];
+        for text in crate::text::random_joins(&pieces, 4000, 15) {
+            for address in ["a@b.c", "\"x\ny\"@b.c", ""] {
+                let expected: Vec<&str> = text.lines().filter(|l| super::contains_ci(l, address)).collect();
+                assert_eq!(super::lines_naming(&text, address), expected, "{text:?}");
+            }
+        }
     }
 
     fn addresses(raw: &str) -> Vec<String> {

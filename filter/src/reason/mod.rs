@@ -92,7 +92,12 @@ pub fn decide(status: Option<&str>, reply_code: Option<&str>, texts: &[&str], co
     let lowered_cells: Vec<OnceCell<String>> = texts.iter().map(|_| OnceCell::new()).collect();
     let lowered = || {
         texts.iter().zip(&lowered_cells).map(|(t, cell)| {
-            cell.get_or_init(|| without_continuations(&t.to_lowercase().replace('\u{2019}', "'"))).as_str()
+            cell.get_or_init(|| {
+                let lower = crate::text::lower(t);
+                let lower = if t.is_ascii() { lower } else { lower.replace('\u{2019}', "'") };
+                without_continuations(&lower)
+            })
+            .as_str()
         })
     };
     // The recipient's own diagnostic first. A specific status (not X.0.0) outranks the wording
@@ -171,7 +176,7 @@ const EXACT_DETAILS: &[&str] =
 /// A multi-line reply joined into one line repeats its code ("550-5.7.1 … 550-5.7.1 …"): drop
 /// the repeats so that phrases spanning the line breaks match.
 fn without_continuations(text: &str) -> String {
-    let words: Vec<&str> = text.split_whitespace().collect();
+    let words = crate::text::words(text);
     let mut out: Vec<&str> = Vec::with_capacity(words.len());
     let mut first_code: Option<&str> = None;
     let mut i = 0;
@@ -209,7 +214,7 @@ fn without_continuations(text: &str) -> String {
 pub fn refine_for_receiver(host: &str, diagnostic: &str) -> Option<Decision> {
     let (name, phrase, reason) = rhost::refine(host, diagnostic)?;
     let decision = Decision::new(reason, "receiver", name, phrase);
-    Some(not_the_mailbox(decision, &diagnostic.to_lowercase()))
+    Some(not_the_mailbox(decision, &crate::text::lower(diagnostic)))
 }
 
 /// Give a failed or delayed recipient without a status sisimai's pseudo status for its reason.

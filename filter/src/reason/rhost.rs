@@ -114,6 +114,6 @@ pub const RECEIVERS: &[Receiver] = &[
 pub fn refine(host: &str, diagnostic: &str) -> Option<(&'static str, &'static str, &'static str)> {
     let receiver = RECEIVERS.iter().find(|r| r.hosts.iter().any(|h| crate::text::host_in(host, h)))?;
     // Lowered only for a known receiver: most hosts are none.
-    let lower = diagnostic.to_lowercase();
+    let lower = crate::text::lower(diagnostic);
     receiver.phrases.iter().find(|(p, _)| lower.contains(p)).map(|(p, r)| (receiver.name, *p, *r))
 }

@@ -128,27 +128,51 @@ fn quoted_received_lines(mail: &Mail<'_>, report: &Report) -> Vec<String> {
             || l.content_type.starts_with("text/")
             || l.content_type.starts_with("message/")
     }) {
-        let text = String::from_utf8_lossy(&leaf.bytes[..leaf.bytes.len().min(PAYLOAD_LIMIT)]);
-        let mut current: Option<String> = None;
-        for line in text.lines() {
-            let t = line.trim_start_matches(['>', ' ']);
-            if t.len() >= 9 && t.as_bytes()[..9].eq_ignore_ascii_case(b"received:") {
-                if let Some(c) = current.take() {
-                    lines.push(c);
-                }
-                current = Some(t.to_string());
-            } else if let Some(c) = current.as_mut() {
-                if line.starts_with([' ', '\t']) {
-                    c.push(' ');
-                    c.push_str(line.trim());
-                } else {
-                    lines.push(current.take().unwrap_or_default());
-                }
-            }
-        }
-        lines.extend(current);
+        received_fields_in(&leaf.bytes[..leaf.bytes.len().min(PAYLOAD_LIMIT)], &mut lines);
     }
     lines
+}
+
+/// The `Received:` fields in some bytes of text, each unfolded into one line: a line that starts
+/// (after any `>` and spaces) with `Received:`, and the lines indented under it. Only those lines
+/// are decoded (invalid UTF-8 replaced line by line, which replaces it as the whole text would:
+/// no invalid sequence spans a line break); the rest of the text is skipped by a byte search.
+fn received_fields_in(b: &[u8], lines: &mut Vec<String>) {
+    // Where the lines that open a field start, in order: one look per line with an occurrence.
+    let mut starts: Vec<usize> = Vec::new();
+    let (mut from, mut last_line) = (0, None);
+    while let Some(at) = crate::text::find_ci_bytes(&b[from..], b"received:").map(|a| from + a) {
+        let line = memchr::memrchr(b'\n', &b[from..at]).map(|n| from + n + 1).or(last_line).unwrap_or(0);
+        // A second occurrence on a line is not at its start.
+        if last_line != Some(line) && b[line..at].iter().all(|c| matches!(c, b'>' | b' ')) {
+            starts.push(line);
+        }
+        last_line = Some(line);
+        from = at + 1;
+    }
+    // A line as `str::lines` gives it: without its `\n`, and without a `\r` before that.
+    let line_at = |start: usize| -> (&[u8], usize) {
+        match memchr::memchr(b'\n', &b[start..]) {
+            Some(n) => {
+                let line = &b[start..start + n];
+                (line.strip_suffix(b"\r").unwrap_or(line), start + n + 1)
+            }
+            None => (&b[start..], b.len()),
+        }
+    };
+    for (k, &start) in starts.iter().enumerate() {
+        let next_field = starts.get(k + 1).copied().unwrap_or(usize::MAX);
+        let (first, mut at) = line_at(start);
+        let first = String::from_utf8_lossy(first);
+        let mut field = first.trim_start_matches(['>', ' ']).to_string();
+        while at < b.len() && at != next_field && matches!(b[at], b' ' | b'\t') {
+            let (line, next) = line_at(at);
+            field.push(' ');
+            field.push_str(String::from_utf8_lossy(line).trim());
+            at = next;
+        }
+        lines.push(field);
+    }
 }
 
 /// The advertising words and links the payload features count, in one pass each.
@@ -559,6 +583,73 @@ mod tests {
              --a\nContent-Type: text/plain\n\nClick here for a special offer\n\
              --a\nContent-Type: text/html\n\n<p>Cheap VIAGRA, click here</p>\n--a--\n--r--\n"
         )
+    }
+
+    /// The reading [`received_fields_in`] replaces: the whole text decoded, then every line.
+    fn received_fields_line_by_line(b: &[u8]) -> Vec<String> {
+        let (text, mut lines, mut current) = (String::from_utf8_lossy(b), Vec::new(), None::<String>);
+        for line in text.lines() {
+            let t = line.trim_start_matches(['>', ' ']);
+            if t.len() >= 9 && t.as_bytes()[..9].eq_ignore_ascii_case(b"received:") {
+                lines.extend(current.take());
+                current = Some(t.to_string());
+            } else if let Some(c) = current.as_mut() {
+                if line.starts_with([' ', '\t']) {
+                    c.push(' ');
+                    c.push_str(line.trim());
+                } else {
+                    lines.push(current.take().unwrap_or_default());
+                }
+            }
+        }
+        lines.extend(current);
+        lines
+    }
+
+    #[test]
+    fn received_fields_are_read_as_a_line_by_line_reading_reads_them() {
+        let check = |b: &[u8]| {
+            let mut fast = Vec::new();
+            received_fields_in(b, &mut fast);
+            assert_eq!(fast, received_fields_line_by_line(b), "{:?}", String::from_utf8_lossy(b));
+        };
+        // Small texts from an alphabet of the bytes that matter, folded lines and bad UTF-8.
+        let pieces: [&[u8]; 12] = [
+            b"Received:",
+            b"rEcEiVeD: ",
+            b"\n",
+            b"\r\n",
+            b" ",
+            b"\t",
+            b">",
+            b"x",
+            b"\xe2\x82",
+            b"\xff",
+            b"\r",
+            b"\xc3\xa9",
+        ];
+        let mut seed = 11u32;
+        for len in 0..3000 {
+            let text: Vec<u8> = (0..len % 23)
+                .flat_map(|_| {
+                    seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+                    pieces[(seed >> 16) as usize % pieces.len()].iter().copied()
+                })
+                .collect();
+            check(&text);
+        }
+        // Every file of the corpus, read whole.
+        let corpus = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/corpus");
+        let mut folders = vec![corpus];
+        while let Some(dir) = folders.pop() {
+            for path in std::fs::read_dir(&dir).unwrap().flatten().map(|e| e.path()) {
+                if path.is_dir() {
+                    folders.push(path);
+                } else {
+                    check(&std::fs::read(&path).unwrap());
+                }
+            }
+        }
     }
 
     #[test]
