@@ -68,9 +68,11 @@ pub fn classify_with_facts(
     let bytes = limits::prepare(raw, &config.limits, &mut report.warnings);
     // Ordinary mail leaves after its headers: the body is parsed only when some detector could
     // claim the message. `ordinary_view` is the header-only view of a message none could.
-    let source = head_source(&bytes, &config.limits);
+    let envelope_headers = reads_envelope_headers(envelope, config);
+    let reads = if envelope_headers { ordinary_reads } else { gate_and_answer_reads };
+    let source = head_source(&bytes, &config.limits, reads);
     let head = parse_gate_head(&bytes, &source);
-    let ordinary_view = head.as_ref().and_then(|head| ordinary(head, &bytes, &source, &config.limits));
+    let ordinary_view = head.as_ref().and_then(|head| ordinary(head, &bytes, &source, reads, &config.limits));
     let ordinary = ordinary_view.is_some();
     let whole = if ordinary { None } else { mime::parse(&bytes) };
     let mail = match (ordinary_view, &whole) {
@@ -106,7 +108,8 @@ pub fn classify_with_facts(
         }
     }
     // Without the SMTP envelope (a message read from disk) the delivery headers stand for it.
-    let (merged, inferred) = merge_envelope(envelope, verdict::envelope_from_headers(&mail));
+    let from_headers = if ordinary && !envelope_headers { None } else { verdict::envelope_from_headers(&mail) };
+    let (merged, inferred) = merge_envelope(envelope, from_headers);
     let env = merged.as_ref();
     // The key ring is built once: the recipient checks and the verdict both use it.
     let ring = config.batv.as_ref().map(batv::KeyRing::new).transpose().unwrap_or_else(|e| {
@@ -142,8 +145,10 @@ pub(crate) enum HeadSource {
     Whole,
 }
 
-pub(crate) fn head_source(bytes: &[u8], limits: &Limits) -> HeadSource {
-    match scan::select_head(bytes, limits, ordinary_reads) {
+/// `reads`: the fields an ordinary message's answer reads ([`ordinary_reads`] or
+/// [`gate_and_answer_reads`]).
+pub(crate) fn head_source(bytes: &[u8], limits: &Limits, reads: fn(&str) -> bool) -> HeadSource {
+    match scan::select_head(bytes, limits, reads) {
         Some(head) if head.declares_structure => HeadSource::Structure,
         Some(head) => HeadSource::Selected(head),
         None if mime::declares_structure(bytes) => HeadSource::Structure,
@@ -154,13 +159,25 @@ pub(crate) fn head_source(bytes: &[u8], limits: &Limits) -> HeadSource {
 /// The header fields read when a message is ordinary: the gates', the subject and sender the
 /// report shows, the MIME type and encoding (the gate's shape) and the envelope fields.
 fn ordinary_reads(name: &str) -> bool {
+    gate_and_answer_reads(name) || verdict::ENVELOPE_HEADERS.contains(&name)
+}
+
+/// [`ordinary_reads`] without the envelope fields, for an answer that does not read them
+/// ([`reads_envelope_headers`]).
+pub(crate) fn gate_and_answer_reads(name: &str) -> bool {
     // The most frequent field by far, read by no gate: answered before the registry is asked.
     if name == "received" {
         return false;
     }
-    matches!(name, "subject" | "from" | "content-type" | "content-transfer-encoding")
-        || verdict::ENVELOPE_HEADERS.contains(&name)
-        || formats::gate_reads(name)
+    matches!(name, "subject" | "from" | "content-type" | "content-transfer-encoding") || formats::gate_reads(name)
+}
+
+/// Whether the answer for an ordinary message reads the envelope from the delivery headers:
+/// only the recipient checks (BATV, SRS) use it there, and only the parts the host's envelope
+/// leaves out ([`merge_envelope`]).
+fn reads_envelope_headers(envelope: Option<&Envelope>, config: &Config) -> bool {
+    (config.batv.is_some() || config.srs.is_some())
+        && envelope.is_none_or(|e| e.mail_from.is_none() || e.rcpt_to.is_empty())
 }
 
 pub(crate) fn parse_gate_head<'m>(bytes: &'m [u8], source: &'m HeadSource) -> Option<mail_parser::Message<'m>> {
@@ -177,10 +194,11 @@ fn ordinary<'m>(
     head: &'m mail_parser::Message<'m>,
     bytes: &'m [u8],
     source: &HeadSource,
+    reads: fn(&str) -> bool,
     limits: &Limits,
 ) -> Option<mime::Mail<'m>> {
     let (body, only) = match source {
-        HeadSource::Selected(selected) => (bytes.get(selected.body_start..)?, Some(ordinary_reads as fn(&str) -> bool)),
+        HeadSource::Selected(selected) => (bytes.get(selected.body_start..)?, Some(reads)),
         _ => (mime::body_after(head, bytes), None),
     };
     let body = mime::plain_body(head, body, limits)?.with_words(&formats::GATE_WORDS);
@@ -195,11 +213,11 @@ fn ordinary<'m>(
 #[doc(hidden)]
 pub fn check_gate(raw: &[u8], limits: &Limits) -> Option<bool> {
     let bytes = limits::prepare(raw, limits, &mut Vec::new());
-    let source = head_source(&bytes, limits);
+    let source = head_source(&bytes, limits, ordinary_reads);
     let (Some(head), Some(whole)) = (parse_gate_head(&bytes, &source), mime::parse(&bytes)) else {
         return None;
     };
-    let view = ordinary(&head, &bytes, &source, limits)?;
+    let view = ordinary(&head, &bytes, &source, ordinary_reads, limits)?;
     let full = mime::view(&whole, limits);
     if let Some(finding) = formats::detect(&full) {
         panic!("the gate turned away a message the {} detector claims", finding.format);
