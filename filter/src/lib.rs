@@ -17,6 +17,9 @@
 //! assert_eq!(report.recipients[0].reason, "userunknown");
 //! ```
 
+/// The ABI's answer documents ([`abi`]).
+#[cfg(any(feature = "abi", test))]
+mod answer_json;
 pub mod batv;
 mod config;
 pub(crate) mod formats;
@@ -282,24 +285,30 @@ fn rcpt_checks(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    /// Every file under tests/corpus.
+    pub(crate) fn corpus_files() -> Vec<std::path::PathBuf> {
+        let mut folders = vec![std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/corpus")];
+        let mut files = Vec::new();
+        while let Some(dir) = folders.pop() {
+            for path in std::fs::read_dir(&dir).unwrap().flatten().map(|e| e.path()) {
+                if path.is_dir() { folders.push(path) } else { files.push(path) }
+            }
+        }
+        files
+    }
 
     /// The header gate as `classify` runs it, on every message of the corpus, against the full
     /// parse (see [`check_gate`]); most ordinary mail is read from its selected fields only.
     #[test]
     fn the_gate_agrees_with_the_full_parse_on_the_corpus() {
-        let corpus = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/corpus");
         let (mut turned_away, mut selected) = (0, 0);
-        let mut folders = vec![corpus];
-        while let Some(dir) = folders.pop() {
-            for path in std::fs::read_dir(&dir).unwrap().flatten().map(|e| e.path()) {
-                if path.is_dir() {
-                    folders.push(path);
-                } else if let Some(only_selected) = check_gate(&std::fs::read(&path).unwrap(), &Limits::default()) {
-                    turned_away += 1;
-                    selected += only_selected as usize;
-                }
+        for path in corpus_files() {
+            if let Some(only_selected) = check_gate(&std::fs::read(&path).unwrap(), &Limits::default()) {
+                turned_away += 1;
+                selected += only_selected as usize;
             }
         }
         assert!(
