@@ -196,6 +196,13 @@ impl<'m> PlainBody<'m> {
         decoded.as_deref().map(Some).ok_or(())
     }
 
+    /// Whether `test` holds on the body or on its decoded text (when it may be
+    /// quoted-printable), or the decoder gave up: for a gate's quick test of a few bytes, made
+    /// before it asks for words.
+    pub fn may_hold(&self, test: impl Fn(&[u8]) -> bool) -> bool {
+        test(self.raw) || self.decoded().map_or(true, |d| d.is_some_and(&test))
+    }
+
     /// Answer [`Self::mentions`] for all of `words` from one reading of the body.
     pub fn with_words(mut self, words: &'static GateWords) -> Self {
         self.words = Some(words);

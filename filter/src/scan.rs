@@ -170,8 +170,6 @@ const NAME_WORDS: usize = 4;
 /// no byte below `!` (blanks, control characters); `None` otherwise. Eight bytes a step, as
 /// [`find_byte`]: in the wasm module a byte loop here cost more than the line's search.
 fn lower_name<'a>(name: &[u8], lower: &'a mut [u8; NAME_WORDS * 8]) -> Option<&'a [u8]> {
-    const ONES: u64 = u64::from_le_bytes([0x01; 8]);
-    const HIGH: u64 = u64::from_le_bytes([0x80; 8]);
     // Letters fill the words past the name: they pass every test below.
     let mut padded = [b'a'; NAME_WORDS * 8];
     padded.get_mut(..name.len())?.copy_from_slice(name);
@@ -190,26 +188,80 @@ fn lower_name<'a>(name: &[u8], lower: &'a mut [u8; NAME_WORDS * 8]) -> Option<&'
 }
 
 /// The offset of the first `byte` in `hay`. `memchr` reads a 32-bit word a step in the wasm
-/// module (its words are `usize`) and ends byte by byte, which makes line ends the costliest
+/// module (its words are `usize`) and ends byte by byte, which made line ends the costliest
 /// part of reading a header block there; 64-bit words, an exact zero-byte mask and a count of
 /// trailing zeros take about a third of its instructions on header lines.
 pub(crate) fn find_byte(hay: &[u8], byte: u8) -> Option<usize> {
-    const ONES: u64 = u64::from_le_bytes([0x01; 8]);
-    const LOW7: u64 = u64::from_le_bytes([0x7f; 8]);
-    let pattern = ONES * u64::from(byte);
+    let pattern = splat(byte);
+    let mut found = None;
+    visit_marked(
+        hay,
+        |x| zero_bytes(x ^ pattern),
+        |at| {
+            found = Some(at);
+            false
+        },
+    );
+    found
+}
+
+const ONES: u64 = u64::from_le_bytes([0x01; 8]);
+const HIGH: u64 = u64::from_le_bytes([0x80; 8]);
+
+/// The high bit of each zero byte of `x`, and no other bit.
+pub(crate) fn zero_bytes(x: u64) -> u64 {
+    !(((x & !HIGH) + !HIGH) | x | !HIGH)
+}
+
+/// `byte` in each of the eight bytes of a word.
+pub(crate) fn splat(byte: u8) -> u64 {
+    ONES * u64::from(byte)
+}
+
+/// Calls `visit` with the offset of each byte of `hay`, in order, whose high bit `marks` sets
+/// in the little-endian word of eight bytes it stands in (built from [`zero_bytes`] and
+/// [`splat`]; the last word is filled up with zeros), until `visit` returns false.
+pub(crate) fn visit_marked(hay: &[u8], marks: impl Fn(u64) -> u64, mut visit: impl FnMut(usize) -> bool) {
     let mut words = hay.chunks_exact(8);
     let mut at = 0;
     for word in &mut words {
-        let Ok(word) = <[u8; 8]>::try_from(word) else { break };
-        let x = u64::from_le_bytes(word) ^ pattern;
-        // The high bit of each byte of `x` that is zero, and no other bit.
-        let zero = !(((x & LOW7) + LOW7) | x | LOW7);
-        if zero != 0 {
-            return Some(at + (zero.trailing_zeros() / 8) as usize);
+        let Ok(word) = <[u8; 8]>::try_from(word) else { return };
+        let mut found = marks(u64::from_le_bytes(word));
+        while found != 0 {
+            if !visit(at + (found.trailing_zeros() / 8) as usize) {
+                return;
+            }
+            found &= found - 1;
         }
         at += 8;
     }
-    words.remainder().iter().position(|&b| b == byte).map(|p| at + p)
+    let rest = words.remainder();
+    let mut tail = [0u8; 8];
+    tail[..rest.len()].copy_from_slice(rest);
+    let mut found = marks(u64::from_le_bytes(tail));
+    while found != 0 {
+        let offset = at + (found.trailing_zeros() / 8) as usize;
+        if offset >= rest.len() + at || !visit(offset) {
+            return;
+        }
+        found &= found - 1;
+    }
+}
+
+/// Whether `text` holds `word` (ASCII, any case) right before a `byte` that case cannot change:
+/// a reading from one `byte` to the next, eight bytes a step.
+pub(crate) fn holds_before(text: &[u8], byte: u8, word: &[u8]) -> bool {
+    let pattern = splat(byte);
+    let mut found = false;
+    visit_marked(
+        text,
+        |x| zero_bytes(x ^ pattern),
+        |at| {
+            found = at.checked_sub(word.len()).is_some_and(|start| text[start..at].eq_ignore_ascii_case(word));
+            !found
+        },
+    );
+    found
 }
 
 /// Whether mail-parser's date reader may read past the end of this line of a Date field (the
@@ -356,6 +408,36 @@ mod tests {
             assert_eq!(scan(body), None, "{body}");
         }
         assert_eq!(searchable_multipart("--b\n\nx\n--b\n\ny\n--b--\n".as_bytes(), 4), None);
+    }
+
+    #[test]
+    fn positions_are_those_of_the_marked_bytes_in_order() {
+        let text: Vec<u8> = (0..300u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 26) as u8).collect();
+        for start in 0..20 {
+            for end in [start, start + 3, start + 8, start + 13, text.len()] {
+                let hay = &text[start..end];
+                let marks =
+                    |x: u64| zero_bytes(x ^ splat(7)) | zero_bytes((x | splat(0x20)) ^ splat(0x2a)) | zero_bytes(x);
+                let want: Vec<usize> =
+                    (0..hay.len()).filter(|&i| hay[i] == 7 || hay[i] | 0x20 == 0x2a || hay[i] == 0).collect();
+                let mut got = Vec::new();
+                visit_marked(hay, marks, |at| {
+                    got.push(at);
+                    true
+                });
+                assert_eq!(got, want, "{start} {end}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_word_is_found_before_its_byte() {
+        for text in ["recipient:", "Final-Recipient: x", "a:b: RECIPIENT:"] {
+            assert!(holds_before(text.as_bytes(), b':', b"recipient"), "{text}");
+        }
+        for text in ["", ":", "recipient", "recipient :", "ecipient:", "recipients:"] {
+            assert!(!holds_before(text.as_bytes(), b':', b"recipient"), "{text}");
+        }
     }
 
     #[test]
