@@ -204,7 +204,8 @@ fn ordinary<'m>(
         HeadSource::Selected(selected) => (bytes.get(selected.body_start..)?, Some(reads)),
         _ => (mime::body_after(head, bytes), None),
     };
-    let body = mime::plain_body(head, body, limits)?.with_words(&formats::GATE_WORDS);
+    let body =
+        mime::plain_body(head, body, limits)?.with_words(&formats::GATE_WORDS).with_quick(formats::quick_reading);
     let mut view = mime::view(head, limits);
     view.only = only;
     (!formats::may_claim(&view, &body)).then_some(view)

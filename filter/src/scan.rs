@@ -248,22 +248,6 @@ pub(crate) fn visit_marked(hay: &[u8], marks: impl Fn(u64) -> u64, mut visit: im
     }
 }
 
-/// Whether `text` holds `word` (ASCII, any case) right before a `byte` that case cannot change:
-/// a reading from one `byte` to the next, eight bytes a step.
-pub(crate) fn holds_before(text: &[u8], byte: u8, word: &[u8]) -> bool {
-    let pattern = splat(byte);
-    let mut found = false;
-    visit_marked(
-        text,
-        |x| zero_bytes(x ^ pattern),
-        |at| {
-            found = at.checked_sub(word.len()).is_some_and(|start| text[start..at].eq_ignore_ascii_case(word));
-            !found
-        },
-    );
-    found
-}
-
 /// Whether mail-parser's date reader may read past the end of this line of a Date field (the
 /// line without its LF): it takes the two bytes after a time zone's first letter whatever they
 /// are, so a word of one or two letters at the line's end ("UT") swallows the line after it.
@@ -427,16 +411,6 @@ mod tests {
                 });
                 assert_eq!(got, want, "{start} {end}");
             }
-        }
-    }
-
-    #[test]
-    fn a_word_is_found_before_its_byte() {
-        for text in ["recipient:", "Final-Recipient: x", "a:b: RECIPIENT:"] {
-            assert!(holds_before(text.as_bytes(), b':', b"recipient"), "{text}");
-        }
-        for text in ["", ":", "recipient", "recipient :", "ecipient:", "recipients:"] {
-            assert!(!holds_before(text.as_bytes(), b':', b"recipient"), "{text}");
         }
     }
 

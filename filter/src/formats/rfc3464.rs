@@ -49,10 +49,10 @@ pub fn detect(mail: &Mail<'_>) -> Option<Finding> {
 }
 
 /// Fields pasted in text start with a Final-Recipient or Original-Recipient line. Most mail
-/// has no `recipient:`: a quick reading from colon to colon says so before the body is searched
-/// for every gate's words.
+/// has no `recipient:`: the quick reading says so before the body is searched for every
+/// gate's words.
 pub fn may_claim_in_text(_: &Mail<'_>, body: &PlainBody<'_>) -> bool {
-    body.may_hold(|text| crate::scan::holds_before(text, b':', b"recipient")) && body.mentions("recipient:")
+    body.quick() & super::HOLDS_RECIPIENT_KEY != 0 && body.mentions("recipient:")
 }
 
 /// The delivery-status fields pasted into a text part: a report whose MIME structure was broken
