@@ -129,11 +129,6 @@ pub fn select_head(raw: &[u8], limits: &crate::Limits, wanted: impl Fn(&str) -> 
                 return None;
             }
         } else {
-            structure = structure.or_else(|| crate::mime::declares_report(line));
-            if structure == Some(true) {
-                // A report: nothing is selected, the whole message is parsed.
-                return Some(SelectedHead { block: Vec::new(), body_start: 0, declares_structure: true });
-            }
             let colon = find_byte(line, b':')?;
             let name = line[..colon].trim_ascii_end();
             if name.is_empty() {
@@ -141,6 +136,14 @@ pub fn select_head(raw: &[u8], limits: &crate::Limits, wanted: impl Fn(&str) -> 
             }
             fields += 1;
             let short = lower_name(name, &mut lower);
+            // Only a line that begins `Content-Type:` declares a structure, and its name is this.
+            if structure.is_none() && short == Some(b"content-type") {
+                structure = crate::mime::declares_report(line);
+                if structure == Some(true) {
+                    // A report: nothing is selected, the whole message is parsed.
+                    return Some(SelectedHead { block: Vec::new(), body_start: 0, declares_structure: true });
+                }
+            }
             in_date = short.is_some_and(|n| n == b"date" || n == b"resent-date");
             if in_date && date_overruns(&raw[start..end]) {
                 return None;
