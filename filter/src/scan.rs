@@ -121,8 +121,9 @@ pub fn select_head(raw: &[u8], limits: &crate::Limits, wanted: impl Fn(&str) -> 
             return Some(SelectedHead { block, body_start: next, declares_structure: false });
         }
         if matches!(line[0], b' ' | b'\t') {
-            // A continuation of the field before; a blank-only line would end the block there.
-            if fields == 0 || line.trim_ascii().is_empty() {
+            // A continuation of the field before; a blank-only line would end the block there
+            // (most lines end in a letter: then it is read no further).
+            if fields == 0 || (line.last().is_some_and(u8::is_ascii_whitespace) && line.trim_ascii().is_empty()) {
                 return None;
             }
             if in_date && date_overruns(&raw[start..end]) {
