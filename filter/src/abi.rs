@@ -190,7 +190,7 @@ fn with_request(
             RequestError::BadJson(m) => (Status::BadJson, m),
             RequestError::BadConfig(m) => (Status::BadConfig, m),
         })?;
-        serde_json::to_vec(&value).map_err(|e| (Status::Internal, e.to_string()))
+        crate::answer_json::to_vec(&value).map_err(|e| (Status::Internal, e.to_string()))
     })
     .and_then(|inner| inner)
 }

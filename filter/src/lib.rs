@@ -17,6 +17,9 @@
 //! assert_eq!(report.recipients[0].reason, "userunknown");
 //! ```
 
+/// The ABI's answer documents ([`abi`]).
+#[cfg(any(feature = "abi", test))]
+mod answer_json;
 pub mod batv;
 mod config;
 pub(crate) mod formats;
@@ -68,9 +71,11 @@ pub fn classify_with_facts(
     let bytes = limits::prepare(raw, &config.limits, &mut report.warnings);
     // Ordinary mail leaves after its headers: the body is parsed only when some detector could
     // claim the message. `ordinary_view` is the header-only view of a message none could.
-    let source = head_source(&bytes, &config.limits);
+    let envelope_headers = reads_envelope_headers(envelope, config);
+    let reads = if envelope_headers { ordinary_reads } else { gate_and_answer_reads };
+    let source = head_source(&bytes, &config.limits, reads);
     let head = parse_gate_head(&bytes, &source);
-    let ordinary_view = head.as_ref().and_then(|head| ordinary(head, &bytes, &source, &config.limits));
+    let ordinary_view = head.as_ref().and_then(|head| ordinary(head, &bytes, &source, reads, &config.limits));
     let ordinary = ordinary_view.is_some();
     let whole = if ordinary { None } else { mime::parse(&bytes) };
     let mail = match (ordinary_view, &whole) {
@@ -106,7 +111,8 @@ pub fn classify_with_facts(
         }
     }
     // Without the SMTP envelope (a message read from disk) the delivery headers stand for it.
-    let (merged, inferred) = merge_envelope(envelope, verdict::envelope_from_headers(&mail));
+    let from_headers = if ordinary && !envelope_headers { None } else { verdict::envelope_from_headers(&mail) };
+    let (merged, inferred) = merge_envelope(envelope, from_headers);
     let env = merged.as_ref();
     // The key ring is built once: the recipient checks and the verdict both use it.
     let ring = config.batv.as_ref().map(batv::KeyRing::new).transpose().unwrap_or_else(|e| {
@@ -142,8 +148,10 @@ pub(crate) enum HeadSource {
     Whole,
 }
 
-pub(crate) fn head_source(bytes: &[u8], limits: &Limits) -> HeadSource {
-    match scan::select_head(bytes, limits, ordinary_reads) {
+/// `reads`: the fields an ordinary message's answer reads ([`ordinary_reads`] or
+/// [`gate_and_answer_reads`]).
+pub(crate) fn head_source(bytes: &[u8], limits: &Limits, reads: fn(&str) -> bool) -> HeadSource {
+    match scan::select_head(bytes, limits, reads) {
         Some(head) if head.declares_structure => HeadSource::Structure,
         Some(head) => HeadSource::Selected(head),
         None if mime::declares_structure(bytes) => HeadSource::Structure,
@@ -154,13 +162,25 @@ pub(crate) fn head_source(bytes: &[u8], limits: &Limits) -> HeadSource {
 /// The header fields read when a message is ordinary: the gates', the subject and sender the
 /// report shows, the MIME type and encoding (the gate's shape) and the envelope fields.
 fn ordinary_reads(name: &str) -> bool {
+    gate_and_answer_reads(name) || verdict::ENVELOPE_HEADERS.contains(&name)
+}
+
+/// [`ordinary_reads`] without the envelope fields, for an answer that does not read them
+/// ([`reads_envelope_headers`]).
+pub(crate) fn gate_and_answer_reads(name: &str) -> bool {
     // The most frequent field by far, read by no gate: answered before the registry is asked.
     if name == "received" {
         return false;
     }
-    matches!(name, "subject" | "from" | "content-type" | "content-transfer-encoding")
-        || verdict::ENVELOPE_HEADERS.contains(&name)
-        || formats::gate_reads(name)
+    matches!(name, "subject" | "from" | "content-type" | "content-transfer-encoding") || formats::gate_reads(name)
+}
+
+/// Whether the answer for an ordinary message reads the envelope from the delivery headers:
+/// only the recipient checks (BATV, SRS) use it there, and only the parts the host's envelope
+/// leaves out ([`merge_envelope`]).
+fn reads_envelope_headers(envelope: Option<&Envelope>, config: &Config) -> bool {
+    (config.batv.is_some() || config.srs.is_some())
+        && envelope.is_none_or(|e| e.mail_from.is_none() || e.rcpt_to.is_empty())
 }
 
 pub(crate) fn parse_gate_head<'m>(bytes: &'m [u8], source: &'m HeadSource) -> Option<mail_parser::Message<'m>> {
@@ -177,39 +197,52 @@ fn ordinary<'m>(
     head: &'m mail_parser::Message<'m>,
     bytes: &'m [u8],
     source: &HeadSource,
+    reads: fn(&str) -> bool,
     limits: &Limits,
 ) -> Option<mime::Mail<'m>> {
     let (body, only) = match source {
-        HeadSource::Selected(selected) => (bytes.get(selected.body_start..)?, Some(ordinary_reads as fn(&str) -> bool)),
+        HeadSource::Selected(selected) => (bytes.get(selected.body_start..)?, Some(reads)),
         _ => (mime::body_after(head, bytes), None),
     };
-    let body = mime::plain_body(head, body, limits)?.with_words(&formats::GATE_WORDS);
+    let body =
+        mime::plain_body(head, body, limits)?.with_words(&formats::GATE_WORDS).with_quick(formats::quick_reading);
     let mut view = mime::view(head, limits);
     view.only = only;
     (!formats::may_claim(&view, &body)).then_some(view)
 }
 
 /// For the `gate` fuzz target and the corpus test: panics when the header gate turns away a
-/// message that the full parse gives to a detector, or reads its headers differently. Returns
-/// whether the gate turned the message away, and from only the selected fields. Not API.
+/// message that the full parse gives to a detector, or reads its headers differently, with
+/// either selection of fields `classify` makes. Returns whether the gate turned the message
+/// away, and from only the selected fields. Not API.
 #[doc(hidden)]
 pub fn check_gate(raw: &[u8], limits: &Limits) -> Option<bool> {
     let bytes = limits::prepare(raw, limits, &mut Vec::new());
-    let source = head_source(&bytes, limits);
-    let (Some(head), Some(whole)) = (parse_gate_head(&bytes, &source), mime::parse(&bytes)) else {
-        return None;
-    };
-    let view = ordinary(&head, &bytes, &source, limits)?;
+    let whole = mime::parse(&bytes)?;
     let full = mime::view(&whole, limits);
-    if let Some(finding) = formats::detect(&full) {
-        panic!("the gate turned away a message the {} detector claims", finding.format);
+    let mut selected = None;
+    // Both selections `classify` makes: with the envelope fields, and without them.
+    for reads in [ordinary_reads as fn(&str) -> bool, gate_and_answer_reads] {
+        let source = head_source(&bytes, limits, reads);
+        let Some(view) = parse_gate_head(&bytes, &source).and_then(|head| {
+            let view = ordinary(&head, &bytes, &source, reads, limits)?;
+            let read = |m: &mime::Mail<'_>| -> Vec<(String, String)> {
+                m.headers.iter().filter(|(name, _)| reads(name)).cloned().collect()
+            };
+            assert_eq!(read(&view), read(&full), "the header-only parse reads other headers");
+            Some(view.cuts)
+        }) else {
+            continue;
+        };
+        if selected.is_none() {
+            if let Some(finding) = formats::detect(&full) {
+                panic!("the gate turned away a message the {} detector claims", finding.format);
+            }
+        }
+        assert_eq!(view, full.cuts, "the header-only parse cuts otherwise");
+        selected.get_or_insert(matches!(source, HeadSource::Selected(_)));
     }
-    let read = |m: &mime::Mail<'_>| -> Vec<(String, String)> {
-        m.headers.iter().filter(|(name, _)| ordinary_reads(name)).cloned().collect()
-    };
-    assert_eq!(read(&view), read(&full), "the header-only parse reads other headers");
-    assert_eq!(view.cuts, full.cuts, "the header-only parse cuts otherwise");
-    Some(matches!(source, HeadSource::Selected(_)))
+    selected
 }
 
 /// The envelope to judge by: what the host gave, with the parts it left out taken from the
@@ -264,24 +297,30 @@ fn rcpt_checks(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    /// Every file under tests/corpus.
+    pub(crate) fn corpus_files() -> Vec<std::path::PathBuf> {
+        let mut folders = vec![std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/corpus")];
+        let mut files = Vec::new();
+        while let Some(dir) = folders.pop() {
+            for path in std::fs::read_dir(&dir).unwrap().flatten().map(|e| e.path()) {
+                if path.is_dir() { folders.push(path) } else { files.push(path) }
+            }
+        }
+        files
+    }
 
     /// The header gate as `classify` runs it, on every message of the corpus, against the full
     /// parse (see [`check_gate`]); most ordinary mail is read from its selected fields only.
     #[test]
     fn the_gate_agrees_with_the_full_parse_on_the_corpus() {
-        let corpus = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/corpus");
         let (mut turned_away, mut selected) = (0, 0);
-        let mut folders = vec![corpus];
-        while let Some(dir) = folders.pop() {
-            for path in std::fs::read_dir(&dir).unwrap().flatten().map(|e| e.path()) {
-                if path.is_dir() {
-                    folders.push(path);
-                } else if let Some(only_selected) = check_gate(&std::fs::read(&path).unwrap(), &Limits::default()) {
-                    turned_away += 1;
-                    selected += only_selected as usize;
-                }
+        for path in corpus_files() {
+            if let Some(only_selected) = check_gate(&std::fs::read(&path).unwrap(), &Limits::default()) {
+                turned_away += 1;
+                selected += only_selected as usize;
             }
         }
         assert!(

@@ -153,6 +153,9 @@ pub struct PlainBody<'m> {
     words: Option<&'static GateWords>,
     /// Which of `words` the body holds (their tags), read on the first question.
     found: std::cell::OnceCell<Vec<usize>>,
+    /// A quick reading of the body for the gates ([`Self::with_quick`]), and its bits.
+    quick_reader: Option<fn(&[u8]) -> u8>,
+    quick: std::cell::OnceCell<u8>,
 }
 
 /// The words the header gates may ask a body for, and a set that finds them in one pass.
@@ -177,6 +180,8 @@ impl PlainBody<'_> {
             decoded: std::cell::OnceCell::new(),
             words: None,
             found: std::cell::OnceCell::new(),
+            quick_reader: None,
+            quick: std::cell::OnceCell::new(),
         }
     }
 }
@@ -194,6 +199,28 @@ impl<'m> PlainBody<'m> {
             (end != usize::MAX).then_some(decoded)
         });
         decoded.as_deref().map(Some).ok_or(())
+    }
+
+    /// Read the body with `reader` on the first call of [`Self::quick`]: a reading cheaper
+    /// than the one for all the words, that the gates ask before they ask for words.
+    pub fn with_quick(mut self, reader: fn(&[u8]) -> u8) -> Self {
+        self.quick_reader = Some(reader);
+        self
+    }
+
+    /// The bits the quick reader gives for the body, or for its decoded text too (when it may
+    /// be quoted-printable); every bit when there is no reader or the decoder gave up.
+    pub fn quick(&self) -> u8 {
+        *self.quick.get_or_init(|| {
+            let Some(read) = self.quick_reader else {
+                return u8::MAX;
+            };
+            match self.decoded() {
+                Ok(Some(decoded)) => read(self.raw) | read(decoded),
+                Ok(None) => read(self.raw),
+                Err(()) => u8::MAX,
+            }
+        })
     }
 
     /// Answer [`Self::mentions`] for all of `words` from one reading of the body.
@@ -254,7 +281,15 @@ pub fn plain_body<'m>(head: &mail_parser::Message<'_>, body: &'m [u8], limits: &
     if multipart {
         quoted_printable = crate::scan::searchable_multipart(body, limits.max_parts)?.quoted_printable;
     }
-    Some(PlainBody { raw: body, quoted_printable, decoded: Default::default(), words: None, found: Default::default() })
+    Some(PlainBody {
+        raw: body,
+        quoted_printable,
+        decoded: Default::default(),
+        words: None,
+        found: Default::default(),
+        quick_reader: None,
+        quick: Default::default(),
+    })
 }
 
 /// The body after the header block of `head` (parsed by [`parse_head`] from `raw`). The

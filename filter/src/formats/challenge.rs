@@ -1,10 +1,12 @@
 //! Challenge-response requests (TMDA, BoxTrapper, Spam Arrest, Mailblocks, ...): "confirm that
 //! you are human before your mail is delivered". Sent to a forged sender they are backscatter.
 
+use std::sync::LazyLock;
+
 use super::Finding;
 use crate::mime::{Mail, PlainBody};
 use crate::report::{Kind, Recipient};
-use crate::text::{address_in_field, contains_ci};
+use crate::text::{PhraseSet, address_in_field, contains_ci};
 
 /// Headers that challenge-response systems put on their challenges.
 const HEADERS: &[&str] = &["x-boxtrapper", "x-spamarrest-noauth", "x-spamarrest", "x-tmda-confirm", "x-challenge"];
@@ -45,7 +47,12 @@ pub fn gate_reads(name: &str) -> bool {
     matches!(name, "subject" | "from") || HEADERS.contains(&name)
 }
 
-/// This detector reads headers only, so its answer on the headers is its answer.
+/// This detector reads headers only: the gate is its test, with the subject's phrases found in
+/// one reading of it.
 pub fn may_claim(head: &Mail<'_>, _: &PlainBody<'_>) -> bool {
-    detect(head).is_some()
+    HEADERS.iter().any(|h| head.header(h).is_some())
+        || head.header("from").is_some_and(|f| contains_ci(f, "-confirm-"))
+        || GATE_SUBJECTS.any_in(head.header("subject").unwrap_or(""))
 }
+
+static GATE_SUBJECTS: LazyLock<PhraseSet> = LazyLock::new(|| PhraseSet::of(SUBJECT_PHRASES));

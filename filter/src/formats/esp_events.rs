@@ -37,8 +37,13 @@ const LEGACY_EVENTS: &[&str] = &["bounced", "dropped", "delivered", "complained"
 /// The words [`signs`] asks for: the gate finds them all in one reading of the body.
 pub const GATE_WORDS: &[&[&str]] = &[&["{", "event=", "event:", "recipient"], JSON_SIGNS, LEGACY_EVENTS];
 
-/// The gate: the words of one of the documents.
+/// The gate: the words of one of the documents. Every document needs a `{` (JSON) or
+/// `event=` or `event:` (the legacy form), which most mail lacks: the quick reading says so
+/// before the body is searched for all the words.
 pub fn may_claim(_: &Mail<'_>, body: &PlainBody<'_>) -> bool {
+    if body.quick() & (super::HOLDS_BRACE | super::HOLDS_EVENT_KEY) == 0 {
+        return false;
+    }
     let (json, legacy) = signs(|w, _| body.mentions(w));
     json || legacy
 }

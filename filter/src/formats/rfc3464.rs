@@ -48,9 +48,11 @@ pub fn detect(mail: &Mail<'_>) -> Option<Finding> {
     Some(finding)
 }
 
-/// Fields pasted in text start with a Final-Recipient or Original-Recipient line.
+/// Fields pasted in text start with a Final-Recipient or Original-Recipient line. Most mail
+/// has no `recipient:`: the quick reading says so before the body is searched for every
+/// gate's words.
 pub fn may_claim_in_text(_: &Mail<'_>, body: &PlainBody<'_>) -> bool {
-    body.mentions("recipient:")
+    body.quick() & super::HOLDS_RECIPIENT_KEY != 0 && body.mentions("recipient:")
 }
 
 /// The delivery-status fields pasted into a text part: a report whose MIME structure was broken

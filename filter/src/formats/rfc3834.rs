@@ -2,10 +2,12 @@
 //! `Auto-Submitted: auto-replied` header, legacy headers of autoresponders, and the subject
 //! prefixes that mail clients and Sieve vacation put on them (English, European, Japanese).
 
+use std::sync::LazyLock;
+
 use super::Finding;
 use crate::mime::{Mail, PlainBody};
 use crate::report::{Kind, Recipient};
-use crate::text::{address_in_field, is_reply_subject, starts_with_ci, without_list_tags};
+use crate::text::{PhraseSet, address_in_field, is_reply_subject, starts_with_ci, without_list_tags};
 
 /// Headers whose presence (with the value shown, or any value for "") marks an auto-reply.
 const HEADERS: &[(&str, &str)] = &[
@@ -69,7 +71,17 @@ pub fn gate_reads(name: &str) -> bool {
     matches!(name, "auto-submitted" | "subject" | "from") || HEADERS.iter().any(|(h, _)| *h == name)
 }
 
-/// This detector reads headers only, so its answer on the headers is its answer.
+/// This detector reads headers only. The gate is its test without the exceptions (a reply
+/// chain), with the subject's prefixes and phrases found anywhere in one reading of it: the
+/// subject without its list tags is part of the subject, and no character outside ASCII
+/// lowers to the ASCII letters of a phrase.
 pub fn may_claim(head: &Mail<'_>, _: &PlainBody<'_>) -> bool {
-    detect(head).is_some()
+    head.header("auto-submitted").is_some_and(|v| starts_with_ci(v.trim(), "auto-replied"))
+        || HEADERS.iter().any(|(name, value)| {
+            head.header(name).is_some_and(|v| value.is_empty() || v.trim().eq_ignore_ascii_case(value))
+        })
+        || GATE_SUBJECTS.any_in(head.header("subject").unwrap_or(""))
 }
+
+static GATE_SUBJECTS: LazyLock<PhraseSet> =
+    LazyLock::new(|| PhraseSet::of(&[SUBJECT_PREFIXES, SUBJECT_PHRASES].concat()));

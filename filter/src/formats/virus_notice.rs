@@ -2,10 +2,12 @@
 //! message"): a gateway refused a message for its content and told the (often forged) sender.
 //! Reported as bounces with reason `virusdetected`; sent to a forged sender they are backscatter.
 
+use std::sync::LazyLock;
+
 use super::Finding;
 use crate::mime::{Mail, PlainBody};
 use crate::report::{Kind, Recipient};
-use crate::text::{address_in_field, contains_ci, is_reply_subject};
+use crate::text::{PhraseSet, address_in_field, contains_ci, is_reply_subject};
 
 /// Subject phrases of scanner notices (ASCII case-insensitive substrings).
 const SUBJECTS: &[&str] = &[
@@ -28,9 +30,12 @@ pub fn gate_reads(name: &str) -> bool {
     name == "subject"
 }
 
+/// The gate: [`subject_says`], all the phrases in one reading of the subject.
 pub fn may_claim(head: &Mail<'_>, _: &PlainBody<'_>) -> bool {
-    subject_says(head.header("subject").unwrap_or(""))
+    GATE_SUBJECTS.any_in(head.header("subject").unwrap_or(""))
 }
+
+static GATE_SUBJECTS: LazyLock<PhraseSet> = LazyLock::new(|| PhraseSet::of(SUBJECTS));
 
 fn subject_says(subject: &str) -> bool {
     SUBJECTS.iter().any(|p| contains_ci(subject, p))
