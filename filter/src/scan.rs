@@ -8,8 +8,6 @@
 //! "must parse" answer only costs the parse. Checked against mail-parser on the corpus (in
 //! `mime`'s tests) and by the `gate_scan` fuzz target.
 
-use crate::text::find_ci_bytes;
-
 /// What a multipart body holds, as far as a word search is concerned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Searchable {
@@ -262,16 +260,6 @@ fn date_overruns(line: &[u8]) -> bool {
     (n.saturating_sub(2)..n).any(|i| line[i].is_ascii_alphabetic() && (i == 0 || !line[i - 1].is_ascii_alphabetic()))
 }
 
-/// Where `word` occurs in `text`, ignoring ASCII case.
-fn occurrences<'a>(text: &'a [u8], word: &'a [u8]) -> impl Iterator<Item = usize> + 'a {
-    let mut from = 0;
-    std::iter::from_fn(move || {
-        let at = from + find_ci_bytes(text.get(from..)?, word)?;
-        from = at + word.len();
-        Some(at)
-    })
-}
-
 /// The value after a field name: `Some(None)` when no colon follows (a word in text, not a
 /// field), `None` when it cannot be read here (a comment), else the value up to its line's end.
 fn field_value(rest: &[u8]) -> Option<Option<&[u8]>> {
@@ -331,7 +319,7 @@ fn opaque_block(body: &[u8], at: usize) -> Option<bool> {
     let end = blank_line(&body[at..]).map_or(body.len(), |e| at + e);
     let block = &body[start..end];
     let mut any = false;
-    for ct in occurrences(block, b"content-type") {
+    for ct in crate::text::find_ci_all(block, b"content-type") {
         let Some(value) = field_value(&block[ct + b"content-type".len()..])?.and_then(media_type) else {
             return Some(false);
         };

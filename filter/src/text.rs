@@ -10,23 +10,8 @@ pub fn lower(s: &str) -> String {
 
 /// Collapse runs of white space (including CR and LF) into one space and trim.
 pub fn collapse_ws(s: &str) -> String {
-    if s.is_ascii() {
-        return collapse_ascii_ws(s);
-    }
     let mut out = String::with_capacity(s.len());
-    for word in s.split_whitespace() {
-        if !out.is_empty() {
-            out.push(' ');
-        }
-        out.push_str(word);
-    }
-    out
-}
-
-/// [`collapse_ws`] of an ASCII text.
-fn collapse_ascii_ws(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    each_ascii_word(s, |word| {
+    each_word(s, |word| {
         if !out.is_empty() {
             out.push(' ');
         }
@@ -37,18 +22,19 @@ fn collapse_ascii_ws(s: &str) -> String {
 
 /// The words of a text, as `str::split_whitespace` gives them.
 pub fn words(s: &str) -> Vec<&str> {
-    if !s.is_ascii() {
-        return s.split_whitespace().collect();
-    }
     let mut words = Vec::new();
-    each_ascii_word(s, |word| words.push(word));
+    each_word(s, |word| words.push(word));
     words
 }
 
-/// Calls `f` with each word of an ASCII text, byte by byte: `split_whitespace` decodes every
-/// character, which costs most in the wasm module. Its white space in ASCII is `\t` to `\r`
-/// and the space.
-fn each_ascii_word<'s>(s: &'s str, mut f: impl FnMut(&'s str)) {
+/// Calls `f` with each word of a text, as `str::split_whitespace` gives them. An ASCII text is
+/// read byte by byte: `split_whitespace` decodes every character, which costs most in the wasm
+/// module. Its white space in ASCII is `\t` to `\r` and the space.
+fn each_word<'s>(s: &'s str, mut f: impl FnMut(&'s str)) {
+    if !s.is_ascii() {
+        s.split_whitespace().for_each(f);
+        return;
+    }
     let mut word: Option<usize> = None;
     for (i, c) in s.bytes().enumerate() {
         match (matches!(c, b' ' | b'\t'..=b'\r'), word) {
@@ -412,6 +398,17 @@ pub fn contains_ci(haystack: &str, needle: &str) -> bool {
 /// Where `needle` first occurs in `haystack`, ignoring ASCII case.
 pub fn find_ci(haystack: &str, needle: &str) -> Option<usize> {
     find_ci_bytes(haystack.as_bytes(), needle.as_bytes())
+}
+
+/// Where `word` occurs in `text`, ignoring ASCII case, each occurrence after the end of the one
+/// before.
+pub fn find_ci_all<'a>(text: &'a [u8], word: &'a [u8]) -> impl Iterator<Item = usize> + 'a {
+    let mut from = 0;
+    std::iter::from_fn(move || {
+        let at = from + find_ci_bytes(text.get(from..)?, word)?;
+        from = at + word.len().max(1);
+        Some(at)
+    })
 }
 
 /// [`find_ci`] on bytes. Scans (with `memchr`) for one byte of the needle that case cannot

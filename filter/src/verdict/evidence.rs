@@ -141,7 +141,7 @@ fn received_fields_in(b: &[u8], lines: &mut Vec<String>) {
     // Where the lines that open a field start, in order: one look per line with an occurrence.
     let mut starts: Vec<usize> = Vec::new();
     let (mut from, mut last_line) = (0, None);
-    while let Some(at) = crate::text::find_ci_bytes(&b[from..], b"received:").map(|a| from + a) {
+    for at in crate::text::find_ci_all(b, b"received:") {
         let line = memchr::memrchr(b'\n', &b[from..at]).map(|n| from + n + 1).or(last_line).unwrap_or(0);
         // A second occurrence on a line is not at its start.
         if last_line != Some(line) && b[line..at].iter().all(|c| matches!(c, b'>' | b' ')) {

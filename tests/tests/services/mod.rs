@@ -37,14 +37,18 @@ pub fn run(args: &[&str], limit: Duration) -> Output {
 /// CPU time of process `pid` in milliseconds, user and system, read from /proc/PID/stat; with
 /// `reaped`, plus that of its children that ended and were waited for. 0 when it is gone.
 pub fn process_cpu_ms(pid: u32, reaped: bool) -> u64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    // The fields after the command name (which may hold spaces, in parentheses): state, ppid,
-    // pgrp, session, tty, tpgid, flags, four fault counts, then utime, stime, cutime, cstime.
-    let rest = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
-    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // utime, stime, cutime, cstime are fields 11 to 14 after the command name.
     let span = if reaped { 11..15 } else { 11..13 };
-    let ticks: u64 = fields.get(span).map_or(0, |t| t.iter().filter_map(|f| f.parse::<u64>().ok()).sum());
+    let ticks: u64 = stat_fields(pid).get(span).map_or(0, |t| t.iter().filter_map(|f| f.parse::<u64>().ok()).sum());
     ticks * 1000 / clock_ticks()
+}
+
+/// The fields of /proc/PID/stat after the command name (which may hold spaces, in parentheses):
+/// state, ppid, pgrp, session, tty, tpgid, flags, four fault counts, utime, stime, cutime,
+/// cstime, ... Empty when the process is gone.
+fn stat_fields(pid: u32) -> Vec<String> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    stat.rsplit_once(')').map_or(Vec::new(), |(_, rest)| rest.split_whitespace().map(str::to_string).collect())
 }
 
 /// The kernel's clock ticks per second (`getconf CLK_TCK`; 100 on Linux).
@@ -63,8 +67,7 @@ fn clock_ticks() -> u64 {
 
 /// The parent of process `pid`, from /proc/PID/stat.
 pub fn parent_pid(pid: u32) -> Option<u32> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    stat.rsplit_once(')')?.1.split_whitespace().nth(1)?.parse().ok()
+    stat_fields(pid).get(1)?.parse().ok()
 }
 
 /// A folder of this test run's own under the temporary directory: `ndr-{kind}-{test}-{pid}`.
