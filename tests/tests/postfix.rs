@@ -238,6 +238,19 @@ fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
 }
 
+/// A port where no milter runs, held for as long as the socket lives. A port that is only known
+/// to be free can be taken by a service that a test running beside this one starts (CI once
+/// answered "milter down" with another test's milter); a socket bound without listening keeps it
+/// taken, and a connection to it is refused at once.
+fn refusing_port() -> (u16, socket2::Socket) {
+    use socket2::{Domain, Socket, Type};
+    let socket = Socket::new(Domain::IPV4, Type::STREAM, None).expect("a socket");
+    let any: std::net::SocketAddr = "127.0.0.1:0".parse().expect("address");
+    socket.bind(&any.into()).expect("bind a port");
+    let port = socket.local_addr().ok().and_then(|a| a.as_socket()).map(|a| a.port()).expect("its port");
+    (port, socket)
+}
+
 fn site_config(dir: &Path, name: &str, service: &str) -> PathBuf {
     let path = dir.join(format!("{name}.toml"));
     let text = format!(
@@ -618,6 +631,8 @@ struct Setup {
     relayed: Arc<Mutex<Vec<Relayed>>>,
     /// The configuration of the normal milter and the policy service.
     config: PathBuf,
+    /// Keeps the port of the `down_*` listeners' milter taken and refusing.
+    _no_milter: socket2::Socket,
 }
 
 fn setup() -> Setup {
@@ -630,8 +645,9 @@ fn setup() -> Setup {
     let quarantine = site_config(&work, "quarantine", "");
     let text = std::fs::read_to_string(&quarantine).expect("config").replace("\"reject\"", "\"quarantine\"");
     std::fs::write(&quarantine, text).expect("write config");
-    let (m_normal, m_trap_t, m_trap_a, m_stall_a, m_down, policy, m_quarantine) =
-        (free_port(), free_port(), free_port(), free_port(), free_port(), free_port(), free_port());
+    let (m_down, no_milter) = refusing_port();
+    let (m_normal, m_trap_t, m_trap_a, m_stall_a, policy, m_quarantine) =
+        (free_port(), free_port(), free_port(), free_port(), free_port(), free_port());
     start("milter", m_normal, normal.clone(), None);
     start("milter", m_quarantine, quarantine, None);
     start("milter", m_trap_t, tempfail, Some(Fault::Trap));
@@ -666,12 +682,13 @@ fn setup() -> Setup {
             ("plain", None, ""),
         ],
     );
-    Setup { postfix, relayed, config: normal }
+    Setup { postfix, relayed, config: normal, _no_milter: no_milter }
 }
 
 #[test]
 fn postfix_end_to_end() {
-    let Setup { postfix: pf, relayed, config } = setup();
+    // `_no_milter` is bound (not `..`) so that the held port lives as long as the test.
+    let Setup { postfix: pf, relayed, config, _no_milter } = setup();
     let mut failures: Vec<String> = Vec::new();
     let mut check = |ok: bool, what: String| {
         eprintln!("{} {what}", if ok { "ok  " } else { "FAIL" });
