@@ -22,5 +22,7 @@ echo "python: $wheel ($(stat -c %s "$wheel") bytes)" >&2
 [ "${1:-}" = "--build-only" ] && exit 0
 "$venv/pip" install -q "$wheel" pytest >&2
 # Run from outside python/ so that the installed wheel, not python/src, is what is tested.
-(cd target && NDR_BIN="$PWD/release/ndr" NDR_CORPUS="$PWD/../tests/corpus" \
-  python-venv/bin/python -m pytest -q -p no:cacheprovider ../python/tests)
+# Paths from the checkout's root: `target` may be a link to a folder elsewhere.
+root=$PWD
+(cd target && NDR_BIN="$PWD/release/ndr" NDR_CORPUS="$root/tests/corpus" \
+  python-venv/bin/python -m pytest -q -p no:cacheprovider "$root/python/tests")

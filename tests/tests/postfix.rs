@@ -993,8 +993,8 @@ fn pct(sorted: &[u64], p: f64) -> u64 {
 /// A milter that does nothing: it speaks the protocol as `ndr milter` does (the same wire loop,
 /// options, buffering and quick ACKs) and accepts every message at the end of its headers
 /// without looking at it. Postfix behind it shows what any milter costs Postfix, the floor
-/// under what ours can cost. Returns its port.
-fn null_milter() -> u16 {
+/// under what ours can cost. Returns its address for `smtpd_milters`.
+fn null_milter(at: Socket) -> String {
     use miltr_common::actions::{Action, Continue};
     use miltr_common::commands::{Body, Connect, Header, Helo, Macro, Mail, Recipient};
     use ndr_host::milter_wire::{EndOfMessage, Session};
@@ -1018,29 +1018,60 @@ fn null_milter() -> u16 {
         }
         fn abort(&mut self) {}
     }
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let port = listener.local_addr().expect("address").port();
-    listener.set_nonblocking(true).expect("non-blocking");
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("runtime");
-        rt.block_on(async move {
-            let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
-            while let Ok((stream, _)) = listener.accept().await {
-                let _ = stream.set_nodelay(true);
-                tokio::spawn(async move {
-                    let mut io = tokio::io::BufReader::new(ndr_host::quick_ack::QuickAck::new(stream));
-                    let _ = ndr_host::milter_wire::serve(&mut io, &mut Nothing).await;
+    let runtime =
+        || tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().expect("runtime");
+    match at {
+        Socket::Tcp => {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+            let port = listener.local_addr().expect("address").port();
+            listener.set_nonblocking(true).expect("non-blocking");
+            std::thread::spawn(move || {
+                runtime().block_on(async move {
+                    let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
+                    while let Ok((stream, _)) = listener.accept().await {
+                        let _ = stream.set_nodelay(true);
+                        tokio::spawn(async move {
+                            let mut io = tokio::io::BufReader::new(ndr_host::quick_ack::QuickAck::new(stream));
+                            let _ = ndr_host::milter_wire::serve(&mut io, &mut Nothing).await;
+                        });
+                    }
                 });
-            }
-        });
-    });
-    port
+            });
+            inet(port)
+        }
+        Socket::Unix(path) => {
+            let listener = std::os::unix::net::UnixListener::bind(&path).expect("bind");
+            // Postfix's smtpd runs as its own user: anyone may connect, as to the service's socket.
+            std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o666)).expect("chmod");
+            listener.set_nonblocking(true).expect("non-blocking");
+            std::thread::spawn(move || {
+                runtime().block_on(async move {
+                    let listener = tokio::net::UnixListener::from_std(listener).expect("listener");
+                    while let Ok((stream, _)) = listener.accept().await {
+                        tokio::spawn(async move {
+                            let mut io = tokio::io::BufReader::new(stream);
+                            let _ = ndr_host::milter_wire::serve(&mut io, &mut Nothing).await;
+                        });
+                    }
+                });
+            });
+            format!("unix:{}", path.display())
+        }
+    }
+}
+
+/// How Postfix reaches a milter: over TCP on loopback, or a unix socket (the usual set-up on
+/// one machine: no TCP stack, no delayed ACKs).
+enum Socket {
+    Tcp,
+    Unix(PathBuf),
 }
 
 /// The load test: the same traffic through Postfix alone, with a milter that does nothing
-/// ([`null_milter`]), with the milter, and with the policy service. Each is run `NDR_LOAD_ROUNDS` times (default 3), in turns whose order alternates, and
+/// ([`null_milter`]), with the milter (each of the two over TCP and over a unix socket), and
+/// with the policy service. Each is run `NDR_LOAD_ROUNDS` times (default 3), in turns whose order alternates, and
 /// the delivered files are removed after each run, so that a machine whose load drifts, or a
-/// mail directory that grows, favours none of the three. Figures pool the rounds.
+/// mail directory that grows, favours none of them. Figures pool the rounds.
 ///
 /// The milter and the policy service run as their own `ndr` processes, as in production, so
 /// that their CPU time is read apart from the load generator's (this process). Besides
@@ -1058,7 +1089,13 @@ fn load_test() {
     let work = unique_dir("load-config");
     std::fs::create_dir_all(&work).expect("config folder");
     let config = site_config(&work, "load", "");
+    // Postfix's smtpd runs as its own user: the unix socket is open to it (and to everyone, on
+    // this test machine).
+    let unix_config = site_config(&work, "load-unix", "socket_mode = \"0666\"");
+    let sockets = std::env::temp_dir().join(format!("ndr-load-{}", std::process::id()));
+    std::fs::create_dir_all(&sockets).expect("socket folder");
     let milter = services::Running::start("milter", &config);
+    let milter_unix = services::Running::start_unix("milter", &unix_config, &sockets.join("milter.sock"));
     let policy = services::Running::start("policy", &config);
     let (sink_port, _relayed) = sink();
     let pf = Postfix::start(
@@ -1067,7 +1104,9 @@ fn load_test() {
         &[
             ("plain", None, ""),
             ("inbound", Some(inet(milter.port)), ""),
-            ("null_milter", Some(inet(null_milter())), ""),
+            ("null_milter", Some(null_milter(Socket::Tcp)), ""),
+            ("inbound_unix", Some(format!("unix:{}", sockets.join("milter.sock").display())), ""),
+            ("null_unix", Some(null_milter(Socket::Unix(sockets.join("null.sock")))), ""),
             (
                 "policy",
                 None,
@@ -1075,17 +1114,21 @@ fn load_test() {
             ),
         ],
     );
+    // Each milter beside the milter that does nothing on the same kind of socket (its floor).
     let listeners = [
         ("plain", "Postfix alone", None),
-        ("null_milter", "with a milter that does nothing", None),
-        ("inbound", "with the milter", Some(&milter)),
+        ("null_milter", "with a milter that does nothing (TCP)", None),
+        ("inbound", "with the milter (TCP)", Some(&milter)),
+        ("null_unix", "with a milter that does nothing (unix socket)", None),
+        ("inbound_unix", "with the milter (unix socket)", Some(&milter_unix)),
         ("policy", "with the policy service", Some(&policy)),
     ];
+    let floors = [(2, 1), (4, 3)];
     // The service's CPU per message as the figures show it: the milter that does nothing runs in
     // this process, so its own CPU is not measured (Postfix's is).
     let service_cpu = |i: usize, us: f64| match (listeners[i].0, listeners[i].2) {
         (_, Some(_)) => format!(", service {us:.0} µs"),
-        ("null_milter", None) => ", the milter's own not measured".to_string(),
+        ("null_milter" | "null_unix", None) => ", the milter's own not measured".to_string(),
         _ => String::new(),
     };
     /// One listener's figures, pooled over its runs.
@@ -1169,10 +1212,14 @@ transaction (MAIL to end-of-data reply) p50 {} µs, p99 {} µs; CPU per message:
         );
     }
     let rate = |p: &Pooled| p.accepted as f64 / p.secs;
-    eprintln!(
-        "with the milter: throughput {:.0}% of Postfix with a milter that does nothing",
-        100.0 * rate(&pooled[2]) / rate(&pooled[1])
-    );
+    for (milter, floor) in floors {
+        eprintln!(
+            "{}: throughput {:.0}% of Postfix {}",
+            listeners[milter].1,
+            100.0 * rate(&pooled[milter]) / rate(&pooled[floor]),
+            listeners[floor].1
+        );
+    }
     // Paced: each listener offered the same rate, one after the other.
     let paced_sessions = sessions.min(paced_messages).max(1);
     let mut paced = Vec::new();
@@ -1199,6 +1246,7 @@ transaction p50 {} µs, p99 {} µs",
         );
     }
     let _ = std::fs::remove_dir_all(&work);
+    let _ = std::fs::remove_dir_all(&sockets);
 }
 
 /// The shared-state load test (issue 18): two milter services (two hosts) sharing one

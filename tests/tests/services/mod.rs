@@ -93,9 +93,25 @@ impl Running {
     /// `CONFIG.KIND.log`; returns once it listens.
     pub fn start(kind: &str, config: &Path) -> Running {
         let port = free_port();
-        let log = config.with_extension(format!("{kind}.log"));
+        Running::listening(kind, config, &format!("inet:127.0.0.1:{port}"), port, || {
+            TcpStream::connect(("127.0.0.1", port)).is_ok()
+        })
+    }
+
+    /// The same on the unix socket `path` (`port` is 0), with its log in `CONFIG.KIND-unix.log`.
+    pub fn start_unix(kind: &str, config: &Path, path: &Path) -> Running {
+        let listen = format!("unix:{}", path.display());
+        Running::listening(&format!("{kind}-unix"), config, &listen, 0, || {
+            std::os::unix::net::UnixStream::connect(path).is_ok()
+        })
+    }
+
+    /// `label` names the log: the kind, then what sets this instance apart.
+    fn listening(label: &str, config: &Path, listen: &str, port: u16, connects: impl Fn() -> bool) -> Running {
+        let kind = label.split('-').next().unwrap_or(label);
+        let log = config.with_extension(format!("{label}.log"));
         let child = Command::new(ndr_bin())
-            .args([kind, "--threads", "2", "--listen", &format!("inet:127.0.0.1:{port}"), "--config"])
+            .args([kind, "--threads", "2", "--listen", listen, "--config"])
             .arg(config)
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).expect("log file"))
@@ -103,9 +119,9 @@ impl Running {
             .expect("ndr starts");
         let mut r = Running { child, port, log };
         let t = Instant::now();
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(r.child.try_wait().expect("wait").is_none(), "{kind} ended: {}", r.log());
-            assert!(t.elapsed() < Duration::from_secs(30), "{kind} did not listen");
+        while !connects() {
+            assert!(r.child.try_wait().expect("wait").is_none(), "{label} ended: {}", r.log());
+            assert!(t.elapsed() < Duration::from_secs(30), "{label} did not listen");
             std::thread::sleep(Duration::from_millis(20));
         }
         r
