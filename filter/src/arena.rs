@@ -24,6 +24,9 @@ use std::alloc::{GlobalAlloc, Layout};
 const FIRST_BLOCK: usize = 64 << 10;
 /// The largest block: a huge message spills its surplus to the system allocator instead.
 const MAX_BLOCK: usize = 1 << 20;
+/// The largest allocation bumped (and at most a quarter of the block): larger ones (a copy of
+/// the message) go to the system allocator.
+const MAX_BUMP: usize = 16 << 10;
 /// A block smaller than this is not worth taking (the arena switches off instead).
 const MIN_BLOCK: usize = 16 << 10;
 /// All the memory the arena holds at once: the current block and the retired blocks that
@@ -52,8 +55,7 @@ pub struct Arena<B> {
     last: usize,
     /// Arena allocations in the reusable part not yet freed.
     live: usize,
-    /// The largest allocation bumped: a quarter of the block while active, else 0. Larger ones
-    /// (a copy of the message) go to `backing` without using the block up.
+    /// The largest allocation bumped while active ([`Arena::bump_limit`]), else 0.
     max_bump: usize,
     /// Inside an export call (and not inside [`Arena::set_active`]`(false)`).
     active: bool,
@@ -105,7 +107,13 @@ impl<B: GlobalAlloc> Arena<B> {
     }
 
     fn update_max_bump(&mut self) {
-        self.max_bump = if self.active { (self.end - self.block) / 4 } else { 0 };
+        self.max_bump = if self.active { self.bump_limit() } else { 0 };
+    }
+
+    /// The largest allocation the block takes: beyond it dlmalloc's cost is small beside the
+    /// work of filling the memory, and a few large ones would use the block up.
+    fn bump_limit(&self) -> usize {
+        ((self.end - self.block) / 4).min(MAX_BUMP)
     }
 
     /// The end of an export call: reuse the block when nothing in it is alive, else abandon
@@ -120,8 +128,9 @@ impl<B: GlobalAlloc> Arena<B> {
         if self.live == 0 {
             self.top = self.seg;
             let len = self.end - self.block;
-            if spilled && len < MAX_BLOCK && !self.off {
-                // Typical calls should fit: the next block is twice this one.
+            if spilled && len < MAX_BLOCK && !self.off && self.seg == self.block {
+                // Typical calls should fit: the next block is twice this one. (A block with an
+                // abandoned part does not grow: retiring it would pin it whole.)
                 self.next_len = len.saturating_mul(2).min(MAX_BLOCK);
                 self.retire_block();
             }
@@ -240,7 +249,7 @@ impl<B: GlobalAlloc> Arena<B> {
             {
                 return p;
             }
-            if layout.size() <= (self.end - self.block) / 4 {
+            if layout.size() <= self.bump_limit() {
                 self.spilled = true; // Not a large one: the block was full.
             }
         }
@@ -436,6 +445,18 @@ mod tests {
         fn in_block(&self, p: *mut u8) -> bool {
             (self.block..self.end).contains(&(p as usize))
         }
+        /// One call that fills its block until an allocation spills, frees it all, and ends.
+        fn spilling_call(&mut self) {
+            self.set_active(true);
+            let mut held = Vec::new();
+            while !self.spilled {
+                held.push(self.a(1000, 8));
+            }
+            for p in held {
+                self.f(p, 1000, 8);
+            }
+            self.end_call();
+        }
         /// A separate allocation of the backing allocator (not the block).
         fn is_spilled(&self, p: *mut u8) -> bool {
             self.backing.owns(p) && !self.in_block(p)
@@ -519,7 +540,8 @@ mod tests {
         let mut a = arena();
         a.set_active(true);
         let small = a.a(8, 8);
-        let large = a.a(FIRST_BLOCK / 4 + 1, 8);
+        let large_size = a.max_bump + 1;
+        let large = a.a(large_size, 8);
         assert!(a.is_spilled(large), "a large allocation goes to the backing allocator");
         assert!(!a.spilled, "and is not a sign that the block is too small");
         let mut held = vec![(small, 8)];
@@ -534,7 +556,7 @@ mod tests {
         for (p, size) in held {
             a.f(p, size, 8);
         }
-        a.f(large, FIRST_BLOCK / 4 + 1, 8);
+        a.f(large, large_size, 8);
         a.end_call();
         assert_eq!(a.backing.count(), 0, "the small block went back");
         a.set_active(true);
@@ -544,18 +566,21 @@ mod tests {
         a.end_call();
         // Never past the largest block.
         for _ in 0..20 {
-            a.set_active(true);
-            let mut held = Vec::new();
-            while !a.spilled {
-                held.push(a.a(1000, 8));
-            }
-            for p in held {
-                a.f(p, 1000, 8);
-            }
-            a.end_call();
+            a.spilling_call();
         }
         assert_eq!(a.next_len, MAX_BLOCK);
         assert!(a.end - a.block <= MAX_BLOCK);
+    }
+
+    #[test]
+    fn a_block_with_an_abandoned_part_is_not_grown() {
+        let mut a = arena();
+        a.set_active(true);
+        a.a(100, 8); // Kept for ever, like a static's first use.
+        a.end_call();
+        let block = a.block;
+        a.spilling_call();
+        assert_eq!((a.block, a.pinned), (block, 0), "kept (and reset), not retired and pinned");
     }
 
     #[test]
