@@ -1,10 +1,13 @@
-//! The stable ABI of the zero-import wasm module (`docs/ABI.md`, version 1). The only `unsafe`
-//! of the crate lives here. Every export validates its arguments against the live buffers it
-//! handed out, so no argument can make the module read or free memory it does not own.
+//! The stable ABI of the zero-import wasm module (`docs/ABI.md`, version 1). The `unsafe` of the
+//! crate lives here and in the module's allocator (`arena.rs`). Every export validates its
+//! arguments against the live buffers it handed out, so no argument can make the module read or
+//! free memory it does not own. The work of each call runs on the per-call arena
+//! ([`arena::during_call`]); host buffers and the result document live outside it.
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 
+use crate::arena;
 use crate::requests::{self, Answer, RequestError};
 use crate::{ABI_MAJOR, ABI_MINOR};
 
@@ -142,25 +145,25 @@ pub extern "C" fn ndr_build_dsn(msg_ptr: i32, msg_len: i32, req_ptr: i32, req_le
 /// Sign an envelope sender with the BATV key ring (ABI 1.1).
 #[unsafe(no_mangle)]
 pub extern "C" fn ndr_batv_sign(req_ptr: i32, req_len: i32) -> i32 {
-    finish(with_request(req_ptr, req_len, requests::batv_sign))
+    call(|| with_request(req_ptr, req_len, requests::batv_sign))
 }
 
 /// Verify the BATV tag of a bounce recipient (ABI 1.1).
 #[unsafe(no_mangle)]
 pub extern "C" fn ndr_batv_verify(req_ptr: i32, req_len: i32) -> i32 {
-    finish(with_request(req_ptr, req_len, requests::batv_verify))
+    call(|| with_request(req_ptr, req_len, requests::batv_verify))
 }
 
 /// Rewrite a sender with SRS for forwarding (ABI 1.1).
 #[unsafe(no_mangle)]
 pub extern "C" fn ndr_srs_forward(req_ptr: i32, req_len: i32) -> i32 {
-    finish(with_request(req_ptr, req_len, requests::srs_forward))
+    call(|| with_request(req_ptr, req_len, requests::srs_forward))
 }
 
 /// Reverse one of our SRS addresses (ABI 1.1).
 #[unsafe(no_mangle)]
 pub extern "C" fn ndr_srs_reverse(req_ptr: i32, req_len: i32) -> i32 {
-    finish(with_request(req_ptr, req_len, requests::srs_reverse))
+    call(|| with_request(req_ptr, req_len, requests::srs_reverse))
 }
 
 /// An export that takes a message and a request document.
@@ -171,9 +174,10 @@ fn message_export(
     req_len: i32,
     answer: fn(&[u8], &[u8]) -> Result<Answer, RequestError>,
 ) -> i32 {
-    let outcome = with_input(msg_ptr, msg_len, |msg| with_request(req_ptr, req_len, |req| answer(msg, req)))
-        .and_then(|inner| inner);
-    finish(outcome)
+    call(|| {
+        with_input(msg_ptr, msg_len, |msg| with_request(req_ptr, req_len, |req| answer(msg, req)))
+            .and_then(|inner| inner)
+    })
 }
 
 /// Read a request document (UTF-8 JSON) and answer it; the answer is serialised.
@@ -198,7 +202,12 @@ fn with_request(
 /// Information about the module: versions and the reason classes, as JSON.
 #[unsafe(no_mangle)]
 pub extern "C" fn ndr_info() -> i32 {
-    finish(serde_json::to_vec(&requests::info()).map_err(|e| (Status::Internal, e.to_string())))
+    call(|| serde_json::to_vec(&requests::info()).map_err(|e| (Status::Internal, e.to_string())))
+}
+
+/// Run the work of an export on the per-call arena and keep its result document.
+fn call(work: impl FnOnce() -> Result<Vec<u8>, (Status, String)>) -> i32 {
+    arena::during_call(|| finish(work()))
 }
 
 fn finish(outcome: Result<Vec<u8>, (Status, String)>) -> i32 {
@@ -209,7 +218,16 @@ fn finish(outcome: Result<Vec<u8>, (Status, String)>) -> i32 {
             (status, doc.to_string().into_bytes())
         }
     };
-    STATE.with(|s| s.borrow_mut().result = document);
+    // The document outlives the call: copied out of the arena, into the last result's buffer
+    // (which keeps no more than 64 KiB from a larger result before).
+    arena::outside_call(|| {
+        STATE.with(|s| {
+            let result = &mut s.borrow_mut().result;
+            result.clear();
+            result.shrink_to(64 << 10);
+            result.extend_from_slice(&document);
+        })
+    });
     status as i32
 }
 

@@ -41,6 +41,9 @@ pub mod verdict;
 /// The exports of the wasm module (tested through wasmtime in `tests/`: its addresses are 32-bit).
 #[cfg(feature = "abi")]
 pub mod abi;
+/// The per-call bump arena of the wasm module's allocations.
+#[cfg(any(feature = "abi", test))]
+mod arena;
 #[cfg(feature = "js")]
 pub mod js;
 
