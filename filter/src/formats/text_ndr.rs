@@ -133,9 +133,8 @@ static FAILURE_PHRASES: LazyLock<PhraseSet> = LazyLock::new(|| {
 });
 
 /// A one-part text message returns no original: only the header signs can make it a report.
-pub fn gate_reads(name: &str) -> bool {
-    matches!(name, "from" | "sender" | "subject" | "x-failed-recipients")
-}
+/// The header fields [`may_claim`] reads.
+pub const GATE_FIELDS: &[&[&str]] = &[&["from", "sender", "subject", "x-failed-recipients"]];
 
 pub fn may_claim(head: &Mail<'_>, _: &PlainBody<'_>) -> bool {
     from_daemon(head)
