@@ -471,10 +471,11 @@ struct Windowed {
 /// letter; on other bytes it only merges a few slots, which costs a look at a bucket or a
 /// shorter skip, never a missed phrase.
 fn phrase_slot<const B: usize>(bytes: &[u8; B], bits: u32) -> usize {
-    let mut key = 0u32;
-    for b in bytes {
-        key = key << 8 | u32::from(b | 0x20);
-    }
+    // One load of the bytes as a little-endian word (the wasm module reads them in one or two
+    // steps, not byte by byte).
+    let mut word = [0u8; 4];
+    word[..B].copy_from_slice(bytes);
+    let key = u32::from_le_bytes(word) | 0x2020_2020;
     (key.wrapping_mul(0x9E37_79B1) >> (32 - bits)) as usize
 }
 
