@@ -435,9 +435,10 @@ impl Walk<'_> {
     fn add_part<'m>(&mut self, mail: &mut Mail<'m>, part: &'m MessagePart<'m>, depth_left: usize) {
         let content_type = part
             .content_type()
-            .map(|ct| match ct.subtype() {
-                Some(sub) => format!("{}/{}", ct.ctype(), sub).to_ascii_lowercase(),
-                None => ct.ctype().to_ascii_lowercase(),
+            .map(|ct| {
+                let mut media = media_type(ct);
+                media.make_ascii_lowercase();
+                media
             })
             .unwrap_or_else(|| "text/plain".to_string());
         match &part.body {
@@ -497,13 +498,21 @@ fn value_text(v: &HeaderValue<'_>) -> String {
         HeaderValue::TextList(l) => l.join(", "),
         HeaderValue::Address(a) => address_list(a).join(", "),
         HeaderValue::DateTime(d) => d.to_rfc822(),
-        HeaderValue::ContentType(ct) => match ct.subtype() {
-            Some(sub) => format!("{}/{}", ct.ctype(), sub),
-            None => ct.ctype().to_string(),
-        },
+        HeaderValue::ContentType(ct) => media_type(ct),
         // Received fields are not parsed into values (see `PARSER`); nothing reads them by name.
         HeaderValue::Received(_) | HeaderValue::Empty => String::new(),
     }
+}
+
+/// `type/subtype` as a Content-Type field gives them (the type alone when it has no subtype),
+/// joined without the formatting machinery (every message has one or two).
+fn media_type(ct: &mail_parser::ContentType<'_>) -> String {
+    let mut media = ct.ctype().to_string();
+    if let Some(sub) = ct.subtype() {
+        media.push('/');
+        media.push_str(sub);
+    }
+    media
 }
 
 /// The bare addresses of an address header.
