@@ -329,9 +329,13 @@ pub(crate) fn keeps_ascii(charset: &str) -> bool {
         "tis-620",
     ];
     const FAMILIES: &[&str] = &["iso-8859-", "iso8859-", "latin", "windows-125", "cp125", "koi8-"];
-    // mail-parser reads `_` as `-` and ignores case.
-    let name = charset.trim().to_ascii_lowercase().replace('_', "-");
-    NAMES.contains(&name.as_str()) || FAMILIES.iter().any(|f| name.starts_with(f))
+    // mail-parser reads `_` as `-` and ignores case (compared so, without a lowered copy).
+    let name = charset.trim().as_bytes();
+    let same = |a: &[u8], b: &[u8]| {
+        a.iter().zip(b).all(|(&x, &y)| (if x == b'_' { b'-' } else { x.to_ascii_lowercase() }) == y)
+    };
+    NAMES.iter().any(|n| n.len() == name.len() && same(name, n.as_bytes()))
+        || FAMILIES.iter().any(|f| name.len() >= f.len() && same(name, f.as_bytes()))
 }
 
 /// mail-parser's default reading of each field, except Received: most messages carry several,
@@ -571,10 +575,37 @@ mod tests {
 
     #[test]
     fn only_charsets_that_keep_ascii_are_searched_undecoded() {
-        for ok in ["us-ascii", "UTF-8", "iso-8859-1", "ISO_8859-15", "windows-1252", "Shift_JIS", "euc-jp", "koi8-r"] {
+        for ok in [
+            "us-ascii",
+            "UTF-8",
+            "iso-8859-1",
+            "ISO_8859-15",
+            "windows-1252",
+            "Shift_JIS",
+            "euc-jp",
+            "koi8-r",
+            " utf8 ",
+            "LATIN1",
+            "cp1251",
+            "Big5",
+        ] {
             assert!(keeps_ascii(ok), "{ok}");
         }
-        for no in ["utf-16", "UTF_16LE", "csUnicode", "utf-7", "iso-2022-jp", "ucs-2", "x-unknown", "hz-gb-2312"] {
+        for no in [
+            "utf-16",
+            "UTF_16LE",
+            "csUnicode",
+            "utf-7",
+            "iso-2022-jp",
+            "ucs-2",
+            "x-unknown",
+            "hz-gb-2312",
+            "utf-8x",
+            "iso-8859",
+            "",
+            "utf_8_",
+            "lati",
+        ] {
             assert!(!keeps_ascii(no), "{no}");
         }
     }
