@@ -47,6 +47,8 @@ mod arena;
 #[cfg(feature = "js")]
 pub mod js;
 
+use std::sync::LazyLock;
+
 pub use config::{Config, Envelope, Limits};
 pub use report::{Feedback, Kind, Original, RcptCheck, ReasonSource, ReceivedHop, Recipient, Report};
 
@@ -75,7 +77,7 @@ pub fn classify_with_facts(
     // Ordinary mail leaves after its headers: the body is parsed only when some detector could
     // claim the message. `ordinary_view` is the header-only view of a message none could.
     let envelope_headers = reads_envelope_headers(envelope, config);
-    let reads = if envelope_headers { ordinary_reads } else { gate_and_answer_reads };
+    let reads: &'static scan::FieldNames = if envelope_headers { &ORDINARY_READS } else { &GATE_AND_ANSWER_READS };
     let source = head_source(&bytes, &config.limits, reads);
     let head = parse_gate_head(&bytes, &source);
     let ordinary_view = head.as_ref().and_then(|head| ordinary(head, &bytes, &source, reads, &config.limits));
@@ -145,15 +147,15 @@ pub fn classify_with_facts(
 pub(crate) enum HeadSource {
     /// The message declares a report or message structure: no gate, the whole is parsed.
     Structure,
-    /// Only the fields the gate and an ordinary message's answer read ([`ordinary_reads`]).
+    /// Only the fields the gate and an ordinary message's answer read ([`ORDINARY_READS`]).
     Selected(scan::SelectedHead),
     /// The whole block (it has lines that [`scan::select_head`] does not read).
     Whole,
 }
 
-/// `reads`: the fields an ordinary message's answer reads ([`ordinary_reads`] or
-/// [`gate_and_answer_reads`]).
-pub(crate) fn head_source(bytes: &[u8], limits: &Limits, reads: fn(&str) -> bool) -> HeadSource {
+/// `reads`: the fields an ordinary message's answer reads ([`ORDINARY_READS`] or
+/// [`GATE_AND_ANSWER_READS`]).
+pub(crate) fn head_source(bytes: &[u8], limits: &Limits, reads: &scan::FieldNames) -> HeadSource {
     match scan::select_head(bytes, limits, reads) {
         Some(head) if head.declares_structure => HeadSource::Structure,
         Some(head) => HeadSource::Selected(head),
@@ -164,18 +166,18 @@ pub(crate) fn head_source(bytes: &[u8], limits: &Limits, reads: fn(&str) -> bool
 
 /// The header fields read when a message is ordinary: the gates', the subject and sender the
 /// report shows, the MIME type and encoding (the gate's shape) and the envelope fields.
-fn ordinary_reads(name: &str) -> bool {
-    gate_and_answer_reads(name) || verdict::ENVELOPE_HEADERS.contains(&name)
-}
+static ORDINARY_READS: LazyLock<scan::FieldNames> =
+    LazyLock::new(|| scan::FieldNames::new(answer_reads().chain(verdict::ENVELOPE_HEADERS.iter().copied())));
 
-/// [`ordinary_reads`] without the envelope fields, for an answer that does not read them
+/// [`ORDINARY_READS`] without the envelope fields, for an answer that does not read them
 /// ([`reads_envelope_headers`]).
-pub(crate) fn gate_and_answer_reads(name: &str) -> bool {
-    // The most frequent field by far, read by no gate: answered before the registry is asked.
-    if name == "received" {
-        return false;
-    }
-    matches!(name, "subject" | "from" | "content-type" | "content-transfer-encoding") || formats::gate_reads(name)
+pub(crate) static GATE_AND_ANSWER_READS: LazyLock<scan::FieldNames> =
+    LazyLock::new(|| scan::FieldNames::new(answer_reads()));
+
+/// The fields of [`GATE_AND_ANSWER_READS`]: the gates' ([`formats::gate_fields`]), the
+/// subject and sender the report shows, the MIME type and encoding (the gate's shape).
+fn answer_reads() -> impl Iterator<Item = &'static str> {
+    ["subject", "from", "content-type", "content-transfer-encoding"].into_iter().chain(formats::gate_fields())
 }
 
 /// Whether the answer for an ordinary message reads the envelope from the delivery headers:
@@ -200,7 +202,7 @@ fn ordinary<'m>(
     head: &'m mail_parser::Message<'m>,
     bytes: &'m [u8],
     source: &HeadSource,
-    reads: fn(&str) -> bool,
+    reads: &'static scan::FieldNames,
     limits: &Limits,
 ) -> Option<mime::Mail<'m>> {
     let (body, only) = match source {
@@ -230,12 +232,12 @@ pub fn check_gate(raw: &[u8], limits: &Limits) -> Option<bool> {
     let full = mime::view(&whole, limits);
     let mut selected = None;
     // Both selections `classify` makes: with the envelope fields, and without them.
-    for reads in [ordinary_reads as fn(&str) -> bool, gate_and_answer_reads] {
+    for reads in [&*ORDINARY_READS, &*GATE_AND_ANSWER_READS] {
         let source = head_source(&bytes, limits, reads);
         let Some(view) = parse_gate_head(&bytes, &source).and_then(|head| {
             let view = ordinary(&head, &bytes, &source, reads, limits)?;
             let read = |m: &mime::Mail<'_>| -> Vec<(String, String)> {
-                m.headers.iter().filter(|(name, _)| reads(name)).cloned().collect()
+                m.headers.iter().filter(|(name, _)| reads.contains_str(name)).cloned().collect()
             };
             assert_eq!(read(&view), read(&full), "the header-only parse reads other headers");
             Some(view.cuts)
@@ -335,6 +337,53 @@ pub(crate) mod tests {
             turned_away > 1100 && selected * 10 > turned_away * 9,
             "{turned_away} turned away, {selected} selected"
         );
+    }
+
+    /// The sets of field names `classify` selects hold exactly the names of their lists (the
+    /// registry's gate fields among them), looked up as the header scan looks them up: every
+    /// field name of the corpus, and names made from them and from the wanted ones (cut,
+    /// grown, one byte changed, capitals, blanks).
+    #[test]
+    fn the_selected_field_names_are_those_of_the_registry() {
+        let envelope = || verdict::ENVELOPE_HEADERS.iter().copied();
+        let lists: [(&scan::FieldNames, Vec<&str>); 2] = [
+            (&GATE_AND_ANSWER_READS, answer_reads().collect()),
+            (&ORDINARY_READS, answer_reads().chain(envelope()).collect()),
+        ];
+        let mut names: Vec<Vec<u8>> = Vec::new();
+        for path in corpus_files() {
+            let raw = std::fs::read(&path).unwrap();
+            for line in raw.split(|&b| b == b'\n').take_while(|l| !l.trim_ascii().is_empty()) {
+                if let Some(colon) = line.iter().position(|&b| b == b':') {
+                    names.push(line[..colon].to_vec());
+                }
+            }
+        }
+        for wanted in answer_reads().chain(envelope()) {
+            let w = wanted.as_bytes();
+            names.extend([w[..w.len() - 1].to_vec(), [w, b"x"].concat(), [w, b"\0"].concat(), w.to_ascii_uppercase()]);
+            names.extend((0..w.len()).map(|i| [&w[..i], &b" "[..], &w[i..]].concat()));
+            names.extend((0..w.len()).map(|i| [&w[..i], &[w[i] ^ 1], &w[i + 1..]].concat()));
+        }
+        for (set, list) in &lists {
+            let mut found = 0;
+            for name in &names {
+                let lower = name.to_ascii_lowercase();
+                let listed = |n: &[u8]| list.iter().any(|w| w.as_bytes() == n);
+                if let Ok(text) = std::str::from_utf8(name) {
+                    assert_eq!(set.contains_str(text), listed(name), "{text:?}");
+                }
+                if let Some(lowered) = scan::FieldName::lowered(name) {
+                    found += set.contains(&lowered) as usize;
+                    assert_eq!(set.contains(&lowered), listed(&lower), "{:?}", String::from_utf8_lossy(name));
+                }
+                // Without its blanks, as the header scan reads a name that has some.
+                let squeezed: Vec<u8> = lower.iter().copied().filter(|b| !b.is_ascii_whitespace()).collect();
+                let got = scan::FieldName::squeezed(name).is_some_and(|n| set.contains(&n));
+                assert_eq!(got, listed(&squeezed), "{:?}", String::from_utf8_lossy(name));
+            }
+            assert!(found > 10_000, "{found}");
+        }
     }
 
     /// The gate fuzz target's first find: a Date whose zone is one letter at the line's end made

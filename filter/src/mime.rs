@@ -28,7 +28,7 @@ pub struct Mail<'m> {
     pub cuts: Cuts,
     /// For a view of only some header fields ([`crate::scan::select_head`]): the names it
     /// holds. Tests fail when a reader asks for another.
-    pub only: Option<fn(&str) -> bool>,
+    pub only: Option<&'static crate::scan::FieldNames>,
 }
 
 /// What [`view`] left out because of the limits.
@@ -60,7 +60,10 @@ impl<'m> Mail<'m> {
     /// The first value of a header (name in lower case).
     pub fn header(&self, name: &str) -> Option<&str> {
         if cfg!(any(test, debug_assertions)) {
-            assert!(self.only.is_none_or(|only| only(name)), "{name} is not among the selected header fields");
+            assert!(
+                self.only.is_none_or(|only| only.contains_str(name)),
+                "{name} is not among the selected header fields"
+            );
         }
         self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
     }
@@ -326,9 +329,13 @@ pub(crate) fn keeps_ascii(charset: &str) -> bool {
         "tis-620",
     ];
     const FAMILIES: &[&str] = &["iso-8859-", "iso8859-", "latin", "windows-125", "cp125", "koi8-"];
-    // mail-parser reads `_` as `-` and ignores case.
-    let name = charset.trim().to_ascii_lowercase().replace('_', "-");
-    NAMES.contains(&name.as_str()) || FAMILIES.iter().any(|f| name.starts_with(f))
+    // mail-parser reads `_` as `-` and ignores case (compared so, without a lowered copy).
+    let name = charset.trim().as_bytes();
+    let same = |a: &[u8], b: &[u8]| {
+        a.iter().zip(b).all(|(&x, &y)| (if x == b'_' { b'-' } else { x.to_ascii_lowercase() }) == y)
+    };
+    NAMES.iter().any(|n| n.len() == name.len() && same(name, n.as_bytes()))
+        || FAMILIES.iter().any(|f| name.len() >= f.len() && same(name, f.as_bytes()))
 }
 
 /// mail-parser's default reading of each field, except Received: most messages carry several,
@@ -432,9 +439,10 @@ impl Walk<'_> {
     fn add_part<'m>(&mut self, mail: &mut Mail<'m>, part: &'m MessagePart<'m>, depth_left: usize) {
         let content_type = part
             .content_type()
-            .map(|ct| match ct.subtype() {
-                Some(sub) => format!("{}/{}", ct.ctype(), sub).to_ascii_lowercase(),
-                None => ct.ctype().to_ascii_lowercase(),
+            .map(|ct| {
+                let mut media = media_type(ct);
+                media.make_ascii_lowercase();
+                media
             })
             .unwrap_or_else(|| "text/plain".to_string());
         match &part.body {
@@ -494,13 +502,21 @@ fn value_text(v: &HeaderValue<'_>) -> String {
         HeaderValue::TextList(l) => l.join(", "),
         HeaderValue::Address(a) => address_list(a).join(", "),
         HeaderValue::DateTime(d) => d.to_rfc822(),
-        HeaderValue::ContentType(ct) => match ct.subtype() {
-            Some(sub) => format!("{}/{}", ct.ctype(), sub),
-            None => ct.ctype().to_string(),
-        },
+        HeaderValue::ContentType(ct) => media_type(ct),
         // Received fields are not parsed into values (see `PARSER`); nothing reads them by name.
         HeaderValue::Received(_) | HeaderValue::Empty => String::new(),
     }
+}
+
+/// `type/subtype` as a Content-Type field gives them (the type alone when it has no subtype),
+/// joined without the formatting machinery (every message has one or two).
+fn media_type(ct: &mail_parser::ContentType<'_>) -> String {
+    let mut media = ct.ctype().to_string();
+    if let Some(sub) = ct.subtype() {
+        media.push('/');
+        media.push_str(sub);
+    }
+    media
 }
 
 /// The bare addresses of an address header.
@@ -559,10 +575,37 @@ mod tests {
 
     #[test]
     fn only_charsets_that_keep_ascii_are_searched_undecoded() {
-        for ok in ["us-ascii", "UTF-8", "iso-8859-1", "ISO_8859-15", "windows-1252", "Shift_JIS", "euc-jp", "koi8-r"] {
+        for ok in [
+            "us-ascii",
+            "UTF-8",
+            "iso-8859-1",
+            "ISO_8859-15",
+            "windows-1252",
+            "Shift_JIS",
+            "euc-jp",
+            "koi8-r",
+            " utf8 ",
+            "LATIN1",
+            "cp1251",
+            "Big5",
+        ] {
             assert!(keeps_ascii(ok), "{ok}");
         }
-        for no in ["utf-16", "UTF_16LE", "csUnicode", "utf-7", "iso-2022-jp", "ucs-2", "x-unknown", "hz-gb-2312"] {
+        for no in [
+            "utf-16",
+            "UTF_16LE",
+            "csUnicode",
+            "utf-7",
+            "iso-2022-jp",
+            "ucs-2",
+            "x-unknown",
+            "hz-gb-2312",
+            "utf-8x",
+            "iso-8859",
+            "",
+            "utf_8_",
+            "lati",
+        ] {
             assert!(!keeps_ascii(no), "{no}");
         }
     }

@@ -40,7 +40,7 @@ pub fn find(mail: &Mail<'_>, inline: bool) -> Option<Original> {
 /// reads each field on its own, so they come out as in the whole block); else the whole block.
 fn from_header_bytes(bytes: &[u8], source: &str, headers_only: bool) -> Option<Original> {
     let limits = crate::Limits { max_nesting: 0, ..crate::Limits::default() };
-    let selected = crate::scan::select_head(bytes, &limits, original_reads).filter(|s| !s.declares_structure);
+    let selected = crate::scan::select_head(bytes, &limits, &ORIGINAL_READS).filter(|s| !s.declares_structure);
     if let Some(selected) = selected {
         let view = mime::parse_head(&selected.block).map(|msg| {
             let view = mime::view(&msg, &limits);
@@ -59,9 +59,9 @@ fn from_header_bytes(bytes: &[u8], source: &str, headers_only: bool) -> Option<O
 }
 
 /// The header fields [`from_mail`] reads (names in lower case).
-fn original_reads(name: &str) -> bool {
-    matches!(name, "message-id" | "from" | "to" | "subject" | "date" | "return-path" | "received")
-}
+static ORIGINAL_READS: std::sync::LazyLock<crate::scan::FieldNames> = std::sync::LazyLock::new(|| {
+    crate::scan::FieldNames::new(["message-id", "from", "to", "subject", "date", "return-path", "received"])
+});
 
 /// An original pasted into a text part: the first run of at least three header lines that
 /// includes one of Message-ID, From, Subject, Received.

@@ -39,7 +39,7 @@ pub fn prescreen(raw: &[u8], envelope: Option<&Envelope>, limits: &Limits) -> Pr
     // then the header gate's own reading of them (only the fields the gates read, when the
     // block is well formed).
     let headers = crate::limits::prepare(&raw[..header_block_end(raw)], limits, &mut Vec::new());
-    let source = crate::head_source(&headers, limits, crate::gate_and_answer_reads);
+    let source = crate::head_source(&headers, limits, &crate::GATE_AND_ANSWER_READS);
     if matches!(source, crate::HeadSource::Structure) {
         return needs("report content type");
     }

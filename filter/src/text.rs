@@ -464,17 +464,25 @@ struct Windowed {
     buckets: Vec<Vec<(&'static [u8], usize, usize)>>,
     /// How far the window may move when its last `block` bytes hash to a slot: no phrase can
     /// start in the positions skipped. Most windows move several bytes at once.
-    skip: Box<[u8]>,
+    skip: Skips,
+}
+
+/// A skip table as an array of its size (by the bytes hashed): a hashed slot is then in it
+/// without a bounds check, in the step every window takes.
+enum Skips {
+    Two(Box<[u8; 1 << 12]>),
+    Three(Box<[u8; 1 << 14]>),
 }
 
 /// The hash slot of `B` bytes, the same for either ASCII case. Setting bit 5 lowers a capital
 /// letter; on other bytes it only merges a few slots, which costs a look at a bucket or a
 /// shorter skip, never a missed phrase.
 fn phrase_slot<const B: usize>(bytes: &[u8; B], bits: u32) -> usize {
-    let mut key = 0u32;
-    for b in bytes {
-        key = key << 8 | u32::from(b | 0x20);
-    }
+    // One load of the bytes as a little-endian word (the wasm module reads them in one or two
+    // steps, not byte by byte).
+    let mut word = [0u8; 4];
+    word[..B].copy_from_slice(bytes);
+    let key = u32::from_le_bytes(word) | 0x2020_2020;
     (key.wrapping_mul(0x9E37_79B1) >> (32 - bits)) as usize
 }
 
@@ -491,22 +499,23 @@ impl Windowed {
     fn new(phrases: Vec<(&'static [u8], usize, usize)>, block: usize) -> Windowed {
         let window = phrases.iter().map(|p| p.0.len()).min().unwrap_or(0).min(usize::from(u8::MAX));
         // Three hashed bytes take more slots to keep most of them empty, so most skips long.
-        let bits = if block == 3 { 14 } else { 12 };
-        let slots = 1 << bits;
-        let mut set = Windowed {
-            window,
-            block,
-            bits,
-            index: vec![0; slots].into_boxed_slice(),
-            buckets: Vec::new(),
-            skip: vec![(window + 1 - block) as u8; slots].into_boxed_slice(),
+        let longest = (window + 1 - block) as u8;
+        let (bits, skip) = match block {
+            3 => (14, Skips::Three(Box::new([longest; 1 << 14]))),
+            _ => (12, Skips::Two(Box::new([longest; 1 << 12]))),
         };
+        let mut set =
+            Windowed { window, block, bits, index: vec![0; 1 << bits].into_boxed_slice(), buckets: Vec::new(), skip };
         for (phrase, tag, rank) in phrases {
             // A window whose last bytes are a phrase's bytes q-block .. q-1 may hold that
             // phrase's start `window - q` bytes back: it may move no further than that.
             for q in block..=window {
                 let slot = set.slot_at(phrase, q - block);
-                set.skip[slot] = set.skip[slot].min((window - q) as u8);
+                let skip = match &mut set.skip {
+                    Skips::Two(table) => &mut table[slot],
+                    Skips::Three(table) => &mut table[slot],
+                };
+                *skip = (*skip).min((window - q) as u8);
             }
             let slot = set.slot_at(phrase, 0);
             if set.index[slot] == 0 {
@@ -529,15 +538,25 @@ impl Windowed {
     /// Calls `visit(position, tag, rank)` for every occurrence in text order (at one position,
     /// in the order of the phrases) until it returns false; returns false if it stopped.
     fn scan(&self, b: &[u8], visit: &mut impl FnMut(usize, usize, usize) -> bool) -> bool {
-        if self.block == 3 { self.scan_with::<3>(b, visit) } else { self.scan_with::<2>(b, visit) }
+        match &self.skip {
+            Skips::Two(skips) => self.scan_with::<2, { 1 << 12 }>(skips, b, visit),
+            Skips::Three(skips) => self.scan_with::<3, { 1 << 14 }>(skips, b, visit),
+        }
     }
 
-    fn scan_with<const B: usize>(&self, b: &[u8], visit: &mut impl FnMut(usize, usize, usize) -> bool) -> bool {
-        let (window, bits) = (self.window, self.bits);
+    /// [`Windowed::scan`] with `B` hashed bytes and the skip table of `SLOTS` slots.
+    fn scan_with<const B: usize, const SLOTS: usize>(
+        &self,
+        skips: &[u8; SLOTS],
+        b: &[u8],
+        visit: &mut impl FnMut(usize, usize, usize) -> bool,
+    ) -> bool {
+        let (window, bits) = (self.window, SLOTS.trailing_zeros());
         // `end` is the last byte of a window; a phrase may start at the window's first byte.
         let mut end = window - 1;
-        while end < b.len() {
-            let skip = self.skip[slot_at::<B>(b, end + 1 - B, bits)];
+        // The window's last bytes, while the window is in the text.
+        while let Some(last) = b.get(end + 1 - B..end + 1).and_then(|w| <&[u8; B]>::try_from(w).ok()) {
+            let skip = skips[phrase_slot(last, bits)];
             if skip > 0 {
                 end += usize::from(skip);
                 continue;

@@ -8,9 +8,8 @@ use crate::report::{Feedback, Kind, Recipient};
 use crate::text::{address_in_field, contains_ci, field_blocks};
 
 /// In a one-part text message only Apple Mail's unsubscribe header can make a report.
-pub fn gate_reads(name: &str) -> bool {
-    name == "x-apple-unsubscribe"
-}
+/// The header fields [`may_claim`] reads.
+pub const GATE_FIELDS: &[&[&str]] = &[&["x-apple-unsubscribe"]];
 
 pub fn may_claim(head: &Mail<'_>, _: &PlainBody<'_>) -> bool {
     head.header("x-apple-unsubscribe").is_some()

@@ -43,9 +43,8 @@ pub fn detect(mail: &Mail<'_>) -> Option<Finding> {
     })
 }
 
-pub fn gate_reads(name: &str) -> bool {
-    matches!(name, "subject" | "from") || HEADERS.contains(&name)
-}
+/// The header fields [`may_claim`] reads.
+pub const GATE_FIELDS: &[&[&str]] = &[&["subject", "from"], HEADERS];
 
 /// This detector reads headers only: the gate is its test, with the subject's phrases found in
 /// one reading of it.

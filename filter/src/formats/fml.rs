@@ -22,9 +22,8 @@ const NOTICES: &[(&str, &str)] = &[
 ];
 
 /// fml marks its mail with X-MLServer.
-pub fn gate_reads(name: &str) -> bool {
-    name == "x-mlserver"
-}
+/// The header fields [`may_claim`] reads.
+pub const GATE_FIELDS: &[&[&str]] = &[&["x-mlserver"]];
 
 pub fn may_claim(head: &Mail<'_>, _: &PlainBody<'_>) -> bool {
     is_fml(head)

@@ -8,9 +8,8 @@ use crate::report::{Kind, Recipient};
 use crate::text::{address_in_field, contains_ci};
 
 /// Google names the refused groups in X-Failed-Recipients.
-pub fn gate_reads(name: &str) -> bool {
-    name == "x-failed-recipients"
-}
+/// The header fields [`may_claim`] reads.
+pub const GATE_FIELDS: &[&[&str]] = &[&["x-failed-recipients"]];
 
 pub fn may_claim(head: &Mail<'_>, _: &PlainBody<'_>) -> bool {
     head.header("x-failed-recipients").is_some()

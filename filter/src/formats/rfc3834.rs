@@ -67,9 +67,19 @@ pub fn detect(mail: &Mail<'_>) -> Option<Finding> {
     Some(Finding { kind: Kind::AutoReply, format: "rfc3834", recipients: vec![recipient], ..Default::default() })
 }
 
-pub fn gate_reads(name: &str) -> bool {
-    matches!(name, "auto-submitted" | "subject" | "from") || HEADERS.iter().any(|(h, _)| *h == name)
-}
+/// The header fields [`may_claim`] reads.
+pub const GATE_FIELDS: &[&[&str]] = &[&["auto-submitted", "subject", "from"], &HEADER_NAMES];
+
+/// The names of [`HEADERS`].
+const HEADER_NAMES: [&str; HEADERS.len()] = {
+    let mut names = [""; HEADERS.len()];
+    let mut i = 0;
+    while i < names.len() {
+        names[i] = HEADERS[i].0;
+        i += 1;
+    }
+    names
+};
 
 /// This detector reads headers only. The gate is its test without the exceptions (a reply
 /// chain), with the subject's prefixes and phrases found anywhere in one reading of it: the
