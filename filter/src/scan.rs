@@ -200,7 +200,7 @@ impl FieldName {
         let mut words = [0u64; NAME_WORDS];
         for (word, out) in padded.chunks_exact(8).zip(&mut words).take(name.len().div_ceil(8)) {
             let x = u64::from_le_bytes(word.try_into().ok()?);
-            if x.wrapping_sub(ONES * 0x21) & !x & HIGH != 0 {
+            if any_byte_below(x, b'!') != 0 {
                 return None;
             }
             *out = lower_word(x);
@@ -273,7 +273,7 @@ fn name_word(x: u64) -> Option<(u64, usize)> {
     let name = if k == 8 { u64::MAX } else { (1 << (8 * k)) - 1 };
     // Past the name, bytes that pass the test and are dropped.
     let x = x | !name;
-    if x.wrapping_sub(ONES * 0x21) & !x & HIGH != 0 {
+    if any_byte_below(x, b'!') != 0 {
         return None;
     }
     Some((lower_word(x) & name, k))
@@ -363,6 +363,13 @@ const HIGH: u64 = u64::from_le_bytes([0x80; 8]);
 /// The high bit of each zero byte of `x`, and no other bit.
 pub(crate) fn zero_bytes(x: u64) -> u64 {
     !(((x & !HIGH) + !HIGH) | x | !HIGH)
+}
+
+/// Not 0 exactly when some byte of `x` is below `n` (at most 0x80): cheaper than
+/// [`zero_bytes`], but the bits it sets do not say which bytes. (A word, not a yes or no, so
+/// that several tests are joined with `|` and asked once.)
+pub(crate) fn any_byte_below(x: u64, n: u8) -> u64 {
+    x.wrapping_sub(splat(n)) & !x & HIGH
 }
 
 /// `byte` in each of the eight bytes of a word.

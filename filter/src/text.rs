@@ -454,24 +454,45 @@ const MANY_PHRASES: usize = 64;
 struct Windowed {
     /// The length of the shortest phrase: the text is read through a window this wide.
     window: usize,
-    /// How many bytes are hashed: at the window's end to skip, at a phrase's start to index.
-    block: usize,
-    /// The hash keeps this many bits: the tables have `1 << bits` slots.
-    bits: u32,
     /// For each hash slot, 1 + its bucket's index in `buckets`, or 0.
     index: Box<[u16]>,
     /// Each phrase with its tag and its position among the set's phrases.
     buckets: Vec<Vec<(&'static [u8], usize, usize)>>,
-    /// How far the window may move when its last `block` bytes hash to a slot: no phrase can
-    /// start in the positions skipped. Most windows move several bytes at once.
+    /// How far the window may move when its last hashed bytes hash to a slot: no phrase can
+    /// start in the positions skipped. Most windows move several bytes at once. Its variant
+    /// says how many bytes are hashed (at the window's end to skip, at a phrase's start to
+    /// index) and how many slots the tables have.
     skip: Skips,
 }
 
 /// A skip table as an array of its size (by the bytes hashed): a hashed slot is then in it
-/// without a bounds check, in the step every window takes.
+/// without a bounds check, in the step every window takes. Three hashed bytes take more slots
+/// to keep most of them empty, so most skips long.
 enum Skips {
     Two(Box<[u8; 1 << 12]>),
     Three(Box<[u8; 1 << 14]>),
+}
+
+impl Skips {
+    /// A table for `block` hashed bytes (2 or 3), every skip `longest`.
+    fn new(block: usize, longest: u8) -> Skips {
+        if block == 3 { Skips::Three(Box::new([longest; 1 << 14])) } else { Skips::Two(Box::new([longest; 1 << 12])) }
+    }
+
+    /// The number of slots, a power of two.
+    fn slots(&self) -> usize {
+        match self {
+            Skips::Two(table) => table.len(),
+            Skips::Three(table) => table.len(),
+        }
+    }
+
+    fn get_mut(&mut self, slot: usize) -> &mut u8 {
+        match self {
+            Skips::Two(table) => &mut table[slot],
+            Skips::Three(table) => &mut table[slot],
+        }
+    }
 }
 
 /// The hash slot of `B` bytes, the same for either ASCII case. Setting bit 5 lowers a capital
@@ -498,23 +519,15 @@ impl Windowed {
     /// `phrases` as `(phrase, tag, position)`, none shorter than `block`.
     fn new(phrases: Vec<(&'static [u8], usize, usize)>, block: usize) -> Windowed {
         let window = phrases.iter().map(|p| p.0.len()).min().unwrap_or(0).min(usize::from(u8::MAX));
-        // Three hashed bytes take more slots to keep most of them empty, so most skips long.
-        let longest = (window + 1 - block) as u8;
-        let (bits, skip) = match block {
-            3 => (14, Skips::Three(Box::new([longest; 1 << 14]))),
-            _ => (12, Skips::Two(Box::new([longest; 1 << 12]))),
-        };
-        let mut set =
-            Windowed { window, block, bits, index: vec![0; 1 << bits].into_boxed_slice(), buckets: Vec::new(), skip };
+        let skip = Skips::new(block, (window + 1 - block) as u8);
+        let index = vec![0; skip.slots()].into_boxed_slice();
+        let mut set = Windowed { window, index, buckets: Vec::new(), skip };
         for (phrase, tag, rank) in phrases {
             // A window whose last bytes are a phrase's bytes q-block .. q-1 may hold that
             // phrase's start `window - q` bytes back: it may move no further than that.
             for q in block..=window {
                 let slot = set.slot_at(phrase, q - block);
-                let skip = match &mut set.skip {
-                    Skips::Two(table) => &mut table[slot],
-                    Skips::Three(table) => &mut table[slot],
-                };
+                let skip = set.skip.get_mut(slot);
                 *skip = (*skip).min((window - q) as u8);
             }
             let slot = set.slot_at(phrase, 0);
@@ -532,7 +545,11 @@ impl Windowed {
 
     /// The slot of the block of bytes at `at`.
     fn slot_at(&self, b: &[u8], at: usize) -> usize {
-        if self.block == 3 { slot_at::<3>(b, at, self.bits) } else { slot_at::<2>(b, at, self.bits) }
+        let bits = self.skip.slots().trailing_zeros();
+        match self.skip {
+            Skips::Two(_) => slot_at::<2>(b, at, bits),
+            Skips::Three(_) => slot_at::<3>(b, at, bits),
+        }
     }
 
     /// Calls `visit(position, tag, rank)` for every occurrence in text order (at one position,

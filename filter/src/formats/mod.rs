@@ -178,17 +178,16 @@ pub const HOLDS_RECIPIENT_KEY: u8 = 4;
 /// document), `event=` or `event:` ([`HOLDS_EVENT_KEY`], Mailgun's legacy form), `recipient:`
 /// ([`HOLDS_RECIPIENT_KEY`], pasted delivery-status fields); words in any case.
 pub fn quick_reading(text: &[u8]) -> u8 {
-    use crate::scan::{splat, visit_marked, zero_bytes};
+    use crate::scan::{any_byte_below, splat, visit_marked, zero_bytes};
     let ends =
         |at: usize, word: &[u8]| at.checked_sub(word.len()).is_some_and(|s| text[s..at].eq_ignore_ascii_case(word));
     // A byte ORed with 0x20 is `v` only when it is `v` or `V`. Most words hold none of the
     // three: a test that says whether a word has a zero byte (not which) passes them first.
     let marks = |x: u64| {
         let (brace, v, colon) = (x ^ splat(b'{'), (x | splat(0x20)) ^ splat(b'v'), x ^ splat(b':'));
-        let any = |y: u64| y.wrapping_sub(splat(1)) & !y;
         // `{` and `:` differ in two bits: with them cleared, one test finds both (and `;`, `z`).
         let brace_or_colon = (x & splat(!0x41)) ^ splat(b':');
-        if (any(brace_or_colon) | any(v)) & splat(0x80) == 0 {
+        if any_byte_below(brace_or_colon, 1) | any_byte_below(v, 1) == 0 {
             return 0;
         }
         zero_bytes(brace) | zero_bytes(v) | zero_bytes(colon)

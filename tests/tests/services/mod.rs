@@ -93,7 +93,7 @@ impl Running {
     /// `CONFIG.KIND.log`; returns once it listens.
     pub fn start(kind: &str, config: &Path) -> Running {
         let port = free_port();
-        Running::listening(kind, config, &format!("inet:127.0.0.1:{port}"), port, || {
+        Running::listening(kind, config, kind, &format!("inet:127.0.0.1:{port}"), port, || {
             TcpStream::connect(("127.0.0.1", port)).is_ok()
         })
     }
@@ -101,14 +101,20 @@ impl Running {
     /// The same on the unix socket `path` (`port` is 0), with its log in `CONFIG.KIND-unix.log`.
     pub fn start_unix(kind: &str, config: &Path, path: &Path) -> Running {
         let listen = format!("unix:{}", path.display());
-        Running::listening(&format!("{kind}-unix"), config, &listen, 0, || {
+        Running::listening(kind, config, &format!("{kind}-unix"), &listen, 0, || {
             std::os::unix::net::UnixStream::connect(path).is_ok()
         })
     }
 
-    /// `label` names the log: the kind, then what sets this instance apart.
-    fn listening(label: &str, config: &Path, listen: &str, port: u16, connects: impl Fn() -> bool) -> Running {
-        let kind = label.split('-').next().unwrap_or(label);
+    /// Its stderr in `CONFIG.LABEL.log`; returns once `connects`.
+    fn listening(
+        kind: &str,
+        config: &Path,
+        label: &str,
+        listen: &str,
+        port: u16,
+        connects: impl Fn() -> bool,
+    ) -> Running {
         let log = config.with_extension(format!("{label}.log"));
         let child = Command::new(ndr_bin())
             .args([kind, "--threads", "2", "--listen", listen, "--config"])
