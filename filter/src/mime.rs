@@ -11,8 +11,12 @@ use crate::config::Limits;
 
 /// A parsed message: decoded headers and its MIME leaves in document order.
 pub struct Mail<'m> {
-    /// Header names in lower case, values unfolded and decoded (RFC 2047), in order.
-    pub headers: Vec<(String, String)>,
+    /// The header fields in order, read by name through [`Mail::header`].
+    headers: Vec<Field<'m>>,
+    /// The fields' names in lower case, one after another (one buffer, not one per field).
+    names: Vec<u8>,
+    /// Header values are read cut to this many bytes (`max_header_bytes`).
+    value_limit: usize,
     /// The Received fields' raw values, parsed only when asked for ([`Mail::received_hops`]).
     received: Vec<&'m [u8]>,
     /// Raw Received values standing among a MIME part's own headers. A part never has Received
@@ -44,6 +48,19 @@ pub struct Cuts {
     pub nested: usize,
 }
 
+/// One header field of a [`Mail`]. Readers ask for a few fields of the dozens a message has,
+/// so a value's text is made on its first read only.
+struct Field<'m> {
+    /// Where the name (in lower case) starts in [`Mail::names`], and its length (a length
+    /// apart, as most fields are passed over on the length alone).
+    name_at: usize,
+    name_len: usize,
+    /// The value as mail-parser read it: unfolded and decoded (RFC 2047).
+    value: &'m HeaderValue<'m>,
+    /// The value's text (cut to the limit), made on first read for values that are not text.
+    text: std::cell::OnceCell<String>,
+}
+
 /// One non-multipart MIME part.
 pub struct Leaf<'m> {
     /// `type/subtype` in lower case (`text/plain` when absent).
@@ -58,14 +75,63 @@ pub struct Leaf<'m> {
 
 impl<'m> Mail<'m> {
     /// The first value of a header (name in lower case).
+    // Inlined into every reader: with the name a constant there, the name test compiles to a
+    // few compares (else a `memcmp` call per field of the same length).
+    #[inline(always)]
     pub fn header(&self, name: &str) -> Option<&str> {
+        self.header_values(name).next()
+    }
+
+    /// Every value of a header, in order (name in lower case).
+    #[inline(always)]
+    pub fn header_values<'s>(&'s self, name: &str) -> impl Iterator<Item = &'s str> {
         if cfg!(any(test, debug_assertions)) {
             assert!(
                 self.only.is_none_or(|only| only.contains_str(name)),
                 "{name} is not among the selected header fields"
             );
         }
-        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .filter(move |f| f.name_len == name.len() && self.names_from(f.name_at, name.len()) == name.as_bytes())
+            .map(|f| self.text(f))
+    }
+
+    /// Whether the message has any header field (within the limits).
+    pub fn has_headers(&self) -> bool {
+        !self.headers.is_empty()
+    }
+
+    /// Every header field as a reader would see it: the name in lower case and the value's
+    /// text, in order. For tests that compare two views of a message; not API.
+    #[doc(hidden)]
+    pub fn fields_read(&self) -> Vec<(String, String)> {
+        let name = |f: &Field<'_>| String::from_utf8_lossy(self.name(f)).into_owned();
+        self.headers.iter().map(|f| (name(f), self.text(f).to_string())).collect()
+    }
+
+    /// A field's name in lower case.
+    fn name(&self, field: &Field<'m>) -> &[u8] {
+        self.names_from(field.name_at, field.name_len)
+    }
+
+    /// `len` bytes of [`Self::names`] from `at`.
+    #[inline(always)]
+    fn names_from(&self, at: usize, len: usize) -> &[u8] {
+        self.names.get(at..).and_then(|names| names.get(..len)).unwrap_or_default()
+    }
+
+    /// The text of a field's value, cut to the limit: a text value as it stands, any other
+    /// made once.
+    fn text<'s>(&'s self, field: &'s Field<'m>) -> &'s str {
+        match field.value {
+            HeaderValue::Text(t) => clip(t, self.value_limit),
+            value => field.text.get_or_init(|| {
+                let mut text = value_text(value);
+                text.truncate(clip(&text, self.value_limit).len());
+                text
+            }),
+        }
     }
 
     /// The hops of the Received fields, in header order.
@@ -382,11 +448,25 @@ impl Walk<'_> {
         let all = root.headers();
         let kept = all.len().min(self.limits.max_headers);
         self.cuts.headers += all.len() - kept;
-        let headers =
-            all[..kept].iter().map(|h| (h.name().to_ascii_lowercase(), self.clip(value_text(h.value())))).collect();
+        let value_limit = self.limits.max_header_bytes;
+        // Counted here, where the limits' warnings expect them, though the texts are made later.
+        self.cuts.header_values += all[..kept].iter().filter(|h| text_longer_than(h.value(), value_limit)).count();
+        // Room for the names of a usual header block without growing (most names are short).
+        let mut names = Vec::with_capacity(kept * 12);
+        let headers = all[..kept]
+            .iter()
+            .map(|h| {
+                let (name_at, name) = (names.len(), h.name());
+                names.extend_from_slice(name.as_bytes());
+                Field { name_at, name_len: name.len(), value: h.value(), text: std::cell::OnceCell::new() }
+            })
+            .collect();
+        crate::scan::make_ascii_lowercase(&mut names);
         let received = received_values(&all[..kept], msg).collect();
         let mut mail = Mail {
             headers,
+            names,
+            value_limit,
             received,
             part_received: Vec::new(),
             leaves: Vec::new(),
@@ -419,21 +499,6 @@ impl Walk<'_> {
             });
         }
         mail
-    }
-
-    /// A header value cut to the limit, on a character boundary: no real header is that long,
-    /// and every detector scans them.
-    fn clip(&mut self, mut s: String) -> String {
-        let max = self.limits.max_header_bytes;
-        if s.len() > max {
-            let mut end = max;
-            while !s.is_char_boundary(end) {
-                end -= 1;
-            }
-            s.truncate(end);
-            self.cuts.header_values += 1;
-        }
-        s
     }
 
     fn add_part<'m>(&mut self, mail: &mut Mail<'m>, part: &'m MessagePart<'m>, depth_left: usize) {
@@ -495,17 +560,72 @@ fn received_values<'m>(
         .filter_map(|h| msg.raw_message.get(h.offset_start as usize..h.offset_end as usize))
 }
 
+/// A header value's text cut to `max` bytes, on a character boundary: no real header is that
+/// long, and every detector scans them.
+fn clip(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
 /// A header value as one line of text.
 fn value_text(v: &HeaderValue<'_>) -> String {
     match v {
         HeaderValue::Text(t) => t.to_string(),
         HeaderValue::TextList(l) => l.join(", "),
-        HeaderValue::Address(a) => address_list(a).join(", "),
+        HeaderValue::Address(a) => {
+            let mut text = String::with_capacity(addresses_len(a));
+            let mut first = true;
+            for_each_address(a, |address| {
+                if !first {
+                    text.push_str(", ");
+                }
+                first = false;
+                text.push_str(address);
+            });
+            text
+        }
         HeaderValue::DateTime(d) => d.to_rfc822(),
         HeaderValue::ContentType(ct) => media_type(ct),
         // Received fields are not parsed into values (see `PARSER`); nothing reads them by name.
         HeaderValue::Received(_) | HeaderValue::Empty => String::new(),
     }
+}
+
+/// The longest text [`value_text`] makes of a date: every number in it is at most five digits.
+const LONGEST_DATE_TEXT: usize = 64;
+
+/// Whether [`value_text`] of `v` is longer than `max` bytes, told without making the text
+/// (a date's is made only under a limit shorter than any date).
+fn text_longer_than(v: &HeaderValue<'_>, max: usize) -> bool {
+    match v {
+        HeaderValue::Text(t) => t.len() > max,
+        HeaderValue::TextList(l) => joined_len(l.iter().map(|t| t.len()).sum(), l.len()) > max,
+        HeaderValue::Address(a) => addresses_len(a) > max,
+        HeaderValue::DateTime(d) => max < LONGEST_DATE_TEXT && d.to_rfc822().len() > max,
+        HeaderValue::ContentType(ct) => ct.ctype().len() + ct.subtype().map_or(0, |s| 1 + s.len()) > max,
+        HeaderValue::Received(_) | HeaderValue::Empty => false,
+    }
+}
+
+/// The length of `count` pieces of `sum` bytes in all joined with ", ".
+fn joined_len(sum: usize, count: usize) -> usize {
+    sum + 2 * count.saturating_sub(1)
+}
+
+/// The length of [`value_text`] of an address header: its bare addresses joined with ", ".
+fn addresses_len(a: &Address<'_>) -> usize {
+    let (mut sum, mut count) = (0, 0);
+    for_each_address(a, |address| {
+        sum += address.len();
+        count += 1;
+    });
+    joined_len(sum, count)
 }
 
 /// `type/subtype` as a Content-Type field gives them (the type alone when it has no subtype),
@@ -519,14 +639,17 @@ fn media_type(ct: &mail_parser::ContentType<'_>) -> String {
     media
 }
 
-/// The bare addresses of an address header.
-pub fn address_list(a: &Address<'_>) -> Vec<String> {
+/// Each bare address of an address header, in order (loops over the lists, cheaper in the
+/// wasm module than one chained iterator).
+fn for_each_address<'a>(a: &'a Address<'_>, mut each: impl FnMut(&'a str)) {
+    let mut list = |list: &'a [mail_parser::Addr<'_>]| {
+        for address in list.iter().filter_map(|x| x.address.as_deref()) {
+            each(address);
+        }
+    };
     match a {
-        Address::List(list) => list.iter().filter_map(|x| x.address.as_ref().map(|s| s.to_string())).collect(),
-        Address::Group(groups) => groups
-            .iter()
-            .flat_map(|g| g.addresses.iter().filter_map(|x| x.address.as_ref().map(|s| s.to_string())))
-            .collect(),
+        Address::List(addresses) => list(addresses),
+        Address::Group(groups) => groups.iter().for_each(|g| list(&g.addresses)),
     }
 }
 
@@ -549,6 +672,61 @@ fn received_hop(r: &mail_parser::Received<'_>) -> crate::report::ReceivedHop {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A field of each kind of value mail-parser makes: text (with a character past the ASCII
+    /// range), address lists and groups, a date, media types with and without a subtype, lists
+    /// of IDs and keywords, an empty field, a Received field.
+    const EVERY_KIND: &str = "Subject: =?utf-8?Q?caf=C3=A9_d=C3=A9j=C3=A0_vu?= and more\n\
+        From: Alice <alice@example.com>\n\
+        To: a@example.com, Bob <bob@example.org>, c@example.net\n\
+        Cc: friends: d@example.com, e@example.com;, others: f@example.com;\n\
+        Date: Tue, 1 Jul 2003 10:52:37 +0200\n\
+        Content-Type: text/plain; charset=utf-8\n\
+        Content-Disposition: inline\n\
+        References: <one@example.com> <two@example.com>\n\
+        Keywords: first, second, third\n\
+        X-Empty:\n\
+        Received: from a.example.com by b.example.com; Tue, 1 Jul 2003 10:52:37 +0200\n\n";
+
+    #[test]
+    fn a_value_is_told_too_long_exactly_when_its_text_is() {
+        let msg = parse(EVERY_KIND.as_bytes()).unwrap();
+        let headers = msg.root_part().headers();
+        assert_eq!(headers.len(), 11);
+        for h in headers {
+            let text = value_text(h.value());
+            for max in 0..=text.len() + 2 {
+                assert_eq!(text_longer_than(h.value(), max), text.len() > max, "{} at {max}: {text:?}", h.name());
+            }
+        }
+    }
+
+    #[test]
+    fn values_are_read_cut_to_the_limit_and_counted_when_the_view_is_made() {
+        let msg = parse(EVERY_KIND.as_bytes()).unwrap();
+        let whole = view(&msg, &Limits::default());
+        assert_eq!(whole.cuts, Cuts::default());
+        assert_eq!(whole.header("subject"), Some("café déjà vu and more"));
+        assert_eq!(whole.header("to"), Some("a@example.com, bob@example.org, c@example.net"));
+        assert_eq!(whole.header("cc"), Some("d@example.com, e@example.com, f@example.com"));
+        assert_eq!(whole.header("date"), Some("Tue, 1 Jul 2003 10:52:37 +0200"));
+        assert_eq!(whole.header("content-type"), Some("text/plain"));
+        assert_eq!(whole.header("x-empty"), Some(""));
+        assert_eq!(whole.header("received"), Some(""));
+        assert_eq!(whole.header("Subject"), None, "names are asked in lower case");
+        // `é` spans bytes 3 and 4: a cut at 4 keeps `caf`.
+        let limits = Limits { max_header_bytes: 4, ..Limits::default() };
+        let cut = view(&msg, &limits);
+        // Every value but the empty ones (X-Empty, Received) is longer than 4 bytes.
+        assert_eq!(cut.cuts.header_values, 9);
+        assert_eq!(cut.header("subject"), Some("caf"));
+        assert_eq!(cut.header("from"), Some("alic"));
+        assert_eq!(cut.header("date"), Some("Tue,"));
+        assert_eq!(cut.header_values("references").collect::<Vec<_>>(), ["one@"]);
+        let read = cut.fields_read();
+        assert_eq!(read.len(), 11);
+        assert!(read.iter().all(|(name, value)| value.len() <= 4 && name.bytes().all(|b| !b.is_ascii_uppercase())));
+    }
 
     #[test]
     fn a_declared_structure_is_seen_in_the_top_header_block_only() {

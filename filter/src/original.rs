@@ -44,7 +44,7 @@ fn from_header_bytes(bytes: &[u8], source: &str, headers_only: bool) -> Option<O
     if let Some(selected) = selected {
         let view = mime::parse_head(&selected.block).map(|msg| {
             let view = mime::view(&msg, &limits);
-            (!view.headers.is_empty()).then(|| from_mail(&view, source, headers_only))
+            view.has_headers().then(|| from_mail(&view, source, headers_only))
         });
         if let Some(Some(original)) = view {
             return Some(original);
@@ -52,7 +52,7 @@ fn from_header_bytes(bytes: &[u8], source: &str, headers_only: bool) -> Option<O
     }
     let msg = mime::parse_head(bytes)?;
     let view = mime::view(&msg, &limits);
-    if view.headers.is_empty() {
+    if !view.has_headers() {
         return None;
     }
     Some(from_mail(&view, source, headers_only))
@@ -94,16 +94,17 @@ fn find_inline(text: &str) -> Option<Original> {
 }
 
 fn from_mail(m: &Mail<'_>, source: &str, headers_only: bool) -> Original {
-    let first = |n: &str| m.header(n).map(str::trim).filter(|v| !v.is_empty()).map(str::to_string);
+    // Each name is given to `Mail::header` as it stands: a constant name is found at less cost.
+    let first = |v: Option<&str>| v.map(str::trim).filter(|v| !v.is_empty()).map(str::to_string);
     Original {
         source: source.to_string(),
         headers_only,
-        message_id: first("message-id").map(|v| v.trim_matches(['<', '>']).to_string()),
-        from: first("from").and_then(|v| address_in_field(&v)),
+        message_id: first(m.header("message-id")).map(|v| v.trim_matches(['<', '>']).to_string()),
+        from: first(m.header("from")).and_then(|v| address_in_field(&v)),
         to: m.header("to").map(|v| v.split(',').filter_map(address_in_field).collect()).unwrap_or_default(),
-        subject: first("subject"),
-        date: first("date"),
-        return_path: first("return-path").map(|v| v.trim_matches(['<', '>', ' ']).to_string()),
+        subject: first(m.header("subject")),
+        date: first(m.header("date")),
+        return_path: first(m.header("return-path")).map(|v| v.trim_matches(['<', '>', ' ']).to_string()),
         received: m.received_hops(),
     }
 }

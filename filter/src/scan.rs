@@ -279,6 +279,18 @@ fn name_word(x: u64) -> Option<(u64, usize)> {
     Some((lower_word(x) & name, k))
 }
 
+/// `bytes` with the ASCII capitals in lower case, eight bytes a step (a byte a step was most
+/// of the cost of lowering header names in the wasm module).
+pub(crate) fn make_ascii_lowercase(bytes: &mut [u8]) {
+    let mut words = bytes.chunks_exact_mut(8);
+    for word in &mut words {
+        let mut x = [0; 8];
+        x.copy_from_slice(word);
+        word.copy_from_slice(&lower_word(u64::from_le_bytes(x)).to_le_bytes());
+    }
+    words.into_remainder().make_ascii_lowercase();
+}
+
 /// The eight bytes of `x` with the ASCII capitals in lower case.
 fn lower_word(x: u64) -> u64 {
     // The high bit of each byte from `A` to `Z`, moved to the case bit.
@@ -505,6 +517,21 @@ fn blank_line(text: &[u8]) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn words_are_lowered_as_bytes_are() {
+        // Every byte value, at every offset in a word and in the tail past the last word.
+        let all: Vec<u8> = (0..=255).collect();
+        for len in 0..all.len() {
+            let mut words = all[..len].to_vec();
+            make_ascii_lowercase(&mut words);
+            assert_eq!(words, all[..len].to_ascii_lowercase(), "{len} bytes");
+        }
+        let mut shifted: Vec<u8> = (0..=255).chain(0..=255).skip(3).collect();
+        let expected = shifted.to_ascii_lowercase();
+        make_ascii_lowercase(&mut shifted);
+        assert_eq!(shifted, expected);
+    }
 
     fn scan(body: &str) -> Option<Searchable> {
         searchable_multipart(body.as_bytes(), 1000)

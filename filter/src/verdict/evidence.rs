@@ -414,7 +414,7 @@ fn referenced_ids(mail: &Mail<'_>, report: &Report) -> Vec<String> {
         }
     };
     for name in ["in-reply-to", "references"] {
-        for (_, v) in mail.headers.iter().filter(|(n, _)| n == name) {
+        for v in mail.header_values(name) {
             add(v);
         }
     }
