@@ -5,7 +5,7 @@ use std::borrow::Cow;
 use std::sync::LazyLock;
 
 use mail_parser::parsers::MessageStream;
-use mail_parser::{Address, HeaderName, HeaderValue, Host, MessageParser, MessagePart, MimeHeaders, PartType};
+use mail_parser::{Address, HeaderName, HeaderValue, MessageParser, MessagePart, MimeHeaders, PartType};
 
 use crate::config::Limits;
 
@@ -70,13 +70,7 @@ impl<'m> Mail<'m> {
 
     /// The hops of the Received fields, in header order.
     pub fn received_hops(&self) -> Vec<crate::report::ReceivedHop> {
-        self.received
-            .iter()
-            .filter_map(|raw| match MessageStream::new(raw).parse_received() {
-                HeaderValue::Received(r) => Some(received_hop(&r)),
-                _ => None,
-            })
-            .collect()
+        self.received.iter().filter_map(|raw| crate::received::hop(raw)).collect()
     }
 
     /// The text of every `text/plain` leaf (and HTML as a last resort), joined.
@@ -527,22 +521,6 @@ pub fn address_list(a: &Address<'_>) -> Vec<String> {
             .iter()
             .flat_map(|g| g.addresses.iter().filter_map(|x| x.address.as_ref().map(|s| s.to_string())))
             .collect(),
-    }
-}
-
-fn host_text(h: &Host<'_>) -> String {
-    match h {
-        Host::Name(n) => n.to_string(),
-        Host::IpAddr(ip) => ip.to_string(),
-    }
-}
-
-fn received_hop(r: &mail_parser::Received<'_>) -> crate::report::ReceivedHop {
-    let from_host = r.from.as_ref().or(r.helo.as_ref()).map(host_text);
-    crate::report::ReceivedHop {
-        from_host,
-        by_host: r.by.as_ref().map(host_text),
-        ip: r.from_ip.map(|ip| ip.to_string()),
     }
 }
 
