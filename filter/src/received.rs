@@ -3,7 +3,9 @@
 //!
 //! It reads them exactly as mail-parser 0.11's `parse_received` does (its tokens, their classes
 //! and its quirks, which the tests hold equal on the corpus and on mutations of it), without the
-//! rest of what that parser builds: its tokenizer was among the largest costs of a bounce.
+//! rest of what that parser builds: its tokenizer was among the largest costs of a bounce. Bytes
+//! are looked up in tables, keywords compared as numbers, and a word that is no keyword is
+//! classed only where its class can change the answer.
 
 use std::net::IpAddr;
 
@@ -17,13 +19,7 @@ pub fn hop(value: &[u8]) -> Option<ReceivedHop> {
     while let Some(token) = tokens.next() {
         read.take(token, &mut tokens);
     }
-    let found = read.from.is_some()
-        || read.helo.is_some()
-        || read.by.is_some()
-        || read.from_ip.is_some()
-        || read.something_else
-        || read.date_parts >= DATE_PARTS;
-    found.then(|| ReceivedHop {
+    read.found().then(|| ReceivedHop {
         from_host: read.from.or(read.helo).map(|h| h.text(value)),
         by_host: read.by.map(|h| h.text(value)),
         ip: read.from_ip.map(|h| h.text(value)),
@@ -58,9 +54,16 @@ impl Host {
             Host::Name(start, end) => {
                 std::str::from_utf8(value.get(start..end).unwrap_or_default()).unwrap_or_default().to_string()
             }
-            // Written as the standard library writes it (IPv6 shortened).
             Host::Ip(start, end) => {
-                parsed::<IpAddr>(value.get(start..end).unwrap_or_default()).map(|ip| ip.to_string()).unwrap_or_default()
+                let text = value.get(start..end).unwrap_or_default();
+                if text.contains(&b':') {
+                    // Written as the standard library writes it (shortened).
+                    parsed::<IpAddr>(text).map(|ip| ip.to_string()).unwrap_or_default()
+                } else {
+                    // An IPv4 address the standard library read (no leading zeros) is written
+                    // as it was read.
+                    String::from_utf8_lossy(text).into_owned()
+                }
             }
         }
     }
@@ -103,7 +106,7 @@ impl Read {
                 while let Some(next) = tokens.peek() {
                     match next.kind {
                         Kind::Equal | Kind::AngleOpen => tokens.skip(),
-                        Kind::Email => {
+                        Kind::Word if class(tokens.text(next)) == Class::Email => {
                             tokens.skip();
                             self.something_else = true;
                             break;
@@ -153,30 +156,54 @@ impl Read {
                     self.helo = Some(host);
                 }
             }
-            Kind::Ip
-                if self.clause == Clause::From
-                    && (token.bracket_depth > 0 || (in_comment && self.from_ip.is_none())) =>
-            {
-                self.from_ip = Some(Host::Ip(token.start, token.end));
-            }
-            Kind::Domain if self.clause == Clause::From && in_comment => self.something_else = true,
-            Kind::Email if self.clause == Clause::From => self.something_else = true,
-            Kind::Integer | Kind::Month if self.clause == Clause::Date => self.date_parts += 1,
-            Kind::Cipher if in_comment || !self.cipher => {
-                self.cipher = true;
-                self.something_else = true;
-            }
+            Kind::Month if self.clause == Clause::Date => self.date_parts += 1,
             Kind::TlsVersion if in_comment && !self.tls_version => {
                 self.tls_version = true;
+                self.something_else = true;
+            }
+            Kind::Word => self.take_word(token, tokens.text(token)),
+            _ => (),
+        }
+    }
+
+    /// A word that is no keyword: its class matters for the sender's address, and else only
+    /// to tell whether mail-parser finds anything at all, so it is worked out only then.
+    fn take_word(&mut self, token: Token, text: &[u8]) {
+        let in_comment = token.comment_depth > 0;
+        let address_wanted =
+            self.clause == Clause::From && (token.bracket_depth > 0 || (in_comment && self.from_ip.is_none()));
+        if address_wanted && is_address(text) {
+            self.from_ip = Some(Host::Ip(token.start, token.end));
+            return;
+        }
+        if self.found() {
+            return;
+        }
+        match class(text) {
+            Class::Domain if self.clause == Clause::From && in_comment => self.something_else = true,
+            Class::Email if self.clause == Clause::From => self.something_else = true,
+            Class::Integer if self.clause == Clause::Date => self.date_parts += 1,
+            Class::Cipher if in_comment || !self.cipher => {
+                self.cipher = true;
                 self.something_else = true;
             }
             _ => (),
         }
     }
+
+    /// Whether mail-parser would have found anything in the value (else it has no hop).
+    fn found(&self) -> bool {
+        self.from.is_some()
+            || self.helo.is_some()
+            || self.by.is_some()
+            || self.from_ip.is_some()
+            || self.something_else
+            || self.date_parts >= DATE_PARTS
+    }
 }
 
-/// A token's class, as mail-parser's tokenizer classes it (keeping apart only what the
-/// reading needs).
+/// What a token is to the reading: a separator, one of mail-parser's keywords, or another
+/// word (whose [`Class`] is worked out only where it matters).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
     BracketOpen,
@@ -186,16 +213,10 @@ enum Kind {
     Semicolon,
     /// `] > ( ) / " ,`.
     OtherSeparator,
-    /// An IPv4 or IPv6 address (read again from the text where it is kept).
-    Ip,
-    Integer,
     Month,
-    Email,
-    Domain,
     Protocol,
     Greeting,
     TlsVersion,
-    Cipher,
     By,
     For,
     From,
@@ -203,6 +224,18 @@ enum Kind {
     Via,
     With,
     Ident,
+    Word,
+}
+
+/// The class mail-parser gives a word that is no keyword.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Class {
+    /// An IPv4 or IPv6 address (kept as its text: see `Host::text`).
+    Ip,
+    Integer,
+    Email,
+    Domain,
+    Cipher,
     Text,
 }
 
@@ -270,7 +303,13 @@ struct Counts {
 }
 
 impl Counts {
-    fn new(tally: &[usize; COUNTED], colon: usize) -> Counts {
+    fn of(word: &[u8]) -> Counts {
+        let mut tally = [0; Role::Colon as usize + 1];
+        for &byte in word {
+            if let Some(count) = tally.get_mut(role(byte) as usize) {
+                *count += 1;
+            }
+        }
         let n = |role: Role| tally[role as usize];
         Counts {
             alpha: n(Role::Alpha) + n(Role::AlphaUpper),
@@ -279,7 +318,7 @@ impl Counts {
             dot: n(Role::Dot),
             at: n(Role::At),
             other: n(Role::Other) + n(Role::Underscore),
-            colon,
+            colon: n(Role::Colon),
             plus: n(Role::Plus),
             minus: n(Role::Minus),
             utf: n(Role::Utf),
@@ -289,10 +328,10 @@ impl Counts {
     }
 }
 
-/// What a byte is to the tokenizer: the kinds of byte a word is counted by (the first
-/// `COUNTED`, numbered for a tally; digits and hex letters first, as a colon looks for
+/// What a byte is to the tokenizer: the kinds of byte a word is made of and counted by (up
+/// to `Colon`, numbered for a tally; digits and hex letters first, as a colon looks for
 /// anything else), or what ends a word.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Role {
     Digit,
     HexLower,
@@ -322,7 +361,9 @@ enum Role {
     Separator,
 }
 
-const COUNTED: usize = Role::Colon as usize;
+fn role(byte: u8) -> Role {
+    ROLES[usize::from(byte)]
+}
 
 /// Each byte's role, looked up rather than matched: most of the reading is this.
 const ROLES: [Role; 256] = {
@@ -393,13 +434,17 @@ impl<'v> Tokens<'v> {
         self.next();
     }
 
+    fn text(&self, token: Token) -> &'v [u8] {
+        self.value.get(token.start..token.end).unwrap_or_default()
+    }
+
     /// The host after a keyword, skipping the separators in `skip`: an address, or the next
     /// token's text unless that is a separator (which is left to be read).
     fn host(&mut self, skip: &[Kind]) -> Option<Host> {
         while let Some(next) = self.peek() {
             match next.kind {
                 kind if skip.contains(&kind) => self.skip(),
-                Kind::Ip => {
+                Kind::Word if is_address(self.text(next)) => {
                     self.skip();
                     return Some(Host::Ip(next.start, next.end));
                 }
@@ -437,51 +482,45 @@ impl<'v> Tokens<'v> {
             return None;
         }
         let (comment_depth, bracket_depth) = (self.comment_depth, self.bracket_depth);
-        let mut tally = [0; COUNTED];
-        let mut colons = 0;
         let mut start = self.pos;
-        let mut end = start;
-        while let Some(&byte) = self.value.get(self.pos) {
-            self.pos += 1;
-            let role = ROLES[usize::from(byte)];
-            if let Some(count) = tally.get_mut(role as usize) {
-                *count += 1;
-                // The word's bytes run on without a gap from `start`.
-                end = self.pos;
-                continue;
-            }
-            let separator = match role {
+        let mut colons = 0;
+        let end = loop {
+            let rest = self.value.get(self.pos..).unwrap_or_default();
+            let end = self.pos + rest.iter().take_while(|&&b| role(b) < Role::Colon).count();
+            let Some(&byte) = self.value.get(end) else {
+                self.pos = end;
+                break end;
+            };
+            self.pos = end + 1;
+            let in_word = end > start;
+            let separator = match role(byte) {
                 Role::LineEnd => {
                     if !matches!(self.value.get(self.pos), Some(b' ' | b'\t')) {
                         self.ended = true;
-                        break;
+                        break end;
                     }
                     self.pos += 1;
-                    if end > start {
-                        break;
+                    if in_word {
+                        break end;
                     }
                     start = self.pos;
-                    end = start;
                     continue;
                 }
                 Role::Blank => {
-                    if end > start {
-                        break;
+                    if in_word {
+                        break end;
                     }
                     start = self.pos;
-                    end = start;
                     continue;
                 }
                 // Part of the word while it may still be an IPv6 address.
                 Role::Colon => {
-                    let only_hex = tally.get(Role::Alpha as usize..).is_some_and(|rest| rest.iter().all(|&n| n == 0));
-                    if self.in_date || !only_hex || colons == 7 {
-                        Kind::Colon
-                    } else {
+                    let word = self.value.get(start..end).unwrap_or_default();
+                    if !self.in_date && colons < 7 && word.iter().all(|&b| role(b) <= Role::HexUpper || b == b':') {
                         colons += 1;
-                        end = self.pos;
                         continue;
                     }
+                    Kind::Colon
                 }
                 Role::ParenOpen => {
                     if !self.in_quote {
@@ -520,50 +559,56 @@ impl<'v> Tokens<'v> {
                     self.in_quote = !self.in_quote;
                     Kind::OtherSeparator
                 }
-                // `> / ,` (the counted roles were taken above).
+                // `> / ,` (a word's own bytes were taken above).
                 _ => Kind::OtherSeparator,
             };
             self.separator = Some(separator);
-            break;
-        }
+            break end;
+        };
         if end == start {
             return self.separator.take().map(Token::separator);
         }
-        let text = self.value.get(start..end).unwrap_or_default();
-        Some(Token { kind: class(&Counts::new(&tally, colons), text), start, end, comment_depth, bracket_depth })
+        let kind = keyword(self.value.get(start..end).unwrap_or_default()).unwrap_or(Kind::Word);
+        Some(Token { kind, start, end, comment_depth, bracket_depth })
     }
 }
 
-/// A word's class, in the order mail-parser tries them.
-fn class(c: &Counts, text: &[u8]) -> Kind {
+/// A word's class, in the order mail-parser tries them (its keywords, tried between e-mail
+/// addresses and domains, are never one of these).
+fn class(text: &[u8]) -> Class {
+    let c = &Counts::of(text);
     let digits_only = c.alpha == 0 && c.at == 0 && c.other == 0 && c.utf == 0;
     let no_sign = c.plus == 0 && c.minus == 0;
     if digits_only && (4..=12).contains(&c.digit) && c.hex == 0 && c.dot == 3 && c.colon == 0 && no_sign {
-        return if parsed::<std::net::Ipv4Addr>(text).is_some() { Kind::Ip } else { Kind::Text };
+        return if parsed::<std::net::Ipv4Addr>(text).is_some() { Class::Ip } else { Class::Text };
     }
     let ipv6 = c.dot == 0 && c.colon >= 2 && ((1..=32).contains(&c.hex) || (1..=32).contains(&c.digit));
     let ipv4_in_ipv6 = (4..=12).contains(&c.digit) && c.hex == 4 && c.dot == 3 && c.colon == 3;
     if digits_only && no_sign && (ipv6 || ipv4_in_ipv6) {
-        return if parsed::<std::net::Ipv6Addr>(text).is_some() { Kind::Ip } else { Kind::Text };
+        return if parsed::<std::net::Ipv6Addr>(text).is_some() { Class::Ip } else { Class::Text };
     }
     let one_sign = (c.plus == 0 && c.minus <= 1) || (c.plus == 1 && c.minus == 0);
     if digits_only && c.digit > 0 && c.hex == 0 && c.dot == 0 && c.colon == 0 && one_sign {
-        return if is_i64(text) { Kind::Integer } else { Kind::Text };
+        return if is_i64(text) { Class::Integer } else { Class::Text };
     }
     let letters = c.alpha > 0 || c.hex > 0;
     if c.at == 1 && letters {
-        return Kind::Email;
-    }
-    if let Some(kind) = keyword(c, text) {
-        return kind;
+        return Class::Email;
     }
     if letters && c.dot > 0 && c.at == 0 && c.other == 0 && c.colon == 0 && c.plus == 0 {
-        return Kind::Domain;
+        return Class::Domain;
     }
     if is_cipher(c, text) {
-        return Kind::Cipher;
+        return Class::Cipher;
     }
-    Kind::Text
+    Class::Text
+}
+
+/// Whether a word is an IPv4 or IPv6 address to mail-parser; most words fail at their first
+/// letter.
+fn is_address(text: &[u8]) -> bool {
+    let address_bytes = |b: &u8| role(*b) <= Role::HexUpper || matches!(b, b'.' | b':');
+    text.iter().all(address_bytes) && class(text) == Class::Ip
 }
 
 fn parsed<T: std::str::FromStr>(text: &[u8]) -> Option<T> {
@@ -602,128 +647,171 @@ enum Besides {
     PunctuationButMinus,
 }
 
-/// The keyword a word is, if any.
-fn keyword(c: &Counts, text: &[u8]) -> Option<Kind> {
-    if c.at + c.colon + c.plus + c.utf > 0 || c.alpha + c.digit + c.hex > KEYWORD_MAX {
+/// The keyword a word is, if any: mail-parser compares its letters and digits, lowered,
+/// and allows no `@ + :` or byte from 0x7f.
+fn keyword(text: &[u8]) -> Option<Kind> {
+    // A word longer than any keyword holds punctuation, which only some keywords allow: it can
+    // only be one of them if it starts as one of them does.
+    let first = text.first().map_or(NEVER, |&b| SYMBOLS[usize::from(b)]);
+    if text.len() > KEYWORD_MAX && first < DOT_OR_OTHER && PUNCTUATED_STARTS & (1 << first) == 0 {
         return None;
     }
-    let mut word = 0;
-    for &byte in text.iter().filter(|b| b.is_ascii_alphanumeric()) {
-        word = word * 37 + symbol(byte);
+    let (mut word, mut letters) = (0, 0);
+    let (mut dot_or_other, mut minus) = (false, false);
+    for &byte in text {
+        match SYMBOLS[usize::from(byte)] {
+            DOT_OR_OTHER => dot_or_other = true,
+            MINUS => minus = true,
+            NEVER => return None,
+            symbol => {
+                letters += 1;
+                if letters > KEYWORD_MAX {
+                    return None;
+                }
+                word = word * 37 + u64::from(symbol);
+            }
+        }
     }
     let &(_, kind, besides) = KEYWORDS.get(KEYWORDS.binary_search_by_key(&word, |k| k.0).ok()?)?;
     let allowed = match besides {
-        Besides::Nothing => c.dot + c.other + c.minus == 0,
-        Besides::Minus => c.dot + c.other == 0,
+        Besides::Nothing => !dot_or_other && !minus,
+        Besides::Minus => !dot_or_other,
         Besides::Punctuation => true,
-        Besides::PunctuationButMinus => c.minus == 0,
+        Besides::PunctuationButMinus => !minus,
     };
     allowed.then_some(kind)
 }
 
-/// A word of up to `KEYWORD_MAX` letters and digits as one number (as `keyword` reads a word):
-/// each a digit of base 37 (none is 0), so that words compare in one step.
+/// Each byte's part in a keyword: a letter (either case) or digit as a digit of base 37, from 1
+/// (so that a word of up to `KEYWORD_MAX` of them makes one u64, compared in one step), or
+/// the punctuation it is.
+const SYMBOLS: [u8; 256] = {
+    let mut symbols = [NEVER; 256];
+    let mut byte = 0;
+    while byte < 256 {
+        let b = byte as u8;
+        symbols[byte] = match ROLES[byte] {
+            Role::Digit => b - b'0' + 1,
+            Role::HexLower | Role::Alpha => b - b'a' + 11,
+            Role::HexUpper | Role::AlphaUpper => b - b'A' + 11,
+            Role::Dot | Role::Other | Role::Underscore => DOT_OR_OTHER,
+            Role::Minus => MINUS,
+            _ => NEVER,
+        };
+        byte += 1;
+    }
+    symbols
+};
+const DOT_OR_OTHER: u8 = 37;
+const MINUS: u8 = 38;
+/// A byte no keyword holds.
+const NEVER: u8 = 39;
+
+/// A word's letters and digits as [`keyword`] packs them.
 const fn packed(word: &[u8]) -> u64 {
     let (mut key, mut i) = (0, 0);
     while i < word.len() {
-        key = key * 37 + symbol(word[i]);
+        key = key * 37 + SYMBOLS[word[i] as usize] as u64;
         i += 1;
     }
     key
 }
 
-/// A letter (either case) or digit as a digit of base 37, from 1.
-const fn symbol(byte: u8) -> u64 {
-    match byte {
-        b'0'..=b'9' => (byte - b'0' + 1) as u64,
-        _ => (byte.to_ascii_lowercase() - b'a' + 11) as u64,
-    }
-}
-
-/// mail-parser's keywords, sorted by their packed form for a binary search.
-const KEYWORDS: [(u64, Kind, Besides); 78] = {
+/// mail-parser's keywords (its tokenizer's table), with what else they may hold.
+const KEYWORD_LIST: [(&[u8], Kind, Besides); 78] = {
     use Besides::*;
     use Kind::*;
-    let mut table = [
-        (packed(b"apr"), Month, Nothing),
-        (packed(b"asmtp"), Protocol, Nothing),
-        (packed(b"aug"), Month, Nothing),
-        (packed(b"bsmtp"), Protocol, Nothing),
-        (packed(b"by"), By, Nothing),
-        (packed(b"dec"), Month, Nothing),
-        (packed(b"dtls10"), TlsVersion, PunctuationButMinus),
-        (packed(b"dtls12"), TlsVersion, PunctuationButMinus),
-        (packed(b"dtls13"), TlsVersion, PunctuationButMinus),
-        (packed(b"dtlsv10"), TlsVersion, PunctuationButMinus),
-        (packed(b"dtlsv12"), TlsVersion, PunctuationButMinus),
-        (packed(b"dtlsv13"), TlsVersion, PunctuationButMinus),
-        (packed(b"ehlo"), Greeting, Nothing),
-        (packed(b"esmtp"), Protocol, Nothing),
-        (packed(b"esmtpa"), Protocol, Nothing),
-        (packed(b"esmtps"), Protocol, Nothing),
-        (packed(b"esmtpsa"), Protocol, Nothing),
-        (packed(b"esmtptls"), Protocol, Minus),
-        (packed(b"feb"), Month, Nothing),
-        (packed(b"for"), For, Nothing),
-        (packed(b"from"), From, Nothing),
-        (packed(b"helo"), Greeting, Nothing),
-        (packed(b"http"), Protocol, Nothing),
-        (packed(b"httprest"), Protocol, Nothing),
-        (packed(b"https"), Protocol, Nothing),
-        (packed(b"httpu"), Protocol, Nothing),
-        (packed(b"id"), Id, Nothing),
-        (packed(b"ident"), Ident, Nothing),
-        (packed(b"imap"), Protocol, Nothing),
-        (packed(b"jan"), Month, Nothing),
-        (packed(b"jul"), Month, Nothing),
-        (packed(b"jun"), Month, Nothing),
-        (packed(b"lhlo"), Greeting, Nothing),
-        (packed(b"lmtp"), Protocol, Nothing),
-        (packed(b"lmtpa"), Protocol, Nothing),
-        (packed(b"lmtps"), Protocol, Nothing),
-        (packed(b"lmtpsa"), Protocol, Nothing),
-        (packed(b"local"), Protocol, Nothing),
-        (packed(b"localbsmtp"), Protocol, Minus),
-        (packed(b"localesmtp"), Protocol, Minus),
-        (packed(b"localesmtps"), Protocol, Minus),
-        (packed(b"lsmtp"), Protocol, Nothing),
-        (packed(b"mar"), Month, Nothing),
-        (packed(b"may"), Month, Nothing),
-        (packed(b"mms"), Protocol, Nothing),
-        (packed(b"nov"), Month, Nothing),
-        (packed(b"oct"), Month, Nothing),
-        (packed(b"pop3"), Protocol, Nothing),
-        (packed(b"sep"), Month, Nothing),
-        (packed(b"smtp"), Protocol, Nothing),
-        (packed(b"smtpd"), Protocol, Nothing),
-        (packed(b"smtpsvc"), Protocol, Nothing),
-        (packed(b"socket"), Protocol, Nothing),
-        (packed(b"ssl2"), TlsVersion, Nothing),
-        (packed(b"ssl3"), TlsVersion, Nothing),
-        (packed(b"sslv2"), TlsVersion, Nothing),
-        (packed(b"sslv3"), TlsVersion, Nothing),
-        (packed(b"stdin"), Protocol, Nothing),
-        (packed(b"tls1"), TlsVersion, Nothing),
-        (packed(b"tls10"), TlsVersion, Punctuation),
-        (packed(b"tls11"), TlsVersion, Punctuation),
-        (packed(b"tls12"), TlsVersion, Punctuation),
-        (packed(b"tls13"), TlsVersion, Punctuation),
-        (packed(b"tlsv1"), TlsVersion, Nothing),
-        (packed(b"tlsv10"), TlsVersion, PunctuationButMinus),
-        (packed(b"tlsv11"), TlsVersion, PunctuationButMinus),
-        (packed(b"tlsv12"), TlsVersion, PunctuationButMinus),
-        (packed(b"tlsv13"), TlsVersion, PunctuationButMinus),
-        (packed(b"utf8lmtp"), Protocol, Nothing),
-        (packed(b"utf8lmtpa"), Protocol, Nothing),
-        (packed(b"utf8lmtps"), Protocol, Nothing),
-        (packed(b"utf8lmtpsa"), Protocol, Nothing),
-        (packed(b"utf8smtp"), Protocol, Nothing),
-        (packed(b"utf8smtpa"), Protocol, Nothing),
-        (packed(b"utf8smtps"), Protocol, Nothing),
-        (packed(b"utf8smtpsa"), Protocol, Nothing),
-        (packed(b"via"), Via, Nothing),
-        (packed(b"with"), With, Nothing),
-    ];
+    [
+        (b"apr", Month, Nothing),
+        (b"asmtp", Protocol, Nothing),
+        (b"aug", Month, Nothing),
+        (b"bsmtp", Protocol, Nothing),
+        (b"by", By, Nothing),
+        (b"dec", Month, Nothing),
+        (b"dtls10", TlsVersion, PunctuationButMinus),
+        (b"dtls12", TlsVersion, PunctuationButMinus),
+        (b"dtls13", TlsVersion, PunctuationButMinus),
+        (b"dtlsv10", TlsVersion, PunctuationButMinus),
+        (b"dtlsv12", TlsVersion, PunctuationButMinus),
+        (b"dtlsv13", TlsVersion, PunctuationButMinus),
+        (b"ehlo", Greeting, Nothing),
+        (b"esmtp", Protocol, Nothing),
+        (b"esmtpa", Protocol, Nothing),
+        (b"esmtps", Protocol, Nothing),
+        (b"esmtpsa", Protocol, Nothing),
+        (b"esmtptls", Protocol, Minus),
+        (b"feb", Month, Nothing),
+        (b"for", For, Nothing),
+        (b"from", From, Nothing),
+        (b"helo", Greeting, Nothing),
+        (b"http", Protocol, Nothing),
+        (b"httprest", Protocol, Nothing),
+        (b"https", Protocol, Nothing),
+        (b"httpu", Protocol, Nothing),
+        (b"id", Id, Nothing),
+        (b"ident", Ident, Nothing),
+        (b"imap", Protocol, Nothing),
+        (b"jan", Month, Nothing),
+        (b"jul", Month, Nothing),
+        (b"jun", Month, Nothing),
+        (b"lhlo", Greeting, Nothing),
+        (b"lmtp", Protocol, Nothing),
+        (b"lmtpa", Protocol, Nothing),
+        (b"lmtps", Protocol, Nothing),
+        (b"lmtpsa", Protocol, Nothing),
+        (b"local", Protocol, Nothing),
+        (b"localbsmtp", Protocol, Minus),
+        (b"localesmtp", Protocol, Minus),
+        (b"localesmtps", Protocol, Minus),
+        (b"lsmtp", Protocol, Nothing),
+        (b"mar", Month, Nothing),
+        (b"may", Month, Nothing),
+        (b"mms", Protocol, Nothing),
+        (b"nov", Month, Nothing),
+        (b"oct", Month, Nothing),
+        (b"pop3", Protocol, Nothing),
+        (b"sep", Month, Nothing),
+        (b"smtp", Protocol, Nothing),
+        (b"smtpd", Protocol, Nothing),
+        (b"smtpsvc", Protocol, Nothing),
+        (b"socket", Protocol, Nothing),
+        (b"ssl2", TlsVersion, Nothing),
+        (b"ssl3", TlsVersion, Nothing),
+        (b"sslv2", TlsVersion, Nothing),
+        (b"sslv3", TlsVersion, Nothing),
+        (b"stdin", Protocol, Nothing),
+        (b"tls1", TlsVersion, Nothing),
+        (b"tls10", TlsVersion, Punctuation),
+        (b"tls11", TlsVersion, Punctuation),
+        (b"tls12", TlsVersion, Punctuation),
+        (b"tls13", TlsVersion, Punctuation),
+        (b"tlsv1", TlsVersion, Nothing),
+        (b"tlsv10", TlsVersion, PunctuationButMinus),
+        (b"tlsv11", TlsVersion, PunctuationButMinus),
+        (b"tlsv12", TlsVersion, PunctuationButMinus),
+        (b"tlsv13", TlsVersion, PunctuationButMinus),
+        (b"utf8lmtp", Protocol, Nothing),
+        (b"utf8lmtpa", Protocol, Nothing),
+        (b"utf8lmtps", Protocol, Nothing),
+        (b"utf8lmtpsa", Protocol, Nothing),
+        (b"utf8smtp", Protocol, Nothing),
+        (b"utf8smtpa", Protocol, Nothing),
+        (b"utf8smtps", Protocol, Nothing),
+        (b"utf8smtpsa", Protocol, Nothing),
+        (b"via", Via, Nothing),
+        (b"with", With, Nothing),
+    ]
+};
+
+/// The keywords packed, and sorted for a binary search.
+const KEYWORDS: [(u64, Kind, Besides); 78] = {
+    let mut table = [(0, Kind::Word, Besides::Nothing); 78];
+    let mut i = 0;
+    while i < table.len() {
+        let (word, kind, besides) = KEYWORD_LIST[i];
+        table[i] = (packed(word), kind, besides);
+        i += 1;
+    }
     // An insertion sort, at compile time.
     let mut i = 1;
     while i < table.len() {
@@ -737,6 +825,19 @@ const KEYWORDS: [(u64, Kind, Besides); 78] = {
         i += 1;
     }
     table
+};
+
+/// The first letters of the keywords that may hold punctuation, as a set of symbols.
+const PUNCTUATED_STARTS: u64 = {
+    let (mut set, mut i) = (0u64, 0);
+    while i < KEYWORD_LIST.len() {
+        let (word, _, besides) = KEYWORD_LIST[i];
+        if !matches!(besides, Besides::Nothing) {
+            set |= 1 << SYMBOLS[word[0] as usize];
+        }
+        i += 1;
+    }
+    set
 };
 
 /// A TLS cipher suite name (`TLS_AES_256_GCM_SHA384`, `ECDHE-RSA-AES128-GCM-SHA256`): capitals,
@@ -942,8 +1043,8 @@ mod tests {
     #[test]
     fn the_keywords_are_sorted_and_no_longer_than_the_longest() {
         assert!(KEYWORDS.windows(2).all(|w| w[0].0 < w[1].0));
-        assert!(KEYWORDS.iter().all(|k| k.0 < 37u64.pow(KEYWORD_MAX as u32) && packed(&unpacked(k.0)) == k.0));
-        assert_eq!(unpacked(packed(b"localesmtps")), b"localesmtps");
+        assert!(KEYWORD_LIST.iter().all(|k| k.0.len() <= KEYWORD_MAX && k.0.iter().all(u8::is_ascii_alphanumeric)));
+        assert!(packed(b"zzzzzzzzzzz") < u64::MAX / 37, "no overflow");
     }
 
     /// Every keyword, in capitals and with punctuation inside, where its class shows.
@@ -951,9 +1052,7 @@ mod tests {
     fn the_keywords_are_classed_as_mail_parser_classes_them() {
         let templates: [&[u8]; 8] =
             [b"with #", b"(#)", b"; 1 # 3 4 5 6", b"# x", b"from x (# y) by z", b"# <a@b>", b"(a # b)", b"#"];
-        for (key, ..) in KEYWORDS {
-            let word = unpacked(key);
-            let word = &word[..];
+        for (word, ..) in KEYWORD_LIST {
             let (start, end) = word.split_at(word.len() / 2);
             let forms = [
                 word.to_vec(),
@@ -963,7 +1062,14 @@ mod tests {
                 [start, b"_", end].concat(),
                 [start, b"_-", end].concat(),
                 [start, b"@", end].concat(),
+                [start, b"\x01!", end].concat(),
+                [start, "é".as_bytes(), end].concat(),
+                [start, b"+", end].concat(),
                 [word, &b"x"[..]].concat(),
+                // Longer than any keyword: punctuation first, inside, last.
+                [&b"-.-.-.-.-.-."[..], word].concat(),
+                [start, b"_._._._._._.", end].concat(),
+                [word, &b"------------"[..]].concat(),
             ];
             for form in &forms {
                 for template in templates {
@@ -973,17 +1079,6 @@ mod tests {
                 }
             }
         }
-    }
-
-    /// The word a packed keyword stands for.
-    fn unpacked(mut key: u64) -> Vec<u8> {
-        let mut word = Vec::new();
-        while key > 0 {
-            let digit = (key - 1) % 37 + 1;
-            word.insert(0, if digit <= 10 { b'0' + digit as u8 - 1 } else { b'a' + digit as u8 - 11 });
-            key = (key - digit) / 37;
-        }
-        word
     }
 
     #[test]
