@@ -106,7 +106,7 @@ impl Read {
                 while let Some(next) = tokens.peek() {
                     match next.kind {
                         Kind::Equal | Kind::AngleOpen => tokens.skip(),
-                        Kind::Word if class(tokens.text(next)) == Class::Email => {
+                        Kind::Word if is_email(tokens.text(next)) => {
                             tokens.skip();
                             self.something_else = true;
                             break;
@@ -611,6 +611,12 @@ fn is_address(text: &[u8]) -> bool {
     text.iter().all(address_bytes) && class(text) == Class::Ip
 }
 
+/// Whether a word is an e-mail address to mail-parser: one `@` (which no class tried before
+/// allows) and a letter.
+fn is_email(text: &[u8]) -> bool {
+    text.iter().filter(|&&b| b == b'@').count() == 1 && text.iter().any(u8::is_ascii_alphabetic)
+}
+
 fn parsed<T: std::str::FromStr>(text: &[u8]) -> Option<T> {
     std::str::from_utf8(text).ok()?.parse().ok()
 }
@@ -650,10 +656,11 @@ enum Besides {
 /// The keyword a word is, if any: mail-parser compares its letters and digits, lowered,
 /// and allows no `@ + :` or byte from 0x7f.
 fn keyword(text: &[u8]) -> Option<Kind> {
-    // A word longer than any keyword holds punctuation, which only some keywords allow: it can
-    // only be one of them if it starts as one of them does.
+    // A word that starts with a letter or digit starts as a keyword does. A word longer than
+    // any keyword holds punctuation, which only some keywords allow.
     let first = text.first().map_or(NEVER, |&b| SYMBOLS[usize::from(b)]);
-    if text.len() > KEYWORD_MAX && first < DOT_OR_OTHER && PUNCTUATED_STARTS & (1 << first) == 0 {
+    let starts = if text.len() > KEYWORD_MAX { STARTS_WITH_PUNCTUATION } else { STARTS };
+    if first < DOT_OR_OTHER && starts & (1 << first) == 0 {
         return None;
     }
     let (mut word, mut letters) = (0, 0);
@@ -827,18 +834,22 @@ const KEYWORDS: [(u64, Kind, Besides); 78] = {
     table
 };
 
-/// The first letters of the keywords that may hold punctuation, as a set of symbols.
-const PUNCTUATED_STARTS: u64 = {
+/// The first letters of the keywords, and of those that may hold punctuation, as sets of
+/// symbols.
+const STARTS: u64 = first_symbols(false);
+const STARTS_WITH_PUNCTUATION: u64 = first_symbols(true);
+
+const fn first_symbols(punctuated_only: bool) -> u64 {
     let (mut set, mut i) = (0u64, 0);
     while i < KEYWORD_LIST.len() {
         let (word, _, besides) = KEYWORD_LIST[i];
-        if !matches!(besides, Besides::Nothing) {
+        if !punctuated_only || !matches!(besides, Besides::Nothing) {
             set |= 1 << SYMBOLS[word[0] as usize];
         }
         i += 1;
     }
     set
-};
+}
 
 /// A TLS cipher suite name (`TLS_AES_256_GCM_SHA384`, `ECDHE-RSA-AES128-GCM-SHA256`): capitals,
 /// digits and `_` or `-`, starting as mail-parser's known suites start.
