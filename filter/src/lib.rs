@@ -30,6 +30,7 @@ mod original;
 pub mod outbound;
 pub mod prescreen;
 pub mod reason;
+mod received;
 mod report;
 pub mod requests;
 mod scan;

@@ -5,7 +5,7 @@ use std::borrow::Cow;
 use std::sync::LazyLock;
 
 use mail_parser::parsers::MessageStream;
-use mail_parser::{Address, HeaderName, HeaderValue, Host, MessageParser, MessagePart, MimeHeaders, PartType};
+use mail_parser::{Address, HeaderName, HeaderValue, MessageParser, MessagePart, MimeHeaders, PartType};
 
 use crate::config::Limits;
 
@@ -136,13 +136,7 @@ impl<'m> Mail<'m> {
 
     /// The hops of the Received fields, in header order.
     pub fn received_hops(&self) -> Vec<crate::report::ReceivedHop> {
-        self.received
-            .iter()
-            .filter_map(|raw| match MessageStream::new(raw).parse_received() {
-                HeaderValue::Received(r) => Some(received_hop(&r)),
-                _ => None,
-            })
-            .collect()
+        self.received.iter().filter_map(|raw| crate::received::hop(raw)).collect()
     }
 
     /// The text of every `text/plain` leaf (and HTML as a last resort), joined.
@@ -650,22 +644,6 @@ fn for_each_address<'a>(a: &'a Address<'_>, mut each: impl FnMut(&'a str)) {
     match a {
         Address::List(addresses) => list(addresses),
         Address::Group(groups) => groups.iter().for_each(|g| list(&g.addresses)),
-    }
-}
-
-fn host_text(h: &Host<'_>) -> String {
-    match h {
-        Host::Name(n) => n.to_string(),
-        Host::IpAddr(ip) => ip.to_string(),
-    }
-}
-
-fn received_hop(r: &mail_parser::Received<'_>) -> crate::report::ReceivedHop {
-    let from_host = r.from.as_ref().or(r.helo.as_ref()).map(host_text);
-    crate::report::ReceivedHop {
-        from_host,
-        by_host: r.by.as_ref().map(host_text),
-        ip: r.from_ip.map(|ip| ip.to_string()),
     }
 }
 
