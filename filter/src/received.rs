@@ -473,6 +473,23 @@ impl<'v> Tokens<'v> {
         false
     }
 
+    /// A parenthesis outside quotes: the comment depth one level in or out.
+    fn nest_comment(&mut self, opens: bool) -> Kind {
+        if !self.in_quote {
+            self.comment_depth = step(self.comment_depth, opens);
+        }
+        Kind::OtherSeparator
+    }
+
+    /// A square bracket outside quotes: mail-parser sets the bracket depth from the comment
+    /// depth, not from the bracket depth before.
+    fn nest_bracket(&mut self, opens: bool) -> Kind {
+        if !self.in_quote {
+            self.bracket_depth = step(self.comment_depth, opens);
+        }
+        if opens { Kind::BracketOpen } else { Kind::OtherSeparator }
+    }
+
     /// The next token: a separator, or a word ended by a blank, a separator or the end.
     fn read(&mut self) -> Option<Token> {
         if let Some(separator) = self.separator.take() {
@@ -522,31 +539,10 @@ impl<'v> Tokens<'v> {
                     }
                     Kind::Colon
                 }
-                Role::ParenOpen => {
-                    if !self.in_quote {
-                        self.comment_depth = self.comment_depth.saturating_add(1);
-                    }
-                    Kind::OtherSeparator
-                }
-                Role::ParenClose => {
-                    if !self.in_quote {
-                        self.comment_depth = self.comment_depth.saturating_sub(1);
-                    }
-                    Kind::OtherSeparator
-                }
-                // mail-parser sets the bracket depth from the comment depth.
-                Role::BracketOpen => {
-                    if !self.in_quote {
-                        self.bracket_depth = self.comment_depth.saturating_add(1);
-                    }
-                    Kind::BracketOpen
-                }
-                Role::BracketClose => {
-                    if !self.in_quote {
-                        self.bracket_depth = self.comment_depth.saturating_sub(1);
-                    }
-                    Kind::OtherSeparator
-                }
+                Role::ParenOpen => self.nest_comment(true),
+                Role::ParenClose => self.nest_comment(false),
+                Role::BracketOpen => self.nest_bracket(true),
+                Role::BracketClose => self.nest_bracket(false),
                 Role::AngleOpen => Kind::AngleOpen,
                 Role::Equal => Kind::Equal,
                 Role::Semicolon => {
@@ -571,6 +567,11 @@ impl<'v> Tokens<'v> {
         let kind = keyword(self.value.get(start..end).unwrap_or_default()).unwrap_or(Kind::Word);
         Some(Token { kind, start, end, comment_depth, bracket_depth })
     }
+}
+
+/// A nesting depth one level in (`opens`) or out from `depth`, never below 0.
+fn step(depth: u32, opens: bool) -> u32 {
+    if opens { depth.saturating_add(1) } else { depth.saturating_sub(1) }
 }
 
 /// A word's class, in the order mail-parser tries them (its keywords, tried between e-mail
