@@ -35,7 +35,7 @@ impl Drop for Milter {
 
 impl Milter {
     fn start(config: &Path, fault: Option<&str>) -> Milter {
-        let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).unwrap();
+        let port = free_port();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_ndr"));
         cmd.args(["milter", "--threads", "2", "--listen", &format!("inet:127.0.0.1:{port}"), "--config"])
             .arg(config)
@@ -211,8 +211,18 @@ async fn the_milter_process() {
 // refused at RCPT, and module failures under `--test-fault trap`; checked in the Prometheus
 // text at /metrics and in `ndr stats --json`.
 
+/// A free port this process has not handed out before: the kernel can give one free port to two
+/// binds in a row, and the milter's port and its metrics port are both chosen before either binds.
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).unwrap()
+    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    let mut given = GIVEN.lock().unwrap_or_else(|e| e.into_inner());
+    loop {
+        let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).unwrap();
+        if !given.contains(&port) {
+            given.push(port);
+            return port;
+        }
+    }
 }
 
 fn wait_for(port: u16) {

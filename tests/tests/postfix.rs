@@ -30,6 +30,7 @@ mod services;
 
 use ndr_host::service::{Fault, Listen, Service};
 use ndr_tests::root;
+use services::free_port;
 
 /// A key Exim can use too (a C string of 32 bytes).
 const SECRET: &str = "e2e-secret-0123456789abcdefghijk";
@@ -233,10 +234,6 @@ fn sink_session(conn: TcpStream, store: &Mutex<Vec<Relayed>>) -> std::io::Result
 
 // ---------------------------------------------------------------------------------------------
 // The milter services, in this process.
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
-}
 
 /// A port where no milter runs, held for as long as the socket lives. A port that is only known
 /// to be free can be taken by a service that a test running beside this one starts (CI once

@@ -77,8 +77,22 @@ pub fn test_dir(kind: &str, test: &str) -> PathBuf {
     d
 }
 
+/// A port that was free when asked and that this process has not handed out before. The kernel
+/// may give the same free port to two binds in a row once the first socket is closed; a test that
+/// asks for several ports before starting anything on them would then put two listeners on one
+/// port (CI once got Postfix's "duplicate master.cf entry" that way).
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
+    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    let mut given = GIVEN.lock().unwrap_or_else(|e| e.into_inner());
+    for _ in 0..1000 {
+        let port =
+            TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port");
+        if !given.contains(&port) {
+            given.push(port);
+            return port;
+        }
+    }
+    panic!("no free port that this test has not used already")
 }
 
 /// A service process; killed when dropped.
