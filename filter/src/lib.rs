@@ -192,7 +192,7 @@ fn reads_envelope_headers(envelope: Option<&Envelope>, config: &Config) -> bool 
 pub(crate) fn parse_gate_head<'m>(bytes: &'m [u8], source: &'m HeadSource) -> Option<mail_parser::Message<'m>> {
     match source {
         HeadSource::Structure => None,
-        HeadSource::Selected(head) => mime::parse_head(&head.block),
+        HeadSource::Selected(head) => mime::parse_selected_head(&head.block),
         HeadSource::Whole => mime::parse_head(bytes),
     }
 }

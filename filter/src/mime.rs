@@ -17,6 +17,8 @@ pub struct Mail<'m> {
     names: Vec<u8>,
     /// Header values are read cut to this many bytes (`max_header_bytes`).
     value_limit: usize,
+    /// The bytes the fields' offsets count in (for the values parsed when read).
+    raw: &'m [u8],
     /// The Received fields' raw values, parsed only when asked for ([`Mail::received_hops`]).
     received: Vec<&'m [u8]>,
     /// Raw Received values standing among a MIME part's own headers. A part never has Received
@@ -49,17 +51,82 @@ pub struct Cuts {
 }
 
 /// One header field of a [`Mail`]. Readers ask for a few fields of the dozens a message has,
-/// so a value's text is made on its first read only.
+/// so a value is parsed, and its text made, on its first read only.
 struct Field<'m> {
     /// Where the name (in lower case) starts in [`Mail::names`], and its length (a length
     /// apart, as most fields are passed over on the length alone).
     name_at: usize,
     name_len: usize,
-    /// The value as mail-parser read it: unfolded and decoded (RFC 2047).
-    value: &'m HeaderValue<'m>,
-    /// The value's text (cut to the limit), made on first read for values that are not text.
+    /// The field as mail-parser read it: its value unfolded and decoded (RFC 2047), or empty
+    /// when the parse passed over it ([`PARSER`]); an empty value is parsed when read
+    /// ([`whole_text`]; one the parse found empty stays empty).
+    header: &'m mail_parser::Header<'m>,
+    /// The value's text (cut to the limit), made on first read for values the parse did not
+    /// leave as text (owned: a cell holding a borrowed text would tie [`Mail`]'s lifetime).
     text: std::cell::OnceCell<String>,
 }
+
+/// One of mail-parser's field parsers (`MessageStream::parse_address`, ...).
+type ValueParser = for<'x> fn(&mut MessageStream<'x>) -> HeaderValue<'x>;
+
+/// The whole text (not cut) of the value of `field`, of a message whose bytes are `raw`: the
+/// parsed value's, or, for a value the parse passed over, that of the value parsed now.
+fn whole_text<'m>(raw: &'m [u8], field: &'m mail_parser::Header<'m>) -> Cow<'m, str> {
+    match &field.value {
+        HeaderValue::Text(t) => Cow::Borrowed(t.as_ref()),
+        HeaderValue::Empty => match value_parser(&field.name) {
+            Some(parser) => match read_value(raw, field.offset_start as usize, parser) {
+                HeaderValue::Text(t) => t,
+                value => Cow::Owned(value_text(&value)),
+            },
+            None => Cow::Borrowed(""),
+        },
+        value => Cow::Owned(value_text(value)),
+    }
+}
+
+/// Whether the text of the value of `field` (of a message whose bytes are `raw`) is longer
+/// than `max` bytes. A value the parse passed over is parsed only when its field is long
+/// enough for that to be possible ([`TEXT_BYTES_PER_FIELD_BYTE`]), and then its text, cut to
+/// `max`, is kept in `text`.
+fn field_longer_than<'m>(
+    raw: &'m [u8],
+    field: &'m mail_parser::Header<'m>,
+    max: usize,
+    text: &std::cell::OnceCell<String>,
+) -> bool {
+    if !matches!(field.value, HeaderValue::Empty) {
+        return text_longer_than(&field.value, max);
+    }
+    let len = field.offset_end.saturating_sub(field.offset_start) as usize;
+    if len.saturating_mul(TEXT_BYTES_PER_FIELD_BYTE) <= max {
+        return false;
+    }
+    let whole = whole_text(raw, field);
+    let longer = whole.len() > max;
+    let _ = text.set(clipped(whole, max));
+    longer
+}
+
+/// Parse the value of a field that [`PARSER`] passed over: `parser` reads from byte `at` of
+/// `raw`, the bytes the parse read, where the parse stood after the field's name, so it sees
+/// what it would have seen there (an empty value if `at` is past them, which the parse never
+/// gives).
+fn read_value<'m>(raw: &'m [u8], at: usize, parser: ValueParser) -> HeaderValue<'m> {
+    if at > raw.len() {
+        return HeaderValue::Empty;
+    }
+    let mut stream = MessageStream::new(raw);
+    stream.skip_bytes(at);
+    parser(&mut stream)
+}
+
+/// The most bytes of text an unread field's value makes per byte of the field. Every parser's
+/// text is made of pieces of the field, each byte of which decodes to at most 3 bytes (an
+/// invalid byte to U+FFFD; a single-byte charset's character; a charset's 2 or more bytes to
+/// at most 4), joined by `", "` or `" "` only where the field has a separator, a blank or an
+/// encoded word's 9 bytes of markers.
+const TEXT_BYTES_PER_FIELD_BYTE: usize = 3;
 
 /// One non-multipart MIME part.
 pub struct Leaf<'m> {
@@ -121,16 +188,12 @@ impl<'m> Mail<'m> {
         self.names.get(at..).and_then(|names| names.get(..len)).unwrap_or_default()
     }
 
-    /// The text of a field's value, cut to the limit: a text value as it stands, any other
-    /// made once.
+    /// The text of a field's value, cut to the limit: a parsed text value as it stands, any
+    /// other made once.
     fn text<'s>(&'s self, field: &'s Field<'m>) -> &'s str {
-        match field.value {
+        match &field.header.value {
             HeaderValue::Text(t) => clip(t, self.value_limit),
-            value => field.text.get_or_init(|| {
-                let mut text = value_text(value);
-                text.truncate(clip(&text, self.value_limit).len());
-                text
-            }),
+            _ => field.text.get_or_init(|| clipped(whole_text(self.raw, field.header), self.value_limit)),
         }
     }
 
@@ -168,6 +231,16 @@ pub fn parse_head(raw: &[u8]) -> Option<mail_parser::Message<'_>> {
         return None;
     }
     PARSER.parse_headers(raw)
+}
+
+/// [`parse_head`] for a block of only the fields some reader asks for
+/// ([`crate::scan::select_head`]): each value is parsed now, as most would be on their first
+/// read anyway, and a later parse would pass over each field twice.
+pub fn parse_selected_head(block: &[u8]) -> Option<mail_parser::Message<'_>> {
+    if block.is_empty() {
+        return None;
+    }
+    EAGER_PARSER.parse_headers(block)
 }
 
 /// Whether the top header block declares a report, a digest or a message/* type: then the
@@ -398,9 +471,46 @@ pub(crate) fn keeps_ascii(charset: &str) -> bool {
         || FAMILIES.iter().any(|f| name.len() >= f.len() && same(name, f.as_bytes()))
 }
 
-/// mail-parser's default reading of each field, except Received: most messages carry several,
-/// their parse was a sixth of the work per message, and only a returned original's are read.
+/// mail-parser's reading of only the fields its MIME walk reads (Content-Type,
+/// Content-Disposition, Content-Transfer-Encoding) and of the dates; every other field is
+/// passed over, and its value parsed when a reader asks for it ([`value_parser`]): a bounce's
+/// readers ask for about a third of its fields (outer and returned message). The dates are
+/// parsed here because the date parser may read on past a line end (after a zone's letter),
+/// so where a Date field ends depends on its parse. Received fields are never parsed into
+/// values (their own reader is `crate::received`).
 static PARSER: LazyLock<MessageParser> = LazyLock::new(|| {
+    MessageParser::new()
+        .default_header_ignore()
+        .header_content_type(HeaderName::ContentType)
+        .header_content_type(HeaderName::ContentDisposition)
+        .header_text(HeaderName::ContentTransferEncoding)
+        .with_date_headers()
+});
+
+/// The parser that reads a field [`PARSER`] passed over: the one [`EAGER_PARSER`] gives the
+/// name; `None` for the fields [`PARSER`] parses itself, and for Received, whose value stays
+/// empty.
+fn value_parser(name: &HeaderName<'_>) -> Option<ValueParser> {
+    use HeaderName::*;
+    let parser: ValueParser = match name {
+        ContentType | ContentDisposition | ContentTransferEncoding | Date | ResentDate | Received => return None,
+        Subject | Comments | ContentDescription | ContentLocation => |s| s.parse_unstructured(),
+        From | Sender | ReplyTo | To | Cc | Bcc | ResentFrom | ResentSender | ResentTo | ResentCc | ResentBcc
+        | ListArchive | ListHelp | ListId | ListOwner | ListPost | ListSubscribe | ListUnsubscribe => {
+            |s| s.parse_address()
+        }
+        MessageId | InReplyTo | References | ResentMessageId | ReturnPath | ContentId => |s| s.parse_id(),
+        Keywords | ContentLanguage => |s| s.parse_comma_separared(),
+        _ => |s| s.parse_raw(),
+    };
+    Some(parser)
+}
+
+/// The reading [`PARSER`] and [`value_parser`] give together, all parsed at once: mail-parser's
+/// default reading of each field, except Received (most messages carry several, and only a
+/// returned original's are read). For a block of only the fields readers ask for
+/// ([`parse_selected_head`]), and the reference for the tests.
+static EAGER_PARSER: LazyLock<MessageParser> = LazyLock::new(|| {
     MessageParser::new()
         .with_mime_headers()
         .with_date_headers()
@@ -443,24 +553,27 @@ impl Walk<'_> {
         let kept = all.len().min(self.limits.max_headers);
         self.cuts.headers += all.len() - kept;
         let value_limit = self.limits.max_header_bytes;
-        // Counted here, where the limits' warnings expect them, though the texts are made later.
-        self.cuts.header_values += all[..kept].iter().filter(|h| text_longer_than(h.value(), value_limit)).count();
         // Room for the names of a usual header block without growing (most names are short).
         let mut names = Vec::with_capacity(kept * 12);
-        let headers = all[..kept]
+        let raw: &'m [u8] = &msg.raw_message;
+        let headers: Vec<Field<'m>> = all[..kept]
             .iter()
             .map(|h| {
                 let (name_at, name) = (names.len(), h.name());
                 names.extend_from_slice(name.as_bytes());
-                Field { name_at, name_len: name.len(), value: h.value(), text: std::cell::OnceCell::new() }
+                Field { name_at, name_len: name.len(), header: h, text: std::cell::OnceCell::new() }
             })
             .collect();
+        // Counted here, where the limits' warnings expect them, though the texts are made later.
+        self.cuts.header_values +=
+            headers.iter().filter(|f| field_longer_than(raw, f.header, value_limit, &f.text)).count();
         crate::scan::make_ascii_lowercase(&mut names);
         let received = received_values(&all[..kept], msg).collect();
         let mut mail = Mail {
             headers,
             names,
             value_limit,
+            raw,
             received,
             part_received: Vec::new(),
             leaves: Vec::new(),
@@ -567,6 +680,17 @@ fn clip(s: &str, max: usize) -> &str {
     &s[..end]
 }
 
+/// [`clip`] made owned (the borrowed text copied only as far as the cut).
+fn clipped(text: Cow<'_, str>, max: usize) -> String {
+    match text {
+        Cow::Borrowed(t) => clip(t, max).to_string(),
+        Cow::Owned(mut t) => {
+            t.truncate(clip(&t, max).len());
+            t
+        }
+    }
+}
+
 /// A header value as one line of text.
 fn value_text(v: &HeaderValue<'_>) -> String {
     match v {
@@ -668,7 +792,7 @@ mod tests {
 
     #[test]
     fn a_value_is_told_too_long_exactly_when_its_text_is() {
-        let msg = parse(EVERY_KIND.as_bytes()).unwrap();
+        let msg = EAGER_PARSER.parse(EVERY_KIND.as_bytes()).unwrap();
         let headers = msg.root_part().headers();
         assert_eq!(headers.len(), 11);
         for h in headers {
@@ -704,6 +828,140 @@ mod tests {
         let read = cut.fields_read();
         assert_eq!(read.len(), 11);
         assert!(read.iter().all(|(name, value)| value.len() <= 4 && name.bytes().all(|b| !b.is_ascii_uppercase())));
+    }
+
+    /// Every header block of `msg` and of the messages nested in it, with the message whose
+    /// bytes the fields' offsets count in.
+    fn header_blocks<'m>(
+        msg: &'m mail_parser::Message<'m>,
+        blocks: &mut Vec<(&'m mail_parser::Message<'m>, &'m [mail_parser::Header<'m>])>,
+    ) {
+        for part in &msg.parts {
+            blocks.push((msg, part.headers()));
+            if let PartType::Message(nested) = &part.body {
+                header_blocks(nested, blocks);
+            }
+        }
+    }
+
+    /// Compare, field by field, the parse of `raw` by `parse` (PARSER's) with the one by
+    /// `reference` (REFERENCE's): the same fields at the same places, and each value passed
+    /// over read on demand as the reference parsed it, its text within the bound the cut count
+    /// trusts. Returns how many values were read on demand.
+    fn assert_values_read_as_the_reference_parses_them(
+        parse: Option<mail_parser::Message<'_>>,
+        reference: Option<mail_parser::Message<'_>>,
+        what: &str,
+    ) -> usize {
+        let (Some(msg), Some(reference)) = (parse, reference) else {
+            return 0;
+        };
+        let (mut blocks, mut reference_blocks) = (Vec::new(), Vec::new());
+        header_blocks(&msg, &mut blocks);
+        header_blocks(&reference, &mut reference_blocks);
+        assert_eq!(blocks.len(), reference_blocks.len(), "{what}: header blocks");
+        let mut read = 0;
+        for ((msg, fields), (_, reference_fields)) in blocks.iter().zip(&reference_blocks) {
+            assert_eq!(fields.len(), reference_fields.len(), "{what}: fields");
+            for (field, expected) in fields.iter().zip(reference_fields.iter()) {
+                let place = |h: &mail_parser::Header<'_>| (h.offset_field, h.offset_start, h.offset_end);
+                assert_eq!((&field.name, place(field)), (&expected.name, place(expected)), "{what}");
+                let Some(parser) = value_parser(&field.name) else {
+                    assert_eq!(field.value, expected.value, "{what}: {}", field.name);
+                    continue;
+                };
+                read += 1;
+                let at = field.offset_start as usize;
+                assert_eq!(read_value(&msg.raw_message, at, parser), expected.value, "{what}: {}", field.name);
+                let len = (field.offset_end - field.offset_start) as usize;
+                let text = value_text(&expected.value);
+                assert!(text.len() <= len * TEXT_BYTES_PER_FIELD_BYTE, "{what}: {} {text:?}", field.name);
+            }
+        }
+        read
+    }
+
+    /// Every message of the corpus (and the messages nested in them), whole and its header
+    /// block alone: the values passed over by the parse are read as the full reading parses them.
+    #[test]
+    fn values_read_on_demand_are_those_the_full_reading_gives_on_the_corpus() {
+        let mut read = 0;
+        for path in crate::tests::corpus_files() {
+            let raw = std::fs::read(&path).unwrap();
+            let what = path.display().to_string();
+            read += assert_values_read_as_the_reference_parses_them(parse(&raw), EAGER_PARSER.parse(&raw), &what);
+            let head = (parse_head(&raw), EAGER_PARSER.parse_headers(&raw));
+            read += assert_values_read_as_the_reference_parses_them(head.0, head.1, &what);
+        }
+        assert!(read > 50_000, "{read} values read on demand");
+    }
+
+    /// Fields at the edges of the parse: folded, ending at the end of the input with or without
+    /// a line end, with CRLF, encoded words (also across a fold and in an address), 8-bit bytes
+    /// in UTF-8 and not, empty values, a Date with a zone letter before its line end (which the
+    /// date parser reads past), and a message/rfc822 part nested as it stands and in base64.
+    #[test]
+    fn values_read_on_demand_are_those_the_full_reading_gives_at_the_edges() {
+        let nested = "From: =?iso-8859-1?q?J=F6rg?= <j@example.com>\r\nSubject: inner\r\n\r\nbody\r\n";
+        let base64 = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, nested);
+        let samples = [
+            format!("{EVERY_KIND}body"),
+            "Subject: one\r\n two\r\n\tthree\r\nTo: a@example.com,\r\n b@example.com\r\n\r\n".into(),
+            "Subject: at the end without a line end".into(),
+            "Subject: at the end\n".into(),
+            "To: a@example.com\nX-Last: =?utf-8?B?w6k=?=".into(),
+            "Subject: =?utf-8?Q?caf=C3=A9?=\n =?utf-8?Q?_cr=C3=A8me?=\nFrom: =?utf-8?B?w6k=?= <e@example.com>\n\n"
+                .into(),
+            "Subject: d\u{e9}j\u{e0} 8-bit\nX-Raw: \u{fc}ber\n\n".into(),
+            "Subject:\nTo:\nMessage-ID:\nKeywords:\nX-Empty:\n\n".into(),
+            "Date: Tue, 1 Jul 2003 10:52:37 UT\nSubject: after the date\nTo: a@example.com\n\n".into(),
+            "Keywords: a, =?utf-8?q?b?=, c\nReferences: <a@x> <b@x>\nIn-Reply-To: not an id\n\n".into(),
+            "To: \"quoted\r\n name\" <q@example.com>, (comment) c@example.com\nCc: g: a@x, b@x;\n\n".into(),
+            format!("Content-Type: message/rfc822\n\n{nested}"),
+            format!("Content-Type: message/rfc822\nContent-Transfer-Encoding: base64\n\n{base64}\n"),
+            format!(
+                "Content-Type: multipart/report; boundary=b\n\n--b\nContent-Type: text/plain\n\nx\n--b\n\
+                 Content-Type: message/rfc822\n\n{nested}\n--b--\n"
+            ),
+        ];
+        let mut raws: Vec<Vec<u8>> = samples.iter().map(|s| s.as_bytes().to_vec()).collect();
+        // Bytes not in UTF-8 (Latin-1) in a raw field, a subject and an address.
+        raws.push(b"X-Raw: \xfcber\nSubject: \xe9t\xe9\nFrom: \xe9 <\xe9@example.com>\n\n".to_vec());
+        for raw in &raws {
+            let what = String::from_utf8_lossy(raw).into_owned();
+            let whole = assert_values_read_as_the_reference_parses_them(parse(raw), EAGER_PARSER.parse(raw), &what);
+            assert!(whole > 0, "{what}");
+            let head = (parse_head(raw), EAGER_PARSER.parse_headers(raw));
+            assert_values_read_as_the_reference_parses_them(head.0, head.1, &what);
+        }
+    }
+
+    /// The text of an unread value is at most [`TEXT_BYTES_PER_FIELD_BYTE`] times its field's
+    /// length, for the values that come closest: bytes not in UTF-8 (each one a U+FFFD), one
+    /// address or keyword per two bytes, a single-byte charset's 3-byte characters; and it is
+    /// cut and counted as the full reading's would be, at every limit.
+    #[test]
+    fn an_unread_value_is_cut_and_counted_as_a_parsed_one() {
+        let raws: [&[u8]; 5] = [
+            b"X-Raw:\x80\x80\x80\x80\x80\x80\x80\x80\n\n",
+            b"To:\xff,\xff,\xff,\xff\n\n",
+            b"Keywords:\xff,\xff,\xff\n\n",
+            b"Subject:\xff\xff \xff\xff\n\n",
+            b"Subject:=?windows-1252?q?\x80\x80\x80\x80\x80\x80\x80\x80\x80\x80?=\n\n",
+        ];
+        for raw in raws {
+            let (msg, reference) = (parse(raw).unwrap(), EAGER_PARSER.parse(raw).unwrap());
+            let header = &reference.root_part().headers()[0];
+            let len = (header.offset_end - header.offset_start) as usize;
+            let text = value_text(&header.value);
+            assert!(text.len() <= len * TEXT_BYTES_PER_FIELD_BYTE, "{text:?} from {len} bytes");
+            for max in 0..=text.len() + 1 {
+                let limits = Limits { max_header_bytes: max, ..Limits::default() };
+                let (mail, expected) = (view(&msg, &limits), view(&reference, &limits));
+                assert_eq!(mail.cuts, expected.cuts, "{text:?} at {max}");
+                assert_eq!(mail.fields_read(), expected.fields_read(), "{text:?} at {max}");
+            }
+        }
     }
 
     #[test]

@@ -42,7 +42,7 @@ fn from_header_bytes(bytes: &[u8], source: &str, headers_only: bool) -> Option<O
     let limits = crate::Limits { max_nesting: 0, ..crate::Limits::default() };
     let selected = crate::scan::select_head(bytes, &limits, &ORIGINAL_READS).filter(|s| !s.declares_structure);
     if let Some(selected) = selected {
-        let view = mime::parse_head(&selected.block).map(|msg| {
+        let view = mime::parse_selected_head(&selected.block).map(|msg| {
             let view = mime::view(&msg, &limits);
             view.has_headers().then(|| from_mail(&view, source, headers_only))
         });
