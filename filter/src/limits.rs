@@ -54,7 +54,13 @@ fn nth_embedded_message(b: &[u8], n: usize) -> Option<usize> {
     if b.len() < n.saturating_add(1).saturating_mul(EMBEDDED_TYPE_LEN) {
         return None;
     }
-    let start = embedded_types(b).nth(n)?;
+    let (mut seen, mut start) = (0, None);
+    visit_embedded_types(b, |at| {
+        seen += 1;
+        start = Some(at);
+        seen <= n
+    });
+    let start = start.filter(|_| seen > n)?;
     Some(b[..start].iter().rposition(|&c| c == b'\n').map_or(0, |p| p + 1))
 }
 
@@ -95,29 +101,28 @@ const EMBEDDED_SKIPS: [[u8; 256]; 2] = {
     skips
 };
 
-/// The offsets of every `message/rfc822` and `message/global` in `b` in either ASCII case, in
-/// order (multi-pattern Horspool on the window's last byte).
-fn embedded_types(b: &[u8]) -> impl Iterator<Item = usize> + '_ {
+/// Calls `visit` with the offset of every `message/rfc822` and `message/global` in `b`, in
+/// either ASCII case and in order, until it returns false (multi-pattern Horspool on the
+/// window's last byte).
+fn visit_embedded_types(b: &[u8], mut visit: impl FnMut(usize) -> bool) {
     let [skip, skip_after] = &EMBEDDED_SKIPS;
     // The last byte of the window.
     let mut end = EMBEDDED_TYPE_LEN - 1;
-    std::iter::from_fn(move || {
-        while let Some(&c) = b.get(end) {
-            let k = skip[usize::from(c)];
-            if k > 0 {
-                end += usize::from(k);
-                continue;
-            }
-            let start = end + 1 - EMBEDDED_TYPE_LEN;
-            end += usize::from(skip_after[usize::from(c)]);
-            if b.get(start..start + EMBEDDED_TYPE_LEN)
-                .is_some_and(|w| EMBEDDED_TYPES.iter().any(|t| w.eq_ignore_ascii_case(&t[..])))
-            {
-                return Some(start);
-            }
+    while let Some(&c) = b.get(end) {
+        let k = skip[usize::from(c)];
+        if k > 0 {
+            end += usize::from(k);
+            continue;
         }
-        None
-    })
+        let start = end + 1 - EMBEDDED_TYPE_LEN;
+        end += usize::from(skip_after[usize::from(c)]);
+        let here = b
+            .get(start..start + EMBEDDED_TYPE_LEN)
+            .is_some_and(|w| EMBEDDED_TYPES.iter().any(|t| w.eq_ignore_ascii_case(&t[..])));
+        if here && !visit(start) {
+            return;
+        }
+    }
 }
 
 /// True when lines end in CR alone: a CR in the first 64 KiB and no LF there.
@@ -200,7 +205,12 @@ mod tests {
         for text in &texts {
             let want = embedded_types_by_phrase_set(text);
             found += want.len();
-            assert_eq!(embedded_types(text).collect::<Vec<_>>(), want, "{}", String::from_utf8_lossy(text));
+            let mut got = Vec::new();
+            visit_embedded_types(text, |at| {
+                got.push(at);
+                true
+            });
+            assert_eq!(got, want, "{}", String::from_utf8_lossy(text));
         }
         assert!(found > 1000, "{found}");
     }
