@@ -142,9 +142,10 @@ pub fn decide(status: Option<&str>, reply_code: Option<&str>, texts: &[&str], co
     // or before; said after DATA, or at an unknown stage, a filter may be speaking (sisimai).
     let said_early = matches!(command, Some("RCPT" | "MAIL" | "HELO" | "EHLO" | "CONN"));
     let certain = || lowered().any(|t| phrases::USERUNKNOWN_CERTAIN.any_in(t));
-    let filtered = by_status != Some("userunknown") && (command == Some("DATA") || (!said_early && !certain()));
+    // Asked only of a `userunknown`: the others need not read (nor prepare) the report's text.
+    let filtered = || by_status != Some("userunknown") && (command == Some("DATA") || (!said_early && !certain()));
     let reason = decision.reason;
-    if reason == "userunknown" && filtered {
+    if reason == "userunknown" && filtered() {
         return decision.restated("filtered", "smtp_command", command.unwrap_or("unknown"));
     }
     // Refused at the greeting or HELO: the server turned down the client itself.
