@@ -219,11 +219,12 @@ fn without_continuations(text: &str) -> String {
 }
 
 /// The reading of the receiver that answered (`host`: its MTA, or the recipient's domain), when
-/// it is one whose wording has a meaning of its own.
-pub fn refine_for_receiver(host: &str, diagnostic: &str) -> Option<Decision> {
-    let (name, phrase, reason) = rhost::refine(host, diagnostic)?;
+/// it is one whose wording has a meaning of its own: of the first of `texts` (the recipient's
+/// diagnostic, then the report's text) with one of its phrases.
+pub fn refine_for_receiver(host: &str, texts: &[&str]) -> Option<Decision> {
+    let (name, phrase, reason, text) = rhost::refine(host, texts)?;
     let decision = Decision::new(reason, "receiver", name, phrase);
-    Some(not_the_mailbox(decision, &crate::text::lower_non_ascii(diagnostic)))
+    Some(not_the_mailbox(decision, &crate::text::lower_non_ascii(text)))
 }
 
 /// Give a failed or delayed recipient without a status sisimai's pseudo status for its reason.
@@ -388,7 +389,7 @@ mod tests {
 
     #[test]
     fn receivers_refine_by_mta_or_domain() {
-        let refine = |h, t| refine_for_receiver(h, t).map(|d| d.reason);
+        let refine = |h, t| refine_for_receiver(h, &[t]).map(|d| d.reason);
         assert_eq!(
             refine("gmail-smtp-in.l.google.com", "550 5.1.1 The email account that you tried to reach does not exist."),
             Some("userunknown")
@@ -399,7 +400,8 @@ mod tests {
         assert_eq!(refine("smtp-in.orange.fr", orange), Some("systemerror"));
         assert_eq!(refine("cox.net", "550 5.1.0 <x@y> sender rejected. AUP#CDRBL"), Some("blocked"));
         assert_eq!(refine("mx.example.org", "account that you tried to reach does not exist"), None);
-        let google = refine_for_receiver("gmail.com", "The email account that you tried to reach is disabled").unwrap();
+        let google =
+            refine_for_receiver("gmail.com", &["The email account that you tried to reach is disabled"]).unwrap();
         assert_eq!(
             google.source,
             ReasonSource::new("receiver", "google", "account that you tried to reach is disabled")
@@ -454,7 +456,7 @@ mod tests {
         }
         // A receiver's own "unknown" wording yields too.
         let outlook = "550 5.5.0 Requested action not taken: mailbox unavailable. Rate limit exceeded";
-        assert_eq!(refine_for_receiver("hotmail.com", outlook).unwrap().reason, "speeding");
+        assert_eq!(refine_for_receiver("hotmail.com", &[outlook]).unwrap().reason, "speeding");
         // Without such words, X.1.1 stays a hard userunknown.
         let d = decide(Some("5.1.1"), Some("550"), &["550 5.1.1 <a@b.example>: User unknown"], Some("RCPT"));
         assert!(d.reason == "userunknown" && is_hard(d.reason, Some("5.1.1"), Some("550")));

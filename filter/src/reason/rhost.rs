@@ -120,14 +120,18 @@ pub const RECEIVERS: &[Receiver] = &[
 static PHRASES: LazyLock<PhraseSet> =
     LazyLock::new(|| PhraseSet::new(RECEIVERS.iter().flat_map(|r| r.phrases.iter().map(|p| p.0)).zip(0..)));
 
-/// The receiver's reading of the text, if the host is one of them: its name, the phrase, the reason.
-pub fn refine(host: &str, diagnostic: &str) -> Option<(&'static str, &'static str, &'static str)> {
+/// The receiver's reading of the first of `texts` that holds one of its phrases, if the host
+/// is one of them: its name, the phrase, the reason, and that text. (The receiver is looked up
+/// once for all the texts.)
+pub fn refine<'t>(host: &str, texts: &[&'t str]) -> Option<(&'static str, &'static str, &'static str, &'t str)> {
     let at = RECEIVERS.iter().position(|r| r.hosts.iter().any(|h| crate::text::host_in(host, h)))?;
     let receiver = &RECEIVERS[at];
     let first_tag: usize = RECEIVERS[..at].iter().map(|r| r.phrases.len()).sum();
     let tags = first_tag..first_tag + receiver.phrases.len();
-    let tag = PHRASES.lowest_tag_among(&crate::text::lower_non_ascii(diagnostic), tags)?;
-    receiver.phrases.get(tag - first_tag).map(|(p, r)| (receiver.name, *p, *r))
+    texts.iter().find_map(|text| {
+        let tag = PHRASES.lowest_tag_among(&crate::text::lower_non_ascii(text), tags.clone())?;
+        receiver.phrases.get(tag - first_tag).map(|(p, r)| (receiver.name, *p, *r, *text))
+    })
 }
 
 #[cfg(test)]
@@ -166,7 +170,7 @@ mod tests {
             for t in &texts {
                 let expected = refine_by_search(host, t);
                 found += usize::from(expected.is_some());
-                assert_eq!(refine(host, t), expected, "{host}: {t:?}");
+                assert_eq!(refine(host, &[t]).map(|(n, p, r, _)| (n, p, r)), expected, "{host}: {t:?}");
             }
         }
         assert!(found > 200, "{found}");
