@@ -8,19 +8,33 @@ pub fn lower(s: &str) -> String {
     if s.is_ascii() { s.to_ascii_lowercase() } else { s.to_lowercase() }
 }
 
+/// A text as phrase sets read it lower-cased: an ASCII text as it is ([`PhraseSet`] ignores
+/// ASCII case; lowering it would copy it for nothing), another one lowered.
+pub fn lower_non_ascii(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.is_ascii() { s.into() } else { s.to_lowercase().into() }
+}
+
 /// Collapse runs of white space (including CR and LF) into one space and trim.
 pub fn collapse_ws(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    each_word(s, |word| {
-        if !out.is_empty() {
-            out.push(' ');
-        }
-        out.push_str(word);
-    });
+    collapse_ws_joined(&[s])
+}
+
+/// [`collapse_ws`] of the texts joined by spaces, without a copy of them joined.
+pub fn collapse_ws_joined(texts: &[&str]) -> String {
+    let mut out = String::with_capacity(texts.iter().map(|t| t.len() + 1).sum());
+    for text in texts {
+        each_word(text, |word| {
+            if !out.is_empty() {
+                out.push(' ');
+            }
+            out.push_str(word);
+        });
+    }
     out
 }
 
 /// The words of a text, as `str::split_whitespace` gives them.
+#[cfg(test)]
 pub fn words(s: &str) -> Vec<&str> {
     let mut words = Vec::new();
     each_word(s, |word| words.push(word));
@@ -28,26 +42,94 @@ pub fn words(s: &str) -> Vec<&str> {
 }
 
 /// Calls `f` with each word of a text, as `str::split_whitespace` gives them. An ASCII text is
-/// read byte by byte: `split_whitespace` decodes every character, which costs most in the wasm
+/// read as bytes: `split_whitespace` decodes every character, which costs most in the wasm
 /// module. Its white space in ASCII is `\t` to `\r` and the space.
-fn each_word<'s>(s: &'s str, mut f: impl FnMut(&'s str)) {
+pub(crate) fn each_word<'s>(s: &'s str, mut f: impl FnMut(&'s str)) {
+    use crate::scan::{splat, visit_marked, zero_bytes};
     if !s.is_ascii() {
         s.split_whitespace().for_each(f);
         return;
     }
-    let mut word: Option<usize> = None;
-    for (i, c) in s.bytes().enumerate() {
-        match (matches!(c, b' ' | b'\t'..=b'\r'), word) {
-            (true, Some(start)) => {
-                f(&s[start..i]);
-                word = None;
-            }
-            (false, None) => word = Some(i),
-            _ => {}
+    // The white space found eight bytes a step: the space, and `\t` to `\r` as the bytes (all
+    // below 0x80) that reach 0x80 plus 9 and not plus 14 (no sum carries into the next byte).
+    let control = |x: u64| x.wrapping_add(splat(0x80 - 9)) & !x.wrapping_add(splat(0x80 - 14)) & splat(0x80);
+    let space = |x: u64| zero_bytes(x ^ splat(b' ')) | control(x);
+    let mut start = 0;
+    visit_marked(s.as_bytes(), space, |at| {
+        if at > start {
+            f(&s[start..at]);
+        }
+        start = at + 1;
+        true
+    });
+    if start < s.len() {
+        f(&s[start..]);
+    }
+}
+
+/// The lines of a text with their `\n`, as `str::split_inclusive('\n')` gives them. The line
+/// ends are found eight bytes a step ([`crate::scan::visit_marked`]) in one pass: `str`'s char
+/// searcher calls `memchr` and `memcmp` for each line, most of the cost of splitting a report
+/// into lines in the wasm module.
+pub fn lines_inclusive(s: &str) -> Vec<&str> {
+    use crate::scan::{splat, visit_marked, zero_bytes};
+    let mut lines = Vec::new();
+    let mut start = 0;
+    visit_marked(
+        s.as_bytes(),
+        |x| zero_bytes(x ^ splat(b'\n')),
+        |at| {
+            lines.push(&s[start..=at]);
+            start = at + 1;
+            true
+        },
+    );
+    if start < s.len() {
+        lines.push(&s[start..]);
+    }
+    lines
+}
+
+/// The lines of a text, as `str::lines` gives them (without their `\n` or `\r\n`), found as
+/// [`lines_inclusive`] finds them.
+pub fn lines(s: &str) -> Vec<&str> {
+    let mut lines = lines_inclusive(s);
+    for line in &mut lines {
+        if let Some(l) = line.strip_suffix('\n') {
+            *line = l.strip_suffix('\r').unwrap_or(l);
         }
     }
-    if let Some(start) = word {
-        f(&s[start..]);
+    lines
+}
+
+/// The first word of a text, as `str::split_whitespace().next()` gives it (an ASCII text read
+/// as bytes).
+pub fn first_word(s: &str) -> Option<&str> {
+    if !s.is_ascii() {
+        return s.split_whitespace().next();
+    }
+    let b = s.as_bytes();
+    let start = b.iter().position(|&c| !is_ascii_space(c))?;
+    let end = b[start..].iter().position(|&c| is_ascii_space(c)).map_or(b.len(), |n| start + n);
+    Some(&s[start..end])
+}
+
+/// White space in ASCII as `char::is_whitespace` has it: `\t` to `\r` and the space.
+fn is_ascii_space(c: u8) -> bool {
+    c == b' ' || (b'\t'..=b'\r').contains(&c)
+}
+
+/// `str::trim`, with ASCII white space trimmed byte by byte: `trim` decodes each character,
+/// which costs most in the wasm module. Other white space is left to `trim`.
+pub fn trim(s: &str) -> &str {
+    let b = s.as_bytes();
+    let start = b.iter().position(|&c| !is_ascii_space(c)).unwrap_or(b.len());
+    let end = b.iter().rposition(|&c| !is_ascii_space(c)).map_or(start, |at| at + 1);
+    // Both ends are next to ASCII bytes (or at the text's ends): character boundaries.
+    let t = &s[start..end];
+    match (t.as_bytes().first(), t.as_bytes().last()) {
+        (Some(&first), Some(&last)) if first >= 0x80 || last >= 0x80 => t.trim(),
+        _ => t,
     }
 }
 
@@ -56,9 +138,10 @@ fn each_word<'s>(s: &'s str, mut f: impl FnMut(&'s str)) {
 pub fn field_blocks(s: &str) -> Vec<Vec<(String, String)>> {
     let mut blocks: Vec<Vec<(String, String)>> = Vec::new();
     let mut block: Vec<(String, String)> = Vec::new();
-    for line in s.split('\n') {
+    for line in lines_inclusive(s) {
+        let line = line.strip_suffix('\n').unwrap_or(line);
         let line = line.strip_suffix('\r').unwrap_or(line);
-        if line.trim().is_empty() {
+        if trim(line).is_empty() {
             if !block.is_empty() {
                 blocks.push(std::mem::take(&mut block));
             }
@@ -67,12 +150,12 @@ pub fn field_blocks(s: &str) -> Vec<Vec<(String, String)>> {
         if line.starts_with([' ', '\t']) {
             if let Some((_, v)) = block.last_mut() {
                 v.push(' ');
-                v.push_str(line.trim());
+                v.push_str(trim(line));
             }
             continue;
         }
         if let Some((name, value)) = split_field(line) {
-            block.push((name.to_ascii_lowercase(), value.trim().to_string()));
+            block.push((name.to_ascii_lowercase(), trim(value).to_string()));
         }
     }
     if !block.is_empty() {
@@ -83,7 +166,7 @@ pub fn field_blocks(s: &str) -> Vec<Vec<(String, String)>> {
 
 /// `Name: value` where the name is a header field name (printable, no spaces).
 pub fn split_field(line: &str) -> Option<(&str, &str)> {
-    let colon = line.find(':')?;
+    let colon = crate::scan::find_byte(line.as_bytes(), b':')?;
     let name = &line[..colon];
     if name.is_empty() || name.len() > 64 || !name.bytes().all(|b| b.is_ascii_graphic() && b != b':') {
         return None;
@@ -233,34 +316,44 @@ pub fn address_in_field(v: &str) -> Option<String> {
 }
 
 fn address_with_route(v: &str) -> Option<String> {
-    let v = v.trim();
+    // Bytes found eight at a step (`scan::find_byte`) or by `memrchr`: `str`'s char searcher
+    // costs a `memcmp` for each find in the wasm module, and this runs on every address of a
+    // header. Patterns as closures: a `char` array is searched as a loop per character.
+    let has = |s: &str, byte: u8| crate::scan::find_byte(s.as_bytes(), byte).is_some();
+    let v = trim(v);
     // Drop an RFC 3464 address type (`rfc822;`, `utf-8;`, `x400;`).
-    let v = match v.split_once(';') {
-        Some((t, rest)) if !t.contains('@') && !t.contains('<') => rest.trim(),
+    let v = match crate::scan::find_byte(v.as_bytes(), b';') {
+        Some(at) if !has(&v[..at], b'@') && !has(&v[..at], b'<') => trim(&v[at + 1..]),
         _ => v,
     };
     let v = decode_utf8_xtext(v);
-    if let (Some(a), Some(b)) = (v.find('<'), v.rfind('>')) {
+    if let (Some(a), Some(b)) = (crate::scan::find_byte(v.as_bytes(), b'<'), memchr::memrchr(b'>', v.as_bytes())) {
         if a < b {
-            let inner = v[a + 1..b].trim();
-            if inner.contains('@') {
-                return Some(inner.trim_matches(['"', '\'']).to_string()).filter(|s| !s.is_empty());
+            let inner = trim(&v[a + 1..b]);
+            if has(inner, b'@') {
+                return Some(inner.trim_matches(|c| matches!(c, '"' | '\'')).to_string()).filter(|s| !s.is_empty());
             }
         }
     }
-    let v = v.trim_matches(['<', '>', '\'', ' ', ',', ';']);
-    if v.contains('@') {
+    let v = v.trim_matches(|c| matches!(c, '<' | '>' | '\'' | ' ' | ',' | ';'));
+    if has(v, b'@') {
         // A quoted local part keeps its quotes and spaces; otherwise the first word is it.
         let quoted = v.starts_with('"') && v.rfind("\"@").is_some();
-        let token = if quoted { v } else { v.split_whitespace().next().unwrap_or(v).trim_matches('"') };
-        return Some(token.trim_matches(['<', '>', '\'', ',', ';', '(', ')']).to_string());
+        let token = if quoted { v } else { first_word(v).unwrap_or(v).trim_matches('"') };
+        return Some(token.trim_matches(|c| matches!(c, '<' | '>' | '\'' | ',' | ';' | '(' | ')')).to_string());
     }
     find_addresses(v).into_iter().next()
 }
 
+/// Whether a value holds a `\x{` escape ([`decode_utf8_xtext`]): found from its backslash, as a
+/// search for the three bytes costs more to set up than most values take to read.
+pub fn has_xtext_escape(v: &str) -> bool {
+    memchr::memchr_iter(b'\\', v.as_bytes()).any(|at| v.as_bytes()[at + 1..].starts_with(b"x{"))
+}
+
 /// RFC 6533 `utf-8` address type: `\x{HHHH}` escapes stand for Unicode scalar values.
 fn decode_utf8_xtext(v: &str) -> std::borrow::Cow<'_, str> {
-    if !v.contains("\\x{") {
+    if !has_xtext_escape(v) {
         return v.into();
     }
     let mut out = String::with_capacity(v.len());
@@ -411,7 +504,7 @@ pub fn find_ci_all<'a>(text: &'a [u8], word: &'a [u8]) -> impl Iterator<Item = u
     })
 }
 
-/// [`find_ci`] on bytes. Scans (with `memchr`) for one byte of the needle that case cannot
+/// [`find_ci`] on bytes. Scans for one byte of the needle that case cannot
 /// change, such as `:` or `"`, which are rarer in text than letters; else for its first letter
 /// in either case. Compares the whole needle only there.
 pub fn find_ci_bytes(h: &[u8], n: &[u8]) -> Option<usize> {
@@ -421,12 +514,26 @@ pub fn find_ci_bytes(h: &[u8], n: &[u8]) -> Option<usize> {
     if n.len() > h.len() {
         return None;
     }
-    let matches_at = |start: usize| h.get(start..start + n.len()).is_some_and(|w| w.eq_ignore_ascii_case(n));
+    use crate::scan::{splat, visit_marked, zero_bytes};
+    let mut found = None;
+    // Candidates in order of position, so the first match is the first occurrence.
+    let mut first_match = |at: usize| {
+        let here = h.get(at..at + n.len()).is_some_and(|w| w.eq_ignore_ascii_case(n));
+        if here {
+            found = Some(at);
+        }
+        !here
+    };
+    // Candidates found eight bytes a step (`memchr` reads four in the wasm module).
     if let Some(k) = n.iter().position(|b| !b.is_ascii_alphabetic()) {
-        // Candidates in order of position, so the first match is the first occurrence.
-        return memchr::memchr_iter(n[k], &h[k..]).find(|&at| matches_at(at));
+        let byte = splat(n[k]);
+        visit_marked(&h[k..], |x| zero_bytes(x ^ byte), &mut first_match);
+    } else {
+        // A letter in either case: setting bit 5 lowers a capital, and makes no other byte it.
+        let letter = splat(n[0].to_ascii_lowercase());
+        visit_marked(h, |x| zero_bytes((x | splat(0x20)) ^ letter), &mut first_match);
     }
-    memchr::memchr2_iter(n[0].to_ascii_lowercase(), n[0].to_ascii_uppercase(), h).find(|&at| matches_at(at))
+    found
 }
 
 /// A set of tagged phrases, all found in one pass over a text, ignoring ASCII case. Phrases
@@ -665,10 +772,17 @@ impl PhraseSet {
 
     /// The lowest tag among the phrases that occur in `text`.
     pub fn lowest_tag_in(&self, text: &str) -> Option<usize> {
+        self.lowest_tag_among(text, 0..usize::MAX)
+    }
+
+    /// The lowest tag in `tags` among the phrases that occur in `text`.
+    pub fn lowest_tag_among(&self, text: &str, tags: std::ops::Range<usize>) -> Option<usize> {
         let mut best: Option<usize> = None;
         self.scan(text, |_, tag| {
-            best = Some(best.map_or(tag, |b| b.min(tag)));
-            best != Some(0)
+            if tags.contains(&tag) {
+                best = Some(best.map_or(tag, |b| b.min(tag)));
+            }
+            best != Some(tags.start)
         });
         best
     }
@@ -829,6 +943,8 @@ mod tests {
             tags.sort();
             tags.dedup();
             assert_eq!(set.lowest_tag_in(&text), tags.first().copied(), "{text:?}");
+            let among = tags.iter().copied().find(|t| (3..9).contains(t));
+            assert_eq!(set.lowest_tag_among(&text, 3..9), among, "{text:?}");
             assert_eq!(set.any_in(&text), !tags.is_empty(), "{text:?}");
             assert_eq!(set.distinct_in(&text), tags.len(), "{text:?}");
             assert_eq!(set.count_in(&text), occurrences.len(), "{text:?}");
@@ -887,6 +1003,49 @@ mod tests {
         for text in random_joins(&pieces, 3000, 13).into_iter().chain(random_joins(&ascii, 3000, 13)) {
             assert_eq!(words(&text), text.split_whitespace().collect::<Vec<_>>(), "{text:?}");
             assert_eq!(collapse_ws(&text), text.split_whitespace().collect::<Vec<_>>().join(" "), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn lines_and_trims_are_those_of_str() {
+        let pieces =
+            ["\n", "\r", "\r\n", " ", "\t", "\x0b", "a", "bc", "é", "\u{a0}", "\u{3000}", "\u{85}", "12345678"];
+        let mut texts = random_joins(&pieces, 4000, 20);
+        for path in crate::tests::corpus_files().iter().step_by(5) {
+            texts.push(String::from_utf8_lossy(&std::fs::read(path).unwrap()).into_owned());
+        }
+        for text in &texts {
+            assert_eq!(lines_inclusive(text), text.split_inclusive('\n').collect::<Vec<_>>(), "{text:?}");
+            assert_eq!(lines(text), text.lines().collect::<Vec<_>>(), "{text:?}");
+            for line in text.split_inclusive('\n') {
+                assert_eq!(trim(line), line.trim(), "{line:?}");
+            }
+            assert_eq!(trim(text), text.trim(), "{text:?}");
+            assert_eq!(first_word(text), text.split_whitespace().next(), "{text:?}");
+            let pieces: Vec<&str> = text.split('\n').collect();
+            assert_eq!(collapse_ws_joined(&pieces), collapse_ws(&pieces.join(" ")), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn a_case_insensitive_search_finds_the_first_occurrence() {
+        // Needles that start with a letter or hold a case-free byte, on texts from a small
+        // alphabet (occurrences overlap, repeat, cross eight-byte words and sit at both ends),
+        // and on corpus lines.
+        let needles = ["a", "ab", "aB", "b-a", "-", "a:", "ba:b", "é", "aaaaaaaaa", "@", "`", "A@", "x", ""];
+        let naive = |h: &[u8], n: &[u8]| {
+            (0..=h.len()).find(|&at| h.len() >= at + n.len() && h[at..at + n.len()].eq_ignore_ascii_case(n))
+        };
+        let mut texts = random_joins(&["a", "A", "b", "B", "-", ":", "@", "`", "é", " "], 4000, 30);
+        for path in crate::tests::corpus_files().iter().step_by(7) {
+            let text = String::from_utf8_lossy(&std::fs::read(path).unwrap()).into_owned();
+            texts.extend(text.lines().map(str::to_string));
+        }
+        for text in &texts {
+            for needle in needles.iter().chain(&["recipient:", "Final-Recipient", "550 5.1.1", "mailer-daemon"]) {
+                let (h, n) = (text.as_bytes(), needle.as_bytes());
+                assert_eq!(find_ci_bytes(h, n), naive(h, n), "{text:?} / {needle:?}");
+            }
         }
     }
 
@@ -981,6 +1140,55 @@ mod tests {
         assert_eq!(find_smtp_command(">>> RCPT To:<a@b.c>\n<<< 250 ok\n>>> DATA\n<<< 554 no"), Some("DATA"));
         assert_eq!(find_smtp_command("SMTP error from remote mail server after end of data:"), Some("DATA"));
         assert_eq!(find_smtp_command("550 no such user"), None);
+    }
+
+    /// The former reading of an address field, with `str`'s searches.
+    fn address_by_str_searches(v: &str) -> Option<String> {
+        let v = v.trim();
+        let v = match v.split_once(';') {
+            Some((t, rest)) if !t.contains('@') && !t.contains('<') => rest.trim(),
+            _ => v,
+        };
+        let v = decode_utf8_xtext(v);
+        if let (Some(a), Some(b)) = (v.find('<'), v.rfind('>')) {
+            if a < b && v[a + 1..b].trim().contains('@') {
+                return Some(v[a + 1..b].trim().trim_matches(['"', '\'']).to_string()).filter(|s| !s.is_empty());
+            }
+        }
+        let v = v.trim_matches(['<', '>', '\'', ' ', ',', ';']);
+        if v.contains('@') {
+            let quoted = v.starts_with('"') && v.rfind("\"@").is_some();
+            let token = if quoted { v } else { v.split_whitespace().next().unwrap_or(v).trim_matches('"') };
+            return Some(token.trim_matches(['<', '>', '\'', ',', ';', '(', ')']).to_string());
+        }
+        find_addresses(v).into_iter().next()
+    }
+
+    #[test]
+    fn address_fields_read_as_with_str_searches() {
+        // Every field value of the corpus that holds an `@` or a `;`, and each comma-separated
+        // piece of it, and pieces joined at random.
+        let pieces = ["a@b.c", " ", "<", ">", ";", "rfc822", "\"", "'", "\u{a0}", "é", "(", "x", "\\x{41}", "\t", "@"];
+        let mut values = random_joins(&pieces, 5000, 10);
+        for path in crate::tests::corpus_files().iter().step_by(3) {
+            let text = String::from_utf8_lossy(&std::fs::read(path).unwrap()).into_owned();
+            for line in text.lines().filter(|l| l.contains(['@', ';'])) {
+                let value = line.split_once(':').map_or(line, |(_, v)| v);
+                values.push(value.to_string());
+                values.extend(value.split(',').map(str::to_string));
+            }
+        }
+        assert!(values.len() > 20_000, "{}", values.len());
+        for v in &values {
+            assert_eq!(address_with_route(v), address_by_str_searches(v), "{v:?}");
+        }
+    }
+
+    #[test]
+    fn an_escape_is_found_where_its_three_bytes_are() {
+        for v in ["", "\\", "\\x", "\\x{", "a\\\\x{b", "\\y{ \\x{00FC}", "x{\\", "\\x\\x{", "é\\x{"] {
+            assert_eq!(has_xtext_escape(v), v.contains("\\x{"), "{v:?}");
+        }
     }
 
     #[test]

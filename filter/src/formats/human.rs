@@ -50,9 +50,9 @@ fn compute_report_text(mail: &Mail<'_>) -> String {
 /// block (three or more header lines starting with Received, Return-Path or similar).
 pub fn cut_at_original(t: &str) -> &str {
     let mut offset = 0;
-    let lines: Vec<&str> = t.split_inclusive('\n').collect();
+    let lines = crate::text::lines_inclusive(t);
     for (i, line) in lines.iter().enumerate() {
-        let l = line.trim();
+        let l = crate::text::trim(line);
         // Only separator-like lines: "The original message was received at ..." is no marker.
         let separator_like = l.len() < 50 || l.ends_with(':') || has_doubled_rule_char(l);
         let marker = separator_like && ORIGINAL_MARKERS.any_in(l);
@@ -81,7 +81,7 @@ fn is_original_header(l: &str) -> bool {
 /// up to the next blank line). When the address stands alone on its line (a list of failed
 /// addresses), the paragraph that follows is taken.
 pub fn paragraph_about(text: &str, address: &str) -> Option<String> {
-    let lines: Vec<&str> = text.lines().collect();
+    let lines = crate::text::lines(text);
     let at = lines.iter().position(|l| contains_ci(l, address))?;
     let mut out: Vec<&str> = vec![lines[at]];
     let mut i = at + 1;
@@ -128,7 +128,7 @@ pub fn paragraph_about(text: &str, address: &str) -> Option<String> {
         }
         i += 1;
     }
-    let joined = collapse_ws(&out.join(" "));
+    let joined = crate::text::collapse_ws_joined(&out);
     Some(joined).filter(|s| !s.is_empty())
 }
 
@@ -146,7 +146,7 @@ fn is_separator(line: &str) -> bool {
 /// In a session transcript (`>>> DATA` / `<<< 550 … <address>… User unknown`), the command
 /// that the first reply naming `address` answered.
 pub fn transcript_command(text: &str, address: &str) -> Option<&'static str> {
-    let lines: Vec<&str> = text.lines().collect();
+    let lines = crate::text::lines(text);
     let reply = lines.iter().position(|l| l.trim_start().starts_with("<<<") && contains_ci(l, address))?;
     // Only the command right before the reply: later replies answer other commands.
     let command = lines[..reply].iter().rev().find(|l| !l.trim().is_empty())?;
@@ -155,7 +155,8 @@ pub fn transcript_command(text: &str, address: &str) -> Option<&'static str> {
 
 /// The last line of the text that names `address` and passes `wanted`, white space collapsed.
 pub fn last_line_about(text: &str, address: &str, wanted: impl Fn(&str) -> bool) -> Option<String> {
-    text.lines().rev().find(|l| contains_ci(l, address) && !is_recipient_field(l) && wanted(l)).map(collapse_ws)
+    let lines = crate::text::lines(text);
+    lines.into_iter().rev().find(|l| contains_ci(l, address) && !is_recipient_field(l) && wanted(l)).map(collapse_ws)
 }
 
 /// A line that starts with a DSN recipient field (`Final-Recipient:` ...): the report's own

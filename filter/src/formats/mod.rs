@@ -258,11 +258,8 @@ fn enrich(mail: &Mail<'_>, finding: &mut Finding) {
             // Known by its MTA, else by the recipient's domain (a receiver behind a filtering
             // service keeps its own codes).
             let domain = r.address.as_deref().and_then(|a| a.rsplit_once('@')).map(|(_, d)| d);
-            let hosts = r.remote_mta.as_deref().into_iter().chain(domain);
-            if let Some(receiver) = hosts
-                .flat_map(|h| texts.iter().map(move |t| (h, *t)))
-                .find_map(|(h, t)| reason::refine_for_receiver(h, t))
-            {
+            let mut hosts = r.remote_mta.as_deref().into_iter().chain(domain);
+            if let Some(receiver) = hosts.find_map(|h| reason::refine_for_receiver(h, &texts)) {
                 why = receiver;
             }
             // Still being retried, with a bare status (X.Y.0) and nothing in words: sisimai's

@@ -88,14 +88,16 @@ pub fn classify(status: Option<&str>, reply_code: Option<&str>, texts: &[&str], 
 pub fn decide(status: Option<&str>, reply_code: Option<&str>, texts: &[&str], command: Option<&str>) -> Decision {
     let by_status = status.and_then(status::reason_for_status);
     // Typographic apostrophes (Office 365 "wasn’t found") read as ASCII ones. Each text is
-    // lowered only when a question needs it: most answers come from the first.
+    // read only when a question needs it: most answers come from the first. The phrase sets
+    // ignore ASCII case, so only a text with other letters is lowered.
     let lowered_cells: Vec<OnceCell<String>> = texts.iter().map(|_| OnceCell::new()).collect();
     let lowered = || {
         texts.iter().zip(&lowered_cells).map(|(t, cell)| {
             cell.get_or_init(|| {
-                let lower = crate::text::lower(t);
-                let lower = if t.is_ascii() { lower } else { lower.replace('\u{2019}', "'") };
-                without_continuations(&lower)
+                if t.is_ascii() {
+                    return without_continuations(t);
+                }
+                without_continuations(&crate::text::lower(t).replace('\u{2019}', "'"))
             })
             .as_str()
         })
@@ -140,9 +142,10 @@ pub fn decide(status: Option<&str>, reply_code: Option<&str>, texts: &[&str], co
     // or before; said after DATA, or at an unknown stage, a filter may be speaking (sisimai).
     let said_early = matches!(command, Some("RCPT" | "MAIL" | "HELO" | "EHLO" | "CONN"));
     let certain = || lowered().any(|t| phrases::USERUNKNOWN_CERTAIN.any_in(t));
-    let filtered = by_status != Some("userunknown") && (command == Some("DATA") || (!said_early && !certain()));
+    // Asked only of a `userunknown`: the others need not read (nor prepare) the report's text.
+    let filtered = || by_status != Some("userunknown") && (command == Some("DATA") || (!said_early && !certain()));
     let reason = decision.reason;
-    if reason == "userunknown" && filtered {
+    if reason == "userunknown" && filtered() {
         return decision.restated("filtered", "smtp_command", command.unwrap_or("unknown"));
     }
     // Refused at the greeting or HELO: the server turned down the client itself.
@@ -174,47 +177,54 @@ const EXACT_DETAILS: &[&str] =
     &[".1.6", ".2.3", ".7.13", ".7.20", ".7.21", ".7.22", ".7.23", ".7.24", ".7.25", ".7.26", ".7.29", ".7.54"];
 
 /// A multi-line reply joined into one line repeats its code ("550-5.7.1 … 550-5.7.1 …"): drop
-/// the repeats so that phrases spanning the line breaks match.
+/// the repeats so that phrases spanning the line breaks match. White space is collapsed as
+/// [`crate::text::collapse_ws`] does. One pass that writes the result directly: this runs on
+/// every text `decide` reads, the report's whole text among them.
 fn without_continuations(text: &str) -> String {
-    let words = crate::text::words(text);
-    let mut out: Vec<&str> = Vec::with_capacity(words.len());
+    let mut out = String::with_capacity(text.len());
+    let mut push = |w: &str| {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(w);
+    };
     let mut first_code: Option<&str> = None;
-    let mut i = 0;
-    while i < words.len() {
-        let w = words[i];
+    // After a repeated bare code ("550"), an enhanced status that follows it is dropped too.
+    let mut after_bare_code = false;
+    crate::text::each_word(text, |w| {
+        if std::mem::take(&mut after_bare_code)
+            && w.bytes().next().is_some_and(|b| b.is_ascii_digit())
+            && w.contains('.')
+        {
+            return;
+        }
         let code =
             w.get(..3).filter(|c| c.bytes().all(|b| b.is_ascii_digit()) && (w.len() == 3 || w.as_bytes()[3] == b'-'));
         match (code, first_code) {
             (Some(c), Some(f)) if c == f => {
                 // "550-No SMTP service": the line's first word is glued to the code; keep it.
                 if w.len() > 4 && !w[4..].starts_with(|ch: char| ch.is_ascii_digit()) {
-                    out.push(&w[4..]);
-                    i += 1;
-                    continue;
+                    push(&w[4..]);
                 }
-                // Skip "550-5.7.1" or "550 5.7.1": the code and an enhanced status after it.
-                let next_is_status = w.len() == 3
-                    && words
-                        .get(i + 1)
-                        .is_some_and(|n| n.bytes().next().is_some_and(|b| b.is_ascii_digit()) && n.contains('.'));
-                i += if next_is_status { 2 } else { 1 };
-                continue;
+                // Else skip "550-5.7.1", or "550" (and the status after it).
+                after_bare_code = w.len() == 3;
+                return;
             }
             (Some(c), None) => first_code = Some(c),
             _ => {}
         }
-        out.push(w);
-        i += 1;
-    }
-    out.join(" ")
+        push(w);
+    });
+    out
 }
 
 /// The reading of the receiver that answered (`host`: its MTA, or the recipient's domain), when
-/// it is one whose wording has a meaning of its own.
-pub fn refine_for_receiver(host: &str, diagnostic: &str) -> Option<Decision> {
-    let (name, phrase, reason) = rhost::refine(host, diagnostic)?;
+/// it is one whose wording has a meaning of its own: of the first of `texts` (the recipient's
+/// diagnostic, then the report's text) with one of its phrases.
+pub fn refine_for_receiver(host: &str, texts: &[&str]) -> Option<Decision> {
+    let (name, phrase, reason, text) = rhost::refine(host, texts)?;
     let decision = Decision::new(reason, "receiver", name, phrase);
-    Some(not_the_mailbox(decision, &crate::text::lower(diagnostic)))
+    Some(not_the_mailbox(decision, &crate::text::lower_non_ascii(text)))
 }
 
 /// Give a failed or delayed recipient without a status sisimai's pseudo status for its reason.
@@ -311,9 +321,75 @@ mod tests {
         assert_eq!(classify(Some("5.3.2"), Some("550"), postfix, Some("RCPT")), "notaccept");
     }
 
+    /// The former reading: the words listed, then the kept ones joined.
+    fn without_continuations_by_words(text: &str) -> String {
+        let words = crate::text::words(text);
+        let mut out: Vec<&str> = Vec::with_capacity(words.len());
+        let mut first_code: Option<&str> = None;
+        let mut i = 0;
+        while i < words.len() {
+            let w = words[i];
+            let code = w
+                .get(..3)
+                .filter(|c| c.bytes().all(|b| b.is_ascii_digit()) && (w.len() == 3 || w.as_bytes()[3] == b'-'));
+            match (code, first_code) {
+                (Some(c), Some(f)) if c == f => {
+                    if w.len() > 4 && !w[4..].starts_with(|ch: char| ch.is_ascii_digit()) {
+                        out.push(&w[4..]);
+                        i += 1;
+                        continue;
+                    }
+                    let next_is_status = w.len() == 3
+                        && words
+                            .get(i + 1)
+                            .is_some_and(|n| n.bytes().next().is_some_and(|b| b.is_ascii_digit()) && n.contains('.'));
+                    i += if next_is_status { 2 } else { 1 };
+                    continue;
+                }
+                (Some(c), None) => first_code = Some(c),
+                _ => {}
+            }
+            out.push(w);
+            i += 1;
+        }
+        out.join(" ")
+    }
+
+    #[test]
+    fn continuations_are_dropped_as_the_word_list_dropped_them() {
+        let pieces = [
+            " ",
+            "\n",
+            "\r\n ",
+            "550",
+            "550-",
+            "550-5.7.1",
+            "550-No",
+            "551",
+            "5.7.1",
+            "4.",
+            "7",
+            "x",
+            "é",
+            "\u{a0}",
+            "-",
+        ];
+        let mut texts = crate::text::random_joins(&pieces, 5000, 12);
+        // Every line of the corpus, and each file's text whole.
+        for path in crate::tests::corpus_files() {
+            let text = String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned();
+            texts.extend(text.lines().map(str::to_string));
+            texts.push(text);
+        }
+        for text in &texts {
+            assert_eq!(without_continuations(text), without_continuations_by_words(text), "{text:?}");
+        }
+        assert_eq!(without_continuations("550-5.7.1 a\n550-5.7.1 b 550 5.7.1 c 550-No d"), "550-5.7.1 a b c No d");
+    }
+
     #[test]
     fn receivers_refine_by_mta_or_domain() {
-        let refine = |h, t| refine_for_receiver(h, t).map(|d| d.reason);
+        let refine = |h, t| refine_for_receiver(h, &[t]).map(|d| d.reason);
         assert_eq!(
             refine("gmail-smtp-in.l.google.com", "550 5.1.1 The email account that you tried to reach does not exist."),
             Some("userunknown")
@@ -324,7 +400,8 @@ mod tests {
         assert_eq!(refine("smtp-in.orange.fr", orange), Some("systemerror"));
         assert_eq!(refine("cox.net", "550 5.1.0 <x@y> sender rejected. AUP#CDRBL"), Some("blocked"));
         assert_eq!(refine("mx.example.org", "account that you tried to reach does not exist"), None);
-        let google = refine_for_receiver("gmail.com", "The email account that you tried to reach is disabled").unwrap();
+        let google =
+            refine_for_receiver("gmail.com", &["The email account that you tried to reach is disabled"]).unwrap();
         assert_eq!(
             google.source,
             ReasonSource::new("receiver", "google", "account that you tried to reach is disabled")
@@ -379,7 +456,7 @@ mod tests {
         }
         // A receiver's own "unknown" wording yields too.
         let outlook = "550 5.5.0 Requested action not taken: mailbox unavailable. Rate limit exceeded";
-        assert_eq!(refine_for_receiver("hotmail.com", outlook).unwrap().reason, "speeding");
+        assert_eq!(refine_for_receiver("hotmail.com", &[outlook]).unwrap().reason, "speeding");
         // Without such words, X.1.1 stays a hard userunknown.
         let d = decide(Some("5.1.1"), Some("550"), &["550 5.1.1 <a@b.example>: User unknown"], Some("RCPT"));
         assert!(d.reason == "userunknown" && is_hard(d.reason, Some("5.1.1"), Some("550")));

@@ -4,6 +4,10 @@
 //! tables. Phrases are lower-case substrings of the reply text, each with where it is documented
 //! or seen.
 
+use std::sync::LazyLock;
+
+use crate::text::PhraseSet;
+
 pub struct Receiver {
     /// Names the receiver in `reason_source`.
     pub name: &'static str,
@@ -110,10 +114,65 @@ pub const RECEIVERS: &[Receiver] = &[
     },
 ];
 
-/// The receiver's reading of the text, if the host is one of them: its name, the phrase, the reason.
-pub fn refine(host: &str, diagnostic: &str) -> Option<(&'static str, &'static str, &'static str)> {
-    let receiver = RECEIVERS.iter().find(|r| r.hosts.iter().any(|h| crate::text::host_in(host, h)))?;
-    // Lowered only for a known receiver: most hosts are none.
-    let lower = crate::text::lower(diagnostic);
-    receiver.phrases.iter().find(|(p, _)| lower.contains(p)).map(|(p, r)| (receiver.name, *p, *r))
+/// Every receiver's phrases in one set, tagged with their position in [`RECEIVERS`] read in
+/// order: a receiver's first phrase in a text is its lowest tag there, found in one pass
+/// instead of one search per phrase (one set for all: each set's tables take 12 KiB).
+static PHRASES: LazyLock<PhraseSet> =
+    LazyLock::new(|| PhraseSet::new(RECEIVERS.iter().flat_map(|r| r.phrases.iter().map(|p| p.0)).zip(0..)));
+
+/// The receiver's reading of the first of `texts` that holds one of its phrases, if the host
+/// is one of them: its name, the phrase, the reason, and that text. (The receiver is looked up
+/// once for all the texts.)
+pub fn refine<'t>(host: &str, texts: &[&'t str]) -> Option<(&'static str, &'static str, &'static str, &'t str)> {
+    let at = RECEIVERS.iter().position(|r| r.hosts.iter().any(|h| crate::text::host_in(host, h)))?;
+    let receiver = &RECEIVERS[at];
+    let first_tag: usize = RECEIVERS[..at].iter().map(|r| r.phrases.len()).sum();
+    let tags = first_tag..first_tag + receiver.phrases.len();
+    texts.iter().find_map(|text| {
+        let tag = PHRASES.lowest_tag_among(&crate::text::lower_non_ascii(text), tags.clone())?;
+        receiver.phrases.get(tag - first_tag).map(|(p, r)| (receiver.name, *p, *r, *text))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The former reading: the text lowered, each phrase searched in turn.
+    fn refine_by_search(host: &str, diagnostic: &str) -> Option<(&'static str, &'static str, &'static str)> {
+        let receiver = RECEIVERS.iter().find(|r| r.hosts.iter().any(|h| crate::text::host_in(host, h)))?;
+        let lower = diagnostic.to_lowercase();
+        receiver.phrases.iter().find(|(p, _)| lower.contains(p)).map(|(p, r)| (receiver.name, *p, *r))
+    }
+
+    #[test]
+    fn one_pass_finds_the_phrase_each_search_found() {
+        // Each receiver's phrases in other cases, two in one text (either order), and the
+        // corpus's lines, read at every receiver and at an unknown host.
+        let mut texts: Vec<String> = Vec::new();
+        for r in RECEIVERS {
+            for (i, (p, _)) in r.phrases.iter().enumerate() {
+                let other = r.phrases[(i * 7 + 3) % r.phrases.len()].0;
+                texts.push(format!("550 5.0.0 {} (x)", p.to_uppercase()));
+                texts.push(format!("{p} ... {other}"));
+                let cut = p.char_indices().last().map_or(0, |(at, _)| at);
+                texts.push(format!("{other} {}", &p[..cut]));
+            }
+        }
+        texts.push("421 Mail REJETÉ".into());
+        for path in crate::tests::corpus_files() {
+            let text = String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned();
+            texts.extend(text.lines().map(str::to_string));
+        }
+        let hosts = RECEIVERS.iter().map(|r| r.hosts[0]).chain(["mx.example.org"]);
+        let mut found = 0;
+        for host in hosts {
+            for t in &texts {
+                let expected = refine_by_search(host, t);
+                found += usize::from(expected.is_some());
+                assert_eq!(refine(host, &[t]).map(|(n, p, r, _)| (n, p, r)), expected, "{host}: {t:?}");
+            }
+        }
+        assert!(found > 200, "{found}");
+    }
 }
