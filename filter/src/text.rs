@@ -514,7 +514,7 @@ pub fn find_ci_bytes(h: &[u8], n: &[u8]) -> Option<usize> {
     if n.len() > h.len() {
         return None;
     }
-    use crate::scan::{splat, visit_marked, zero_bytes};
+    use crate::scan::{any_byte_below, splat, visit_marked, zero_bytes};
     let mut found = None;
     // Candidates in order of position, so the first match is the first occurrence.
     let mut first_match = |at: usize| {
@@ -527,7 +527,9 @@ pub fn find_ci_bytes(h: &[u8], n: &[u8]) -> Option<usize> {
     // Candidates found eight bytes a step (`memchr` reads four in the wasm module).
     if let Some(k) = n.iter().position(|b| !b.is_ascii_alphabetic()) {
         let byte = splat(n[k]);
-        visit_marked(&h[k..], |x| zero_bytes(x ^ byte), &mut first_match);
+        // Most words hold no such byte: a cheaper test (whether, not where) passes them first.
+        let marks = |x: u64| if any_byte_below(x ^ byte, 1) == 0 { 0 } else { zero_bytes(x ^ byte) };
+        visit_marked(&h[k..], marks, &mut first_match);
     } else {
         // A letter in either case: setting bit 5 lowers a capital, and makes no other byte it.
         let letter = splat(n[0].to_ascii_lowercase());
@@ -1042,7 +1044,8 @@ mod tests {
             texts.extend(text.lines().map(str::to_string));
         }
         for text in &texts {
-            for needle in needles.iter().chain(&["recipient:", "Final-Recipient", "550 5.1.1", "mailer-daemon"]) {
+            for needle in needles.iter().chain(&["recipient:", "Final-Recipient", "550 5.1.1", "mailer-daemon", "$$$"])
+            {
                 let (h, n) = (text.as_bytes(), needle.as_bytes());
                 assert_eq!(find_ci_bytes(h, n), naive(h, n), "{text:?} / {needle:?}");
             }

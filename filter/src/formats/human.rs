@@ -81,8 +81,7 @@ fn is_original_header(l: &str) -> bool {
 /// up to the next blank line). When the address stands alone on its line (a list of failed
 /// addresses), the paragraph that follows is taken.
 pub fn paragraph_about(text: &str, address: &str) -> Option<String> {
-    let lines = crate::text::lines(text);
-    let at = lines.iter().position(|l| contains_ci(l, address))?;
+    let (lines, at) = lines_from_first_naming(text, address)?;
     let mut out: Vec<&str> = vec![lines[at]];
     let mut i = at + 1;
     while i < lines.len() {
@@ -132,6 +131,21 @@ pub fn paragraph_about(text: &str, address: &str) -> Option<String> {
     Some(joined).filter(|s| !s.is_empty())
 }
 
+/// The lines of `text` from the first line that names `address` on (that line at the index
+/// returned). One search of the whole text finds it, and only the lines from there on are split
+/// (an address that holds a line break is looked for line by line, as it cannot name a line).
+fn lines_from_first_naming<'a>(text: &'a str, address: &str) -> Option<(Vec<&'a str>, usize)> {
+    if address.contains(['\n', '\r']) {
+        let lines = crate::text::lines(text);
+        let at = lines.iter().position(|l| contains_ci(l, address))?;
+        return Some((lines, at));
+    }
+    let found = crate::text::find_ci(text, address)?;
+    let start = memchr::memrchr(b'\n', &text.as_bytes()[..found]).map_or(0, |n| n + 1);
+    let lines = crate::text::lines(&text[start..]);
+    (!lines.is_empty()).then_some((lines, 0))
+}
+
 /// A reply code or enhanced status in a line.
 pub(crate) fn has_code(line: &str) -> bool {
     crate::text::find_status(line).is_some() || crate::text::find_reply_code(line).is_some()
@@ -146,6 +160,10 @@ fn is_separator(line: &str) -> bool {
 /// In a session transcript (`>>> DATA` / `<<< 550 … <address>… User unknown`), the command
 /// that the first reply naming `address` answered.
 pub fn transcript_command(text: &str, address: &str) -> Option<&'static str> {
+    // No line names it when the text does not (one search, not one per line).
+    if !contains_ci(text, address) {
+        return None;
+    }
     let lines = crate::text::lines(text);
     let reply = lines.iter().position(|l| l.trim_start().starts_with("<<<") && contains_ci(l, address))?;
     // Only the command right before the reply: later replies answer other commands.
@@ -155,6 +173,9 @@ pub fn transcript_command(text: &str, address: &str) -> Option<&'static str> {
 
 /// The last line of the text that names `address` and passes `wanted`, white space collapsed.
 pub fn last_line_about(text: &str, address: &str, wanted: impl Fn(&str) -> bool) -> Option<String> {
+    if !contains_ci(text, address) {
+        return None;
+    }
     let lines = crate::text::lines(text);
     lines.into_iter().rev().find(|l| contains_ci(l, address) && !is_recipient_field(l) && wanted(l)).map(collapse_ws)
 }
@@ -210,6 +231,57 @@ mod tests {
         for no in ["", "-", "a-b-c", "=*-", "- = *", "a=b*c"] {
             assert!(!has_doubled_rule_char(no), "{no}");
         }
+    }
+
+    /// The lines from the first that names the address on, found line by line.
+    fn lines_from_first_naming_line_by_line<'a>(text: &'a str, address: &str) -> Option<Vec<&'a str>> {
+        let lines = crate::text::lines(text);
+        let at = lines.iter().position(|l| contains_ci(l, address))?;
+        Some(lines[at..].to_vec())
+    }
+
+    fn assert_same_lines_from_first_naming(text: &str, address: &str) {
+        let found = lines_from_first_naming(text, address).map(|(lines, at)| lines[at..].to_vec());
+        assert_eq!(found, lines_from_first_naming_line_by_line(text, address), "{address:?} in {text:?}");
+    }
+
+    #[test]
+    fn the_first_line_naming_an_address_is_the_one_a_line_by_line_search_finds() {
+        for (text, address) in [
+            ("", ""),
+            ("", "a@b"),
+            ("\n", ""),
+            ("x", ""),
+            ("a@b", "a@b"),
+            ("one\r\nTwo A@B.example x\r\nthree\n", "a@b.example"),
+            ("a@b\nc", "b\nc"),
+            ("a\r\nb", "a\r"),
+            ("a\rb\nx", "a\rb"),
+            ("no\nmatch\n", "a@b"),
+            ("é a@b\n\nnext a@b", "A@B"),
+            ("a@", "a@b"),
+        ] {
+            assert_same_lines_from_first_naming(text, address);
+        }
+    }
+
+    /// Every report text of the bounce corpus, with every word in it that holds `@`.
+    #[test]
+    fn the_first_line_naming_an_address_is_found_as_line_by_line_on_the_corpus() {
+        let mut checked = 0;
+        for path in crate::tests::corpus_files().iter().filter(|p| p.to_string_lossy().contains("bounces")) {
+            let raw = std::fs::read(path).unwrap();
+            let Some(msg) = crate::mime::parse(&raw) else { continue };
+            let mail = crate::mime::view(&msg, &crate::Limits::default());
+            let text = report_text(&mail);
+            let words: Vec<&str> = text.split_whitespace().filter(|w| w.contains('@')).take(20).collect();
+            for word in words {
+                assert_same_lines_from_first_naming(text, word);
+                assert_same_lines_from_first_naming(text, word.trim_matches(['<', '>', ':', ',', '.']));
+                checked += 1;
+            }
+        }
+        assert!(checked > 1000, "{checked} addresses");
     }
 
     #[test]
