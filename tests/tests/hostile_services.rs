@@ -206,22 +206,22 @@ fn the_milter_survives_hostile_clients() {
     let s = Running::start("milter", &cfg);
     let reference = ordinary_message(s.port).expect("an ordinary message");
     assert_eq!(reference.2, b'c', "ordinary mail goes on: {reference:?}");
+    // The reference's connection counts against the cap until the service has seen it close,
+    // which can come after the client has its answer: a flood sent before then finds 39 places,
+    // and the connection past the cap later finds one free (CI failed so, twice in a row).
+    std::thread::sleep(Duration::from_millis(500));
 
     // Past the cap: connections are closed at once, not queued.
     let mut flood: Vec<TcpStream> = (0..60).filter_map(|_| TcpStream::connect(("127.0.0.1", s.port)).ok()).collect();
     std::thread::sleep(Duration::from_millis(300));
     let t = Instant::now();
-    // One more at once, while the 40 accepted are surely open: checked after the flood's 60
-    // reads (up to 10 ms each), a slow machine could come near their idle timeout first (CI
-    // once found this connection still open after 100 ms there).
-    let mut extra = TcpStream::connect(("127.0.0.1", s.port)).expect("connect");
-    let t_extra = Instant::now();
-    let extra_closed = closed_within(&mut extra, ANSWER_WITHIN);
-    let refused_in = t_extra.elapsed();
     let refused =
         flood.iter_mut().map(|c| closed_within(c, Duration::from_millis(10))).filter(|&closed| closed).count();
     assert!(refused >= 20, "{refused} of 60 closed at once past max_connections = 40");
-    assert!(extra_closed, "a connection past the cap is closed at once ({refused_in:?})");
+    let mut extra = TcpStream::connect(("127.0.0.1", s.port)).expect("connect");
+    let t_extra = Instant::now();
+    assert!(closed_within(&mut extra, ANSWER_WITHIN), "a connection past the cap is closed at once");
+    let refused_in = t_extra.elapsed();
     // The accepted ones are closed by the idle timeout (2 s).
     assert!(flood.iter_mut().all(|c| closed_within(c, Duration::from_secs(5))), "idle connections closed");
     eprintln!(
