@@ -39,15 +39,21 @@ impl Milter {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_ndr"));
         cmd.args(["milter", "--threads", "2", "--listen", &format!("inet:127.0.0.1:{port}"), "--config"])
             .arg(config)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
+            .stdout(Stdio::null());
         if let Some(f) = fault {
             cmd.args(["--test-fault", f]);
         }
-        let child = cmd.spawn().expect("ndr milter starts");
+        // Its log in a file, to show when it ends or does not answer (CI once had a session
+        // reset at once after start-up, with nothing to tell why).
+        let log = config.with_extension(format!("{port}.log"));
+        cmd.stderr(std::fs::File::create(&log).expect("log file"));
+        let mut child = cmd.spawn().expect("ndr milter starts");
         let t = Instant::now();
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(t.elapsed() < Duration::from_secs(30), "ndr milter did not listen");
+        while !answers_option_negotiation(port) {
+            let ended = child.try_wait().ok().flatten();
+            let log = || std::fs::read_to_string(&log).unwrap_or_default();
+            assert!(ended.is_none(), "ndr milter ended ({ended:?}): {}", log());
+            assert!(t.elapsed() < Duration::from_secs(30), "ndr milter did not answer: {}", log());
             std::thread::sleep(Duration::from_millis(20));
         }
         Milter { child, port }
@@ -223,6 +229,20 @@ fn free_port() -> u16 {
             return port;
         }
     }
+}
+
+/// Whether a milter on `port` answers an option negotiation (SMFIC_OPTNEG, protocol version 6)
+/// with one of its own: listening is not enough to be ready.
+fn answers_option_negotiation(port: u16) -> bool {
+    let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) else { return false };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+    let mut packet = 13u32.to_be_bytes().to_vec();
+    packet.push(b'O');
+    for word in [6u32, 0x1ff, 0x1f_ffff] {
+        packet.extend_from_slice(&word.to_be_bytes());
+    }
+    let mut reply = [0u8; 5];
+    s.write_all(&packet).is_ok() && s.read_exact(&mut reply).is_ok() && reply[4] == b'O'
 }
 
 fn wait_for(port: u16) {
