@@ -18,11 +18,38 @@ use std::{borrow::Cow, collections::HashMap, hash::Hash, net::IpAddr};
 #[derive(Debug, PartialEq, Eq, Clone)]
 #[allow(unpredictable_function_pointer_comparisons)]
 pub struct MessageParser {
-    pub(crate) header_map: HashMap<HeaderName<'static>, HdrParseFnc>,
+    pub(crate) header_map: HashMap<HeaderName<'static>, HdrParseFnc, HeaderNameHashing>,
     pub(crate) def_hdr_parse_fnc: HdrParseFnc,
 }
 
 pub(crate) type HdrParseFnc = for<'x> fn(&mut MessageStream<'x>) -> crate::HeaderValue<'x>;
+
+/// The hashing of `MessageParser::header_map` (not in the published crate, which used the
+/// standard SipHash; vendor/mail-parser/PATCHED.md).
+pub(crate) type HeaderNameHashing = std::hash::BuildHasherDefault<HeaderNameHasher>;
+
+/// A multiply per byte, where SipHash took several dozen instructions: every header field's
+/// name is looked up, and an unknown name is hashed a byte at a time. A weak hash is safe
+/// here: the map holds only the parser's configuration, which input cannot add to.
+#[derive(Default)]
+pub(crate) struct HeaderNameHasher(u64);
+
+impl std::hash::Hasher for HeaderNameHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            self.write_u8(byte);
+        }
+    }
+
+    fn write_u8(&mut self, byte: u8) {
+        // FxHash's step (rustc's hasher).
+        self.0 = (self.0.rotate_left(5) ^ u64::from(byte)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
 
 /// An RFC5322/RFC822 message.
 #[derive(Debug, Default, PartialEq, Clone)]

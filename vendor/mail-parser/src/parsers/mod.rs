@@ -7,6 +7,7 @@
 use std::{iter::Peekable, ops::Range, slice::Iter};
 
 pub mod fields;
+pub(crate) mod find;
 pub mod header;
 pub mod message;
 pub mod mime;
@@ -129,6 +130,31 @@ impl<'x> MessageStream<'x> {
         }
     }
 
+    /// Where `next()` called up to and including the next `byte` leaves the stream: just past
+    /// that byte, or, when there is none, past the end as the `next()` that returns `None`
+    /// leaves it. Whether `byte` was found. (Not in the published crate: eight bytes a step,
+    /// where those `next()` calls were one; vendor/mail-parser/PATCHED.md.)
+    pub(crate) fn skip_past(&mut self, byte: u8) -> bool {
+        let from = self.offset();
+        match find::find_byte(&self.data[from..], byte) {
+            Some(at) => {
+                self.pos = from + at + 1;
+                self.iter = self.data[self.pos..].iter().peekable();
+                true
+            }
+            None => {
+                self.skip_past_end();
+                false
+            }
+        }
+    }
+
+    /// Where `next()` called until it returns `None` leaves the stream.
+    pub(crate) fn skip_past_end(&mut self) {
+        self.pos = self.pos.max(self.data.len()) + 1;
+        self.iter = [][..].iter().peekable();
+    }
+
     #[allow(clippy::len_without_is_empty)]
     #[inline(always)]
     pub fn len(&self) -> usize {
@@ -148,5 +174,34 @@ impl<'x> Iterator for MessageStream<'x> {
     fn next(&mut self) -> Option<Self::Item> {
         self.pos += 1;
         self.iter.next()
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::MessageStream;
+
+    /// Everything that tells where a stream stands.
+    pub(crate) fn state<'x>(s: &MessageStream<'x>) -> (usize, usize, Vec<&'x u8>) {
+        (s.pos, s.restore_pos, s.iter.clone().collect())
+    }
+
+    /// Where tests start streams over `data` ([`stream_at`]): at each offset and one past the
+    /// end (as reading past the end leaves a stream), fresh and with a byte peeked.
+    pub(crate) fn starts(data: &[u8]) -> impl Iterator<Item = (usize, bool)> {
+        (0..=data.len() + 1).flat_map(|start| [(start, false), (start, true)])
+    }
+
+    /// A stream over `data` started at `start` ([`starts`]).
+    pub(crate) fn stream_at(data: &[u8], (start, peeked): (usize, bool)) -> MessageStream<'_> {
+        let mut stream = MessageStream::new(data);
+        stream.skip_bytes(start.min(data.len()));
+        if start > data.len() {
+            stream.next();
+        }
+        if peeked {
+            stream.peek();
+        }
+        stream
     }
 }
