@@ -65,7 +65,7 @@ pub(crate) mod tests {
                 *seed ^= *seed << 13;
                 *seed ^= *seed >> 7;
                 *seed ^= *seed << 17;
-                if *seed % 16 == 0 {
+                if (*seed).is_multiple_of(16) {
                     (*seed >> 24) as u8
                 } else {
                     alphabet[(*seed >> 32) as usize % alphabet.len()]
