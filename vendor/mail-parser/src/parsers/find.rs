@@ -54,6 +54,21 @@ pub(crate) fn find_byte(hay: &[u8], byte: u8) -> Option<usize> {
     find_marked(hay, |x| zero_bytes(x ^ splat(byte)))
 }
 
+/// The high bit of each byte of `x` below `n` (at most 0x80), and no other bit (exact: the low
+/// seven bits plus `0x80 - n` carry into no other byte).
+#[inline(always)]
+fn bytes_below(x: u64, n: u8) -> u64 {
+    !((x & !HIGH) + splat(0x80 - n)) & !x & HIGH
+}
+
+/// The length of the header field name `hay` starts with when it is the plain kind: one or more
+/// bytes, none of them a space or a control byte, then ':'. `None` for any other start.
+#[inline]
+pub(crate) fn plain_name_len(hay: &[u8]) -> Option<usize> {
+    let end = find_marked(hay, |x| zero_bytes(x ^ splat(b':')) | bytes_below(x, b'!'))?;
+    (end > 0 && hay[end] == b':').then_some(end)
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -94,6 +109,19 @@ pub(crate) mod tests {
             }
         }
         messages
+    }
+
+    #[test]
+    fn plain_name_len_is_plain() {
+        let mut seed = 0x0123_4567_89ab_cdef;
+        for len in 0..60 {
+            for _ in 0..200 {
+                let hay = random_bytes(&mut seed, len, b"aB-::: \t\r\n\x0c\x01\x20\x21\x7f");
+                let end = hay.iter().position(|&b| b == b':' || b < b'!');
+                let want = end.filter(|&end| end > 0 && hay[end] == b':');
+                assert_eq!(plain_name_len(&hay), want, "{hay:?}");
+            }
+        }
     }
 
     #[test]

@@ -5,6 +5,7 @@
  */
 
 use super::MessageStream;
+use super::find::plain_name_len;
 use crate::{Header, HeaderName, MessageParser, header_map};
 use std::borrow::Cow;
 const MAX_HEADER_NAME_LEN: usize = 34;
@@ -95,6 +96,23 @@ impl<'x> MessageStream<'x> {
     }
 
     pub fn parse_header_name(&mut self) -> Option<HeaderName<'x>> {
+        // Patched (vendor/mail-parser/PATCHED.md): the usual name, without blanks or control
+        // bytes, is found a word at a time; the loop below reads the rest as it always did.
+        let start = self.offset();
+        if let Some(len) = plain_name_len(&self.data[start..]) {
+            let name = &self.data[start..start + len];
+            let mut header = [0u8; MAX_HEADER_NAME_LEN];
+            for (lower, ch) in header.iter_mut().zip(name) {
+                *lower = ch.to_ascii_lowercase();
+            }
+            self.skip_bytes(len + 1);
+            return header
+                .get(..len)
+                .and_then(header_map)
+                .unwrap_or_else(|| HeaderName::Other(crate::decoders::utf8_lossy(name)))
+                .into();
+        }
+
         let mut token_start: usize = 0;
         let mut token_end: usize = 0;
         let mut token_len: usize = 0;
@@ -170,7 +188,85 @@ impl<'x> HeaderName<'x> {
 
 #[cfg(test)]
 mod tests {
-    use crate::{HeaderName, parsers::MessageStream};
+    use super::MAX_HEADER_NAME_LEN;
+    use crate::parsers::find::tests::{corpus_messages, random_bytes};
+    use crate::parsers::tests::{starts, state, stream_at};
+    use crate::{HeaderName, header_map, parsers::MessageStream};
+
+    /// The published crate's `parse_header_name`.
+    fn parse_header_name_plain<'x>(s: &mut MessageStream<'x>) -> Option<HeaderName<'x>> {
+        let mut token_start: usize = 0;
+        let mut token_end: usize = 0;
+        let mut token_len: usize = 0;
+
+        let mut header = [0u8; MAX_HEADER_NAME_LEN];
+
+        while let Some(&ch) = s.next() {
+            match ch {
+                b':' => {
+                    if token_start != 0 {
+                        break;
+                    }
+                }
+                b'\n' => {
+                    return None;
+                }
+                _ => {
+                    if !ch.is_ascii_whitespace() {
+                        if token_start == 0 {
+                            token_start = s.offset();
+                            token_end = token_start;
+                        } else {
+                            token_end = s.offset();
+                        }
+
+                        if let Some(header) = header.get_mut(token_len) {
+                            *header = ch.to_ascii_lowercase();
+                        }
+                        token_len += 1;
+                    }
+                }
+            }
+        }
+
+        if token_start != 0 {
+            header
+                .get(..token_len)
+                .and_then(header_map)
+                .unwrap_or_else(|| {
+                    HeaderName::Other(String::from_utf8_lossy(s.bytes(token_start - 1..token_end)))
+                })
+                .into()
+        } else {
+            None
+        }
+    }
+
+    #[test]
+    fn parse_header_name_is_plain() {
+        let mut seed = 0x5851_f42d_4c95_7f2d;
+        let mut inputs: Vec<Vec<u8>> = (0..3000)
+            .map(|i| random_bytes(&mut seed, i % 50, b"aB-xX::  \t\r\n\x0c\x01"))
+            .collect();
+        // Header blocks of real messages (each start of a whole message would take too long).
+        inputs.extend(
+            corpus_messages()
+                .iter()
+                .map(|m| m[..m.len().min(200)].to_vec()),
+        );
+        // Names of every length around the longest one read into the buffer.
+        inputs.extend((30..40).map(|len| [&b"X-"[..], &[b'y'; 40][..len], b": v\n"].concat()));
+        for data in &inputs {
+            for start in starts(data) {
+                let (mut fast, mut plain) = (stream_at(data, start), stream_at(data, start));
+                // Debug, as `==` takes names that differ in case for the same.
+                let got = format!("{:?}", fast.parse_header_name());
+                let want = format!("{:?}", parse_header_name_plain(&mut plain));
+                assert_eq!(got, want, "{data:?} {start:?}");
+                assert_eq!(state(&fast), state(&plain), "{data:?} {start:?}");
+            }
+        }
+    }
 
     #[test]
     fn header_name_parse() {
