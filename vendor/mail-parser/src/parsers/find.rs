@@ -69,6 +69,22 @@ pub(crate) fn plain_name_len(hay: &[u8]) -> Option<usize> {
     (end > 0 && hay[end] == b':').then_some(end)
 }
 
+/// How many bytes `bytes` starts with that are ASCII, counted in whole words of eight (the
+/// word holding the first other byte, and a last word shorter than eight, are not counted).
+#[inline]
+pub(crate) fn ascii_words_len(bytes: &[u8]) -> usize {
+    let mut len = 0;
+    for word in bytes.chunks_exact(8) {
+        let mut word_bytes = [0u8; 8];
+        word_bytes.copy_from_slice(word);
+        if u64::from_le_bytes(word_bytes) & HIGH != 0 {
+            break;
+        }
+        len += 8;
+    }
+    len
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -120,6 +136,18 @@ pub(crate) mod tests {
                 let end = hay.iter().position(|&b| b == b':' || b < b'!');
                 let want = end.filter(|&end| end > 0 && hay[end] == b':');
                 assert_eq!(plain_name_len(&hay), want, "{hay:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn ascii_words_len_is_plain() {
+        let mut seed = 0x7f4a_7c15_9e37_79b9;
+        for len in 0..70 {
+            for _ in 0..100 {
+                let hay = random_bytes(&mut seed, len, b"abc \n\x7f");
+                let first = hay.iter().position(|b| !b.is_ascii()).unwrap_or(len);
+                assert_eq!(ascii_words_len(&hay), first / 8 * 8, "{hay:?}");
             }
         }
     }

@@ -4,11 +4,26 @@
  * SPDX-License-Identifier: Apache-2.0 OR MIT
  */
 
+use crate::parsers::find::ascii_words_len;
+
 fn single_byte_decoder(table: &[char], bytes: &[u8]) -> String {
     let mut result = String::with_capacity(bytes.len() * 2);
 
-    for byte in bytes {
-        result.push(table[*byte as usize]);
+    // Patched (vendor/mail-parser/PATCHED.md): every table here maps ASCII to itself
+    // (`single_byte_decoder_is_plain`), so a run of ASCII words is copied at once, where each
+    // byte was looked up and pushed as a char; the word that ends a run goes through the table.
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        let ascii = ascii_words_len(rest);
+        if ascii > 0 {
+            result.push_str(std::str::from_utf8(&rest[..ascii]).unwrap_or_default());
+            rest = &rest[ascii..];
+        }
+        let (word, after) = rest.split_at(rest.len().min(8));
+        for byte in word {
+            result.push(table[*byte as usize]);
+        }
+        rest = after;
     }
 
     result.shrink_to_fit();
@@ -1024,3 +1039,68 @@ static MACINTOSH: &[char] = &[
     '\u{e01e}', '\u{d2}', '\u{da}', '\u{db}', '\u{d9}', '\u{131}', '\u{fffd}', '\u{fffd}',
     '\u{af}', '\u{2d8}', '\u{2d9}', '\u{2da}', '\u{b8}', '\u{2dd}', '\u{2db}', '\u{2c7}',
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parsers::find::tests::random_bytes;
+
+    /// The published crate's `single_byte_decoder`.
+    fn single_byte_decoder_plain(table: &[char], bytes: &[u8]) -> String {
+        let mut result = String::with_capacity(bytes.len() * 2);
+
+        for byte in bytes {
+            result.push(table[*byte as usize]);
+        }
+
+        result.shrink_to_fit();
+        result
+    }
+
+    #[test]
+    fn single_byte_decoder_is_plain() {
+        let tables = [
+            ISO_8859_2,
+            ISO_8859_3,
+            ISO_8859_4,
+            ISO_8859_5,
+            ISO_8859_6,
+            ISO_8859_7,
+            ISO_8859_8,
+            ISO_8859_9,
+            ISO_8859_10,
+            ISO_8859_13,
+            ISO_8859_14,
+            ISO_8859_15,
+            ISO_8859_16,
+            IBM850,
+            KOI8_R,
+            KOI8_U,
+            TIS_620,
+            CP1250,
+            CP1251,
+            CP1252,
+            CP1253,
+            CP1254,
+            CP1255,
+            CP1256,
+            CP1257,
+            CP1258,
+            MACINTOSH,
+        ];
+        // Each table maps every ASCII byte to itself: a word of each is copied.
+        let ascii: Vec<u8> = (0..128).collect();
+        let mut seed = 0x3c6e_f372_fe94_f82b;
+        for table in tables {
+            assert_eq!(
+                single_byte_decoder(table, &ascii),
+                single_byte_decoder_plain(table, &ascii)
+            );
+            for len in 0..100 {
+                let bytes = random_bytes(&mut seed, len, b"Hello, world\r\n");
+                let got = single_byte_decoder(table, &bytes);
+                assert_eq!(got, single_byte_decoder_plain(table, &bytes), "{bytes:?}");
+            }
+        }
+    }
+}
