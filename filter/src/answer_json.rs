@@ -169,9 +169,8 @@ fn write_str(out: &mut Vec<u8>, s: &str) {
     let mut start = 0;
     // Not 0 where a byte is below 0x20, or is `"` or `\\`; rarely also on a byte just above one
     // of those (the cheap test's false marks), which the visit passes over.
-    let marks = |x: u64| {
-        any_byte_below(x, 0x20) | any_byte_below(x ^ splat(b'"'), 1) | any_byte_below(x ^ splat(b'\\'), 1)
-    };
+    let marks =
+        |x: u64| any_byte_below(x, 0x20) | any_byte_below(x ^ splat(b'"'), 1) | any_byte_below(x ^ splat(b'\\'), 1);
     visit_marked(b, marks, |at| {
         let Some(&byte) = b.get(at) else { return false };
         let named = match byte {
