@@ -164,13 +164,26 @@ impl<'a> ser::Serializer for PlainNames<'a> {
 fn write_str(out: &mut Vec<u8>, s: &str) {
     use crate::scan::{any_byte_below, splat, visit_marked};
     let b = s.as_bytes();
-    out.reserve(b.len() + 2);
-    out.push(b'"');
-    let mut start = 0;
     // Not 0 where a byte is below 0x20, or is `"` or `\\`; rarely also on a byte just above one
     // of those (the cheap test's false marks), which the visit passes over.
     let marks =
         |x: u64| any_byte_below(x, 0x20) | any_byte_below(x ^ splat(b'"'), 1) | any_byte_below(x ^ splat(b'\\'), 1);
+    out.reserve(b.len() + 2);
+    out.push(b'"');
+    // Most strings of an answer are short and need no escape: told so first, in a loop that
+    // costs less to start than a visit (the last word filled up with spaces, which need none).
+    let mut words = b.chunks_exact(8);
+    let plain = words.by_ref().all(|w| marks(u64::from_le_bytes(w.try_into().unwrap_or([0; 8]))) == 0) && {
+        let mut tail = [b' '; 8];
+        tail[..words.remainder().len()].copy_from_slice(words.remainder());
+        marks(u64::from_le_bytes(tail)) == 0
+    };
+    if plain {
+        out.extend_from_slice(b);
+        out.push(b'"');
+        return;
+    }
+    let mut start = 0;
     visit_marked(b, marks, |at| {
         let Some(&byte) = b.get(at) else { return false };
         let named = match byte {
