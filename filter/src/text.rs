@@ -73,7 +73,9 @@ pub(crate) fn each_word<'s>(s: &'s str, mut f: impl FnMut(&'s str)) {
 /// into lines in the wasm module.
 pub fn lines_inclusive(s: &str) -> Vec<&str> {
     use crate::scan::{splat, visit_marked, zero_bytes};
-    let mut lines = Vec::new();
+    // Room for lines of 32 bytes on average (a report's are longer): the list is rarely grown,
+    // each growth an allocation and a copy.
+    let mut lines = Vec::with_capacity(s.len() / 32 + 1);
     let mut start = 0;
     visit_marked(
         s.as_bytes(),
