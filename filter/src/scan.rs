@@ -417,6 +417,22 @@ pub(crate) fn splat(byte: u8) -> u64 {
     ONES * u64::from(byte)
 }
 
+/// The first offset [`visit_marked`] visits at which `is_match` holds.
+pub(crate) fn first_marked(
+    hay: &[u8],
+    marks: impl Fn(u64) -> u64,
+    mut is_match: impl FnMut(usize) -> bool,
+) -> Option<usize> {
+    let mut found = None;
+    visit_marked(hay, marks, |at| {
+        if is_match(at) {
+            found = Some(at);
+        }
+        found.is_none()
+    });
+    found
+}
+
 /// Calls `visit` with the offset of each byte of `hay`, in order, whose high bit `marks` sets
 /// in the little-endian word of eight bytes it stands in (built from [`zero_bytes`] and
 /// [`splat`]; the last word is filled up with zeros), until `visit` returns false.

@@ -351,18 +351,10 @@ fn address_with_route(v: &str) -> Option<String> {
 /// search for the three bytes costs more to set up than most values take to read; backslashes
 /// found eight bytes a step (`memchr` reads four in the wasm module, and costs more to start).
 pub fn has_xtext_escape(v: &str) -> bool {
-    use crate::scan::{splat, visit_marked, zero_bytes};
+    use crate::scan::{first_marked, splat, zero_bytes};
     let b = v.as_bytes();
-    let mut found = false;
-    visit_marked(
-        b,
-        |x| zero_bytes(x ^ splat(b'\\')),
-        |at| {
-            found = b.get(at + 1..).is_some_and(|rest| rest.starts_with(b"x{"));
-            !found
-        },
-    );
-    found
+    first_marked(b, |x| zero_bytes(x ^ splat(b'\\')), |at| b.get(at + 1..).is_some_and(|rest| rest.starts_with(b"x{")))
+        .is_some()
 }
 
 /// RFC 6533 `utf-8` address type: `\x{HHHH}` escapes stand for Unicode scalar values.
@@ -528,28 +520,20 @@ pub fn find_ci_bytes(h: &[u8], n: &[u8]) -> Option<usize> {
     if n.len() > h.len() {
         return None;
     }
-    use crate::scan::{any_byte_below, eq_ignore_ascii_case_words, splat, visit_marked, zero_bytes};
-    let mut found = None;
+    use crate::scan::{any_byte_below, eq_ignore_ascii_case_words, first_marked, splat, zero_bytes};
     // Candidates in order of position, so the first match is the first occurrence.
-    let mut first_match = |at: usize| {
-        let here = h.get(at..at + n.len()).is_some_and(|w| eq_ignore_ascii_case_words(w, n));
-        if here {
-            found = Some(at);
-        }
-        !here
-    };
+    let is_match = |at: usize| h.get(at..at + n.len()).is_some_and(|w| eq_ignore_ascii_case_words(w, n));
     // Candidates found eight bytes a step (`memchr` reads four in the wasm module).
     if let Some(k) = n.iter().position(|b| !b.is_ascii_alphabetic()) {
         let byte = splat(n[k]);
         // Most words hold no such byte: a cheaper test (whether, not where) passes them first.
         let marks = |x: u64| if any_byte_below(x ^ byte, 1) == 0 { 0 } else { zero_bytes(x ^ byte) };
-        visit_marked(&h[k..], marks, &mut first_match);
+        first_marked(&h[k..], marks, is_match)
     } else {
         // A letter in either case: setting bit 5 lowers a capital, and makes no other byte it.
         let letter = splat(n[0].to_ascii_lowercase());
-        visit_marked(h, |x| zero_bytes((x | splat(0x20)) ^ letter), &mut first_match);
+        first_marked(h, |x| zero_bytes((x | splat(0x20)) ^ letter), is_match)
     }
-    found
 }
 
 /// A set of tagged phrases, all found in one pass over a text, ignoring ASCII case. Phrases

@@ -70,18 +70,14 @@ pub fn cut_at_original(t: &str) -> &str {
 /// report). The three bytes are found eight at a step: a byte at a step cost most of cutting a
 /// report at its original in the wasm module.
 fn has_doubled_rule_char(l: &str) -> bool {
-    use crate::scan::{any_byte_below, splat, visit_marked};
+    use crate::scan::{any_byte_below, first_marked, splat};
     let b = l.as_bytes();
     // The cheap marks of a zero byte also mark a 1 above one: such a byte is passed over.
     let marks = |x: u64| {
         any_byte_below(x ^ splat(b'-'), 1) | any_byte_below(x ^ splat(b'='), 1) | any_byte_below(x ^ splat(b'*'), 1)
     };
-    let mut found = false;
-    visit_marked(b, marks, |at| {
-        found = b.get(at).is_some_and(|c| matches!(c, b'-' | b'=' | b'*') && b.get(at + 1) == Some(c));
-        !found
-    });
-    found
+    first_marked(b, marks, |at| b.get(at).is_some_and(|c| matches!(c, b'-' | b'=' | b'*') && b.get(at + 1) == Some(c)))
+        .is_some()
 }
 
 fn is_original_header(l: &str) -> bool {
