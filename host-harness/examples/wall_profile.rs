@@ -21,23 +21,19 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::{Context, bail};
-use wasmtime::{Config, Engine, Instance, Linker, Module, ProfilingStrategy, Store, TypedFunc};
+use common::{FUEL_PER_CALL, Runner};
+use wasmtime::{Config, Engine, Linker, Module, ProfilingStrategy, Store};
 
-/// Fuel each call starts with when metering is on: more than any message needs.
-const FUEL_PER_CALL: u64 = u64::MAX / 2;
+mod common;
 
-/// One module instance and the exports a classification calls.
-struct Runner {
-    store: Store<()>,
-    instance: Instance,
+/// A module instance in an engine with or without fuel metering.
+struct Timed {
+    runner: Runner<()>,
     fuel: bool,
-    alloc: TypedFunc<i32, i32>,
-    free: TypedFunc<(i32, i32), i32>,
-    classify: TypedFunc<(i32, i32, i32, i32), i32>,
 }
 
-impl Runner {
-    fn new(wasm: &[u8], fuel: bool, perf_map: bool) -> anyhow::Result<Runner> {
+impl Timed {
+    fn new(wasm: &[u8], fuel: bool, perf_map: bool) -> anyhow::Result<Timed> {
         let mut config = Config::new();
         config.consume_fuel(fuel);
         if perf_map {
@@ -47,42 +43,19 @@ impl Runner {
         let module = Module::new(&engine, wasm)?;
         let mut store = Store::new(&engine, ());
         let instance = Linker::new(&engine).instantiate(&mut store, &module)?;
-        Ok(Runner {
-            alloc: instance.get_typed_func(&mut store, "ndr_alloc")?,
-            free: instance.get_typed_func(&mut store, "ndr_free")?,
-            classify: instance.get_typed_func(&mut store, "ndr_classify")?,
-            store,
-            instance,
-            fuel,
-        })
+        Ok(Timed { runner: Runner::new(store, instance)?, fuel })
     }
 
-    /// Classify one message as `FilterInstance::classify` does (buffers in, classify, buffers
-    /// out); the fuel used (0 without metering) and the nanoseconds taken.
+    /// Classify one message: the fuel used (0 without metering) and the nanoseconds taken.
     fn run(&mut self, message: &[u8], request: &[u8]) -> anyhow::Result<(u64, u128)> {
         if self.fuel {
-            self.store.set_fuel(FUEL_PER_CALL)?;
+            self.runner.store.set_fuel(FUEL_PER_CALL)?;
         }
         let started = Instant::now();
-        let msg = self.put(message)?;
-        let req = self.put(request)?;
-        let status = self.classify.call(&mut self.store, (msg.0, msg.1, req.0, req.1))?;
-        self.free.call(&mut self.store, msg)?;
-        self.free.call(&mut self.store, req)?;
+        self.runner.classify(message, request)?;
         let took = started.elapsed().as_nanos();
-        if status != 0 {
-            bail!("ndr_classify returned status {status}");
-        }
-        let used = if self.fuel { FUEL_PER_CALL - self.store.get_fuel()? } else { 0 };
+        let used = if self.fuel { FUEL_PER_CALL - self.runner.store.get_fuel()? } else { 0 };
         Ok((used, took))
-    }
-
-    fn put(&mut self, bytes: &[u8]) -> anyhow::Result<(i32, i32)> {
-        let len = i32::try_from(bytes.len())?;
-        let ptr = self.alloc.call(&mut self.store, len)?;
-        let memory = self.instance.get_memory(&mut self.store, "memory").context("no memory export")?;
-        memory.write(&mut self.store, ptr as u32 as usize, bytes)?;
-        Ok((ptr, len))
     }
 
     /// Each message's fastest time over `passes` passes, in nanoseconds.
@@ -134,29 +107,15 @@ fn percentiles(mut nanos: Vec<u128>) -> (f64, f64) {
 }
 
 fn main() -> ExitCode {
-    match profile() {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("wall_profile: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
+    common::exit("wall_profile", profile())
 }
 
 fn profile() -> anyhow::Result<()> {
     let args = args()?;
-    let mut messages: Vec<Vec<u8>> = ndr_host::source::files(&args.paths)
-        .into_iter()
-        .filter_map(Result::ok)
-        .flat_map(|p| ndr_host::source::messages(&p))
-        .filter_map(|i| i.bytes.ok())
-        .collect();
-    if messages.is_empty() {
-        bail!("no readable messages");
-    }
-    let request = ndr_host::request::classify(None, ndr_host::request::unix_now(), None).to_string().into_bytes();
+    let mut messages = common::messages(&args.paths)?;
+    let request = common::request();
     let wasm = std::fs::read(&args.module).with_context(|| args.module.display().to_string())?;
-    let mut metered = Runner::new(&wasm, true, args.perf_map)?;
+    let mut metered = Timed::new(&wasm, true, args.perf_map)?;
     if args.middle {
         let mut by_fuel = Vec::with_capacity(messages.len());
         for message in messages {
@@ -176,7 +135,7 @@ fn profile() -> anyhow::Result<()> {
     if args.compare_fuel {
         // Alternate the two engines pass by pass, so that a change in the machine's speed falls
         // on both alike.
-        let mut unmetered = Runner::new(&wasm, false, args.perf_map)?;
+        let mut unmetered = Timed::new(&wasm, false, args.perf_map)?;
         let (mut with, mut without) = (vec![u128::MAX; messages.len()], vec![u128::MAX; messages.len()]);
         for _ in 0..args.passes {
             for (best, took) in with.iter_mut().zip(metered.fastest(&messages, &request, 1)?) {
