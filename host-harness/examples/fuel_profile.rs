@@ -23,12 +23,13 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
-use wasmtime::{Caller, Config, Engine, Instance, Linker, Module, Store, TypedFunc, WasmBacktrace};
+use common::{FUEL_PER_CALL, Runner};
+use wasmtime::{Caller, Config, Engine, Linker, Module, Store, WasmBacktrace};
+
+mod common;
 
 /// Fuel of one probe: `i32.const id` and `call $log_execution` cost one each.
 const PROBE_FUEL: u64 = 2;
-/// Fuel each call starts with: more than any message needs.
-const FUEL_PER_CALL: u64 = u64::MAX / 2;
 
 /// Deepest stack a probe reads; a deeper one stops the run (its outer frames would be lost).
 const MAX_FRAMES: usize = 512;
@@ -87,58 +88,26 @@ fn demangle(name: &str) -> String {
     format!("{:#}", rustc_demangle::demangle(name))
 }
 
-/// An instance of the instrumented module and the exports `ndr bench` calls.
-struct Runner {
-    store: Store<Probes>,
-    instance: Instance,
-    alloc: TypedFunc<i32, i32>,
-    free: TypedFunc<(i32, i32), i32>,
-    classify: TypedFunc<(i32, i32, i32, i32), i32>,
+/// Load the instrumented module with the probes linked in.
+fn instrumented(engine: &Engine, wasm: &Path, linker: &Linker<Probes>) -> anyhow::Result<Runner<Probes>> {
+    let module = Module::from_file(engine, wasm).map_err(|e| anyhow::anyhow!("{}: {e}", wasm.display()))?;
+    let mut store = Store::new(engine, Probes::default());
+    store.set_fuel(FUEL_PER_CALL)?;
+    let instance = linker.instantiate(&mut store, &module)?;
+    Runner::new(store, instance)
 }
 
-impl Runner {
-    fn new(engine: &Engine, wasm: &Path, linker: &Linker<Probes>) -> anyhow::Result<Runner> {
-        let module = Module::from_file(engine, wasm).map_err(|e| anyhow::anyhow!("{}: {e}", wasm.display()))?;
-        let mut store = Store::new(engine, Probes::default());
-        store.set_fuel(FUEL_PER_CALL)?;
-        let instance = linker.instantiate(&mut store, &module)?;
-        Ok(Runner {
-            alloc: instance.get_typed_func(&mut store, "ndr_alloc")?,
-            free: instance.get_typed_func(&mut store, "ndr_free")?,
-            classify: instance.get_typed_func(&mut store, "ndr_classify")?,
-            store,
-            instance,
-        })
-    }
-
-    /// Classify one message as `FilterInstance::classify` does (buffers in, classify, buffers
-    /// out); returns the fuel used, probes included.
-    fn run(&mut self, message: &[u8], request: &[u8]) -> anyhow::Result<u64> {
-        self.store.set_fuel(FUEL_PER_CALL)?;
-        let probes = self.store.data_mut();
-        probes.fuel_at_last_probe = FUEL_PER_CALL;
-        probes.stack_at_last_probe.clear();
-        probes.fuel_by_stack.clear();
-        let msg = self.put(message)?;
-        let req = self.put(request)?;
-        let status = self.classify.call(&mut self.store, (msg.0, msg.1, req.0, req.1))?;
-        self.free.call(&mut self.store, msg)?;
-        self.free.call(&mut self.store, req)?;
-        if status != 0 {
-            bail!("ndr_classify returned status {status}");
-        }
-        let fuel_left = self.store.get_fuel()?;
-        self.store.data_mut().charge(fuel_left, 0, Stack::new());
-        Ok(FUEL_PER_CALL - fuel_left)
-    }
-
-    fn put(&mut self, bytes: &[u8]) -> anyhow::Result<(i32, i32)> {
-        let len = i32::try_from(bytes.len())?;
-        let ptr = self.alloc.call(&mut self.store, len)?;
-        let memory = self.instance.get_memory(&mut self.store, "memory").context("no memory export")?;
-        memory.write(&mut self.store, ptr as u32 as usize, bytes)?;
-        Ok((ptr, len))
-    }
+/// Classify one message in the instrumented module; the fuel used, probes included.
+fn run(runner: &mut Runner<Probes>, message: &[u8], request: &[u8]) -> anyhow::Result<u64> {
+    runner.store.set_fuel(FUEL_PER_CALL)?;
+    let probes = runner.store.data_mut();
+    probes.fuel_at_last_probe = FUEL_PER_CALL;
+    probes.stack_at_last_probe.clear();
+    probes.fuel_by_stack.clear();
+    runner.classify(message, request)?;
+    let fuel_left = runner.store.get_fuel()?;
+    runner.store.data_mut().charge(fuel_left, 0, Stack::new());
+    Ok(FUEL_PER_CALL - fuel_left)
 }
 
 /// One message's profile.
@@ -182,27 +151,13 @@ fn args() -> anyhow::Result<Args> {
 }
 
 fn main() -> ExitCode {
-    match profile() {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("fuel_profile: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
+    common::exit("fuel_profile", profile())
 }
 
 fn profile() -> anyhow::Result<()> {
     let args = args()?;
-    let messages: Vec<Vec<u8>> = ndr_host::source::files(&args.paths)
-        .into_iter()
-        .filter_map(Result::ok)
-        .flat_map(|p| ndr_host::source::messages(&p))
-        .filter_map(|i| i.bytes.ok())
-        .collect();
-    if messages.is_empty() {
-        bail!("no readable messages");
-    }
-    let request = ndr_host::request::classify(None, ndr_host::request::unix_now(), None).to_string().into_bytes();
+    let messages = common::messages(&args.paths)?;
+    let request = common::request();
     let mut config = Config::new();
     config.consume_fuel(true).wasm_backtrace_max_frames(NonZeroUsize::new(MAX_FRAMES));
     let engine = Engine::new(&config)?;
@@ -210,12 +165,12 @@ fn profile() -> anyhow::Result<()> {
     linker.func_wrap("env", "log_execution", log_execution)?;
     // The shipped module as `ndr bench` runs it: its fuel is the figure the profile must match.
     let mut shipped = ndr_host::Filter::from_file(&args.shipped, ndr_host::Budget::default())?.instance()?;
-    let mut instrumented = Runner::new(&engine, &args.instrumented, &linker)?;
+    let mut instrumented = instrumented(&engine, &args.instrumented, &linker)?;
 
     // A warm-up pass, as `ndr bench` does: the allocator's first calls grow memory.
     for m in &messages {
         shipped.classify(m, &request)?;
-        instrumented.run(m, &request)?;
+        run(&mut instrumented, m, &request)?;
     }
     instrumented.store.data_mut().recording = true;
     let mut profiles = Vec::with_capacity(messages.len());
@@ -223,7 +178,7 @@ fn profile() -> anyhow::Result<()> {
         shipped.classify(m, &request)?;
         let fuel = shipped.fuel_used();
         let probes_before = instrumented.store.data().count;
-        let fuel_instrumented = instrumented.run(m, &request)?;
+        let fuel_instrumented = run(&mut instrumented, m, &request)?;
         let probes = instrumented.store.data_mut();
         let fuel_by_stack = std::mem::take(&mut probes.fuel_by_stack);
         let attributed: u64 = fuel_by_stack.values().sum();
