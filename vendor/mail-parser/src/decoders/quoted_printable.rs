@@ -326,9 +326,9 @@ mod tests {
     use std::borrow::Cow;
 
     use super::{HEX_MAP, QuotedPrintableState};
+    use crate::decoders::tests::{corpus_parts_decode_as_plain, decoder_is_plain};
     use crate::parsers::MessageStream;
-    use crate::parsers::find::tests::{corpus_messages, random_bytes};
-    use crate::parsers::tests::{starts, state, stream_at};
+    use crate::parsers::find::tests::random_bytes;
 
     /// The published crate's `decode_quoted_printable_mime`.
     fn decode_quoted_printable_mime_plain<'x>(
@@ -440,90 +440,24 @@ mod tests {
         )
     }
 
-    /// `decode_quoted_printable_mime` from every start of `data` (and one past its end), fresh
-    /// and with a byte peeked, gives what the published crate's gives and leaves the stream as
-    /// it did (position, peeked byte, checkpoint).
-    fn check(data: &[u8], boundary: &[u8]) {
-        for start in starts(data) {
-            let (mut fast, mut plain) = (stream_at(data, start), stream_at(data, start));
-            let got = fast.decode_quoted_printable_mime(boundary);
-            let want = decode_quoted_printable_mime_plain(&mut plain, boundary);
-            let what = || {
-                format!(
-                    "{:?} {:?} {start:?}",
-                    String::from_utf8_lossy(data),
-                    String::from_utf8_lossy(boundary)
-                )
-            };
-            assert_eq!(got, want, "{}", what());
-            assert_eq!(state(&fast), state(&plain), "{}", what());
-        }
-    }
-
     #[test]
     fn decode_quoted_printable_mime_is_plain() {
         let mut seed = 0x3c6e_f372_fe94_f82b;
         for i in 0..4000 {
             let data = random_bytes(&mut seed, i % 90, b"==  \t\r\n\n--aF3e\x0cxyzz");
             let boundary: &[u8] = [&b""[..], b"a", b"-x", b"aF", b"=\n", b" "][i % 6];
-            check(&data, boundary);
+            decoder_is_plain(
+                &data,
+                boundary,
+                MessageStream::decode_quoted_printable_mime,
+                decode_quoted_printable_mime_plain,
+            );
         }
-        // The quoted-printable parts of real messages, with each boundary the message declares
-        // and none: their first and last bytes from every start, and all of them from the first.
-        for message in corpus_messages() {
-            let mut boundaries = vec![&b""[..]];
-            let mut at = 0;
-            while let Some(found) = find_ci(&message[at..], b"boundary=") {
-                let value = &message[at + found + 9..];
-                let value = value.strip_prefix(b"\"").unwrap_or(value);
-                let len = value
-                    .iter()
-                    .position(|&ch| b"\"\r\n; ".contains(&ch))
-                    .unwrap_or(value.len());
-                boundaries.push(&value[..len]);
-                at += found + 9;
-            }
-            boundaries.sort();
-            boundaries.dedup();
-            let mut at = 0;
-            while let Some(found) = find_ci(&message[at..], b"transfer-encoding: quoted-printable")
-            {
-                at += found;
-                let Some(blank) =
-                    find_ci(&message[at..], b"\n\n").or_else(|| find_ci(&message[at..], b"\n\r\n"))
-                else {
-                    break;
-                };
-                let body = at + blank + 1;
-                let end = message[body..]
-                    .windows(3)
-                    .position(|w| w == b"\n--")
-                    .map_or(message.len(), |end| body + end + 3);
-                for boundary in &boundaries {
-                    check(&message[body..end.min(body + 250)], boundary);
-                    check(
-                        &message[end.saturating_sub(250).max(body)..(end + 80).min(message.len())],
-                        boundary,
-                    );
-                    let (mut fast, mut plain) =
-                        (MessageStream::new(&message), MessageStream::new(&message));
-                    fast.skip_bytes(body);
-                    plain.skip_bytes(body);
-                    assert_eq!(
-                        fast.decode_quoted_printable_mime(boundary),
-                        decode_quoted_printable_mime_plain(&mut plain, boundary)
-                    );
-                    assert_eq!(state(&fast), state(&plain));
-                }
-                at = body;
-            }
-        }
-    }
-
-    /// Where `needle` (ASCII lowercase) first occurs in `hay`, ignoring ASCII case.
-    fn find_ci(hay: &[u8], needle: &[u8]) -> Option<usize> {
-        hay.windows(needle.len())
-            .position(|w| w.eq_ignore_ascii_case(needle))
+        corpus_parts_decode_as_plain(
+            b"quoted-printable",
+            |s, boundary| s.decode_quoted_printable_mime(boundary),
+            decode_quoted_printable_mime_plain,
+        );
     }
 
     #[test]
