@@ -30,8 +30,112 @@ pub type DecodeFnc<'x> = fn(&mut MessageStream<'x>, &[u8]) -> (usize, Cow<'x, [u
 pub type DecodeWordFnc<'x> = fn(&mut MessageStream<'x>) -> Option<Vec<u8>>;
 
 #[cfg(test)]
-mod tests {
-    use crate::parsers::find::tests::random_bytes;
+pub(crate) mod tests {
+    use std::borrow::Cow;
+
+    use super::DecodeFnc;
+    use crate::parsers::MessageStream;
+    use crate::parsers::find::tests::{corpus_messages, random_bytes};
+    use crate::parsers::tests::{starts, state, stream_at};
+
+    type DecodeResult<'x> = (usize, Cow<'x, [u8]>);
+
+    /// `fast` from every start of `data` (and one past its end), fresh and with a byte peeked,
+    /// gives what `plain` (the published crate's decoder) gives and leaves the stream as it did
+    /// (position, peeked byte, checkpoint).
+    pub(crate) fn decoder_is_plain<'x>(
+        data: &'x [u8],
+        boundary: &[u8],
+        fast: DecodeFnc<'x>,
+        plain: DecodeFnc<'x>,
+    ) {
+        for start in starts(data) {
+            let (mut fast_stream, mut plain_stream) =
+                (stream_at(data, start), stream_at(data, start));
+            let got = fast(&mut fast_stream, boundary);
+            let want = plain(&mut plain_stream, boundary);
+            let what = || {
+                format!(
+                    "{:?} {:?} {start:?}",
+                    String::from_utf8_lossy(data),
+                    String::from_utf8_lossy(boundary)
+                )
+            };
+            assert_eq!(got, want, "{}", what());
+            assert_eq!(state(&fast_stream), state(&plain_stream), "{}", what());
+        }
+    }
+
+    /// `fast` decodes the corpus's parts sent in `encoding` as `plain` does, with each boundary
+    /// the message declares and none: their first and last bytes from every start
+    /// ([`decoder_is_plain`]), and all of them from the first.
+    pub(crate) fn corpus_parts_decode_as_plain(
+        encoding: &[u8],
+        fast: for<'x> fn(&mut MessageStream<'x>, &[u8]) -> DecodeResult<'x>,
+        plain: for<'x> fn(&mut MessageStream<'x>, &[u8]) -> DecodeResult<'x>,
+    ) {
+        let header = [&b"transfer-encoding: "[..], encoding].concat();
+        let mut parts = 0;
+        for message in corpus_messages() {
+            let mut boundaries = vec![&b""[..]];
+            let mut at = 0;
+            while let Some(found) = find_ci(&message[at..], b"boundary=") {
+                let value = &message[at + found + 9..];
+                let value = value.strip_prefix(b"\"").unwrap_or(value);
+                let len = value
+                    .iter()
+                    .position(|&ch| b"\"\r\n; ".contains(&ch))
+                    .unwrap_or(value.len());
+                boundaries.push(&value[..len]);
+                at += found + 9;
+            }
+            boundaries.sort();
+            boundaries.dedup();
+            let mut at = 0;
+            while let Some(found) = find_ci(&message[at..], &header) {
+                at += found;
+                // After the first empty line.
+                let Some(blank) = message[at..]
+                    .windows(2)
+                    .position(|w| w == b"\n\n" || w == b"\n\r")
+                else {
+                    break;
+                };
+                let body = at + blank + 2 + usize::from(message[at + blank + 1] == b'\r');
+                let body = body.min(message.len());
+                let end = message[body..]
+                    .windows(3)
+                    .position(|w| w == b"\n--")
+                    .map_or(message.len(), |end| body + end + 3);
+                for boundary in &boundaries {
+                    let head = &message[body..end.min(body + 250)];
+                    decoder_is_plain(head, boundary, fast, plain);
+                    let tail =
+                        &message[end.saturating_sub(250).max(body)..(end + 80).min(message.len())];
+                    decoder_is_plain(tail, boundary, fast, plain);
+                    let (mut fast_stream, mut plain_stream) =
+                        (MessageStream::new(&message), MessageStream::new(&message));
+                    fast_stream.skip_bytes(body);
+                    plain_stream.skip_bytes(body);
+                    assert_eq!(
+                        fast(&mut fast_stream, boundary),
+                        plain(&mut plain_stream, boundary)
+                    );
+                    assert_eq!(state(&fast_stream), state(&plain_stream));
+                }
+                parts += 1;
+                at = body;
+            }
+        }
+        // The corpus is there (two levels up from the crate) and has such parts.
+        assert!(parts > 0, "no {} parts", String::from_utf8_lossy(encoding));
+    }
+
+    /// Where `needle` (ASCII lowercase) first occurs in `hay`, ignoring ASCII case.
+    fn find_ci(hay: &[u8], needle: &[u8]) -> Option<usize> {
+        hay.windows(needle.len())
+            .position(|w| w.eq_ignore_ascii_case(needle))
+    }
 
     #[test]
     fn utf8_lossy_is_plain() {

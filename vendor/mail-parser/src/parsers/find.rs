@@ -54,6 +54,17 @@ pub(crate) fn find_byte(hay: &[u8], byte: u8) -> Option<usize> {
     find_marked(hay, |x| zero_bytes(x ^ splat(byte)))
 }
 
+/// The offset of the first byte in `hay` that quoted-printable text may need a decision on:
+/// '=', '\n', '\r' or '-'. Also 0x1D, which the cheaper test lets through: '\r', 0x1D, '-' and
+/// '=' are the bytes 0x0D | 0x10 * (0 to 3). A caller must only take the bytes before it as
+/// plain text, which stays true when a run ends early.
+#[inline]
+pub(crate) fn find_qp_special(hay: &[u8]) -> Option<usize> {
+    find_marked(hay, |x| {
+        zero_bytes((x & splat(!0x30)) ^ splat(b'\r')) | zero_bytes(x ^ splat(b'\n'))
+    })
+}
+
 /// The high bit of each byte of `x` below `n` (at most 0x80), and no other bit (exact: the low
 /// seven bits plus `0x80 - n` carry into no other byte).
 #[inline(always)]
@@ -148,6 +159,18 @@ pub(crate) mod tests {
                 let hay = random_bytes(&mut seed, len, b"abc \n\x7f");
                 let first = hay.iter().position(|b| !b.is_ascii()).unwrap_or(len);
                 assert_eq!(ascii_words_len(&hay), first / 8 * 8, "{hay:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn find_qp_special_is_plain() {
+        let mut seed = 0x2545_f491_4f6c_dd1d;
+        for len in 0..80 {
+            for _ in 0..100 {
+                let hay = random_bytes(&mut seed, len, b"ab =-\r\n\t\x1d\x4d\x8d\xcd\x0c\0");
+                let want = hay.iter().position(|b| b"=\n\r-\x1d".contains(b));
+                assert_eq!(find_qp_special(&hay), want, "{hay:?}");
             }
         }
     }
