@@ -203,7 +203,7 @@ fn print_profile(args: &Args, profiles: &mut [Profile], names: &HashMap<u32, Str
     profiles.sort_by_key(|p| p.fuel);
     let n = profiles.len();
     let p50 = profiles[(n - 1) / 2].fuel;
-    let chosen = if args.middle { &profiles[n * 2 / 5..(n * 3 / 5).max(n * 2 / 5 + 1)] } else { &profiles[..] };
+    let chosen = if args.middle { &profiles[common::middle_fifth(n)] } else { &profiles[..] };
     let mut self_fuel: HashMap<u32, u64> = HashMap::new();
     let mut inclusive: HashMap<u32, u64> = HashMap::new();
     // Inclusive fuel by (function, its caller), to tell apart functions of one name.

@@ -122,8 +122,7 @@ fn profile() -> anyhow::Result<()> {
             by_fuel.push((metered.run(&message, &request)?.0, message));
         }
         by_fuel.sort_by_key(|(fuel, _)| *fuel);
-        let n = by_fuel.len();
-        messages = by_fuel.drain(n * 2 / 5..(n * 3 / 5).max(n * 2 / 5 + 1)).map(|(_, m)| m).collect();
+        messages = by_fuel.drain(common::middle_fifth(by_fuel.len())).map(|(_, m)| m).collect();
     }
     let (p50, p90) = percentiles(metered.fastest(&messages, &request, args.passes)?);
     println!(

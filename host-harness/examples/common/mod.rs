@@ -30,6 +30,12 @@ pub fn request() -> Vec<u8> {
     ndr_host::request::classify(None, ndr_host::request::unix_now(), None).to_string().into_bytes()
 }
 
+/// The p40-p60 fifth of `n` items sorted by fuel (at least one): what `--middle` keeps, so that
+/// a profile describes the p50 message.
+pub fn middle_fifth(n: usize) -> std::ops::Range<usize> {
+    n * 2 / 5..(n * 3 / 5).max(n * 2 / 5 + 1)
+}
+
 /// The tool's exit: its error printed after its name.
 pub fn exit(tool: &str, result: anyhow::Result<()>) -> ExitCode {
     match result {

@@ -36,7 +36,7 @@ pub(crate) mod tests {
     use super::DecodeFnc;
     use crate::parsers::MessageStream;
     use crate::parsers::find::tests::{corpus_messages, random_bytes};
-    use crate::parsers::tests::{starts, state, stream_at};
+    use crate::parsers::tests::{reads_as_plain, state};
 
     type DecodeResult<'x> = (usize, Cow<'x, [u8]>);
 
@@ -49,21 +49,14 @@ pub(crate) mod tests {
         fast: DecodeFnc<'x>,
         plain: DecodeFnc<'x>,
     ) {
-        for start in starts(data) {
-            let (mut fast_stream, mut plain_stream) =
-                (stream_at(data, start), stream_at(data, start));
-            let got = fast(&mut fast_stream, boundary);
-            let want = plain(&mut plain_stream, boundary);
-            let what = || {
-                format!(
-                    "{:?} {:?} {start:?}",
-                    String::from_utf8_lossy(data),
-                    String::from_utf8_lossy(boundary)
-                )
-            };
-            assert_eq!(got, want, "{}", what());
-            assert_eq!(state(&fast_stream), state(&plain_stream), "{}", what());
-        }
+        let input = || {
+            format!(
+                "{:?} {:?}",
+                String::from_utf8_lossy(data),
+                String::from_utf8_lossy(boundary)
+            )
+        };
+        reads_as_plain(data, input, |s| fast(s, boundary), |s| plain(s, boundary));
     }
 
     /// `fast` decodes the corpus's parts sent in `encoding` as `plain` does, with each boundary

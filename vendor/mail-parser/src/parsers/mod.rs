@@ -192,6 +192,30 @@ pub(crate) mod tests {
         (0..=data.len() + 1).flat_map(|start| [(start, false), (start, true)])
     }
 
+    /// `fast` and `plain` (the published crate's code) read `data` alike from every start
+    /// ([`starts`]): the same answer, and the stream left in the same state. `input` names the
+    /// input in a failure's message.
+    pub(crate) fn reads_as_plain<'x, T: PartialEq + std::fmt::Debug>(
+        data: &'x [u8],
+        input: impl Fn() -> String,
+        mut fast: impl FnMut(&mut MessageStream<'x>) -> T,
+        mut plain: impl FnMut(&mut MessageStream<'x>) -> T,
+    ) {
+        for start in starts(data) {
+            let (mut fast_stream, mut plain_stream) =
+                (stream_at(data, start), stream_at(data, start));
+            let got = fast(&mut fast_stream);
+            let want = plain(&mut plain_stream);
+            assert_eq!(got, want, "{} {start:?}", input());
+            assert_eq!(
+                state(&fast_stream),
+                state(&plain_stream),
+                "{} {start:?}",
+                input()
+            );
+        }
+    }
+
     /// A stream over `data` started at `start` ([`starts`]).
     pub(crate) fn stream_at(data: &[u8], (start, peeked): (usize, bool)) -> MessageStream<'_> {
         let mut stream = MessageStream::new(data);

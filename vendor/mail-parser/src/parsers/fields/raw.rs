@@ -49,7 +49,7 @@ impl<'x> MessageStream<'x> {
 #[cfg(test)]
 mod tests {
     use crate::parsers::find::tests::{corpus_messages, random_bytes};
-    use crate::parsers::tests::{starts, state, stream_at};
+    use crate::parsers::tests::reads_as_plain;
     use crate::{MessageParser, parsers::MessageStream};
 
     /// The published crate's `parse_and_ignore`.
@@ -74,12 +74,12 @@ mod tests {
                 .map(|m| m[..m.len().min(200)].to_vec()),
         );
         for data in &inputs {
-            for start in starts(data) {
-                let (mut fast, mut plain) = (stream_at(data, start), stream_at(data, start));
-                fast.parse_and_ignore();
-                parse_and_ignore_plain(&mut plain);
-                assert_eq!(state(&fast), state(&plain), "{data:?}");
-            }
+            reads_as_plain(
+                data,
+                || format!("{data:?}"),
+                MessageStream::parse_and_ignore,
+                parse_and_ignore_plain,
+            );
         }
     }
 
