@@ -35,7 +35,9 @@ pub(crate) mod tests {
 
     use super::DecodeFnc;
     use crate::parsers::MessageStream;
-    use crate::parsers::find::tests::{corpus_messages, random_bytes};
+    use crate::parsers::find::tests::{
+        corpus_messages, declared_boundaries, find_ci, random_bytes,
+    };
     use crate::parsers::tests::{reads_as_plain, state};
 
     type DecodeResult<'x> = (usize, Cow<'x, [u8]>);
@@ -70,18 +72,8 @@ pub(crate) mod tests {
         let header = [&b"transfer-encoding: "[..], encoding].concat();
         let mut parts = 0;
         for message in corpus_messages() {
-            let mut boundaries = vec![&b""[..]];
-            let mut at = 0;
-            while let Some(found) = find_ci(&message[at..], b"boundary=") {
-                let value = &message[at + found + 9..];
-                let value = value.strip_prefix(b"\"").unwrap_or(value);
-                let len = value
-                    .iter()
-                    .position(|&ch| b"\"\r\n; ".contains(&ch))
-                    .unwrap_or(value.len());
-                boundaries.push(&value[..len]);
-                at += found + 9;
-            }
+            let mut boundaries = declared_boundaries(&message);
+            boundaries.push(b"");
             boundaries.sort();
             boundaries.dedup();
             let mut at = 0;
@@ -122,12 +114,6 @@ pub(crate) mod tests {
         }
         // The corpus is there (two levels up from the crate) and has such parts.
         assert!(parts > 0, "no {} parts", String::from_utf8_lossy(encoding));
-    }
-
-    /// Where `needle` (ASCII lowercase) first occurs in `hay`, ignoring ASCII case.
-    fn find_ci(hay: &[u8], needle: &[u8]) -> Option<usize> {
-        hay.windows(needle.len())
-            .position(|w| w.eq_ignore_ascii_case(needle))
     }
 
     #[test]

@@ -116,6 +116,29 @@ pub(crate) mod tests {
             .collect()
     }
 
+    /// Where `needle` (ASCII lowercase) first occurs in `hay`, ignoring ASCII case.
+    pub(crate) fn find_ci(hay: &[u8], needle: &[u8]) -> Option<usize> {
+        hay.windows(needle.len())
+            .position(|w| w.eq_ignore_ascii_case(needle))
+    }
+
+    /// The value of each `boundary=` parameter in `message`, in order (quoted or not).
+    pub(crate) fn declared_boundaries(message: &[u8]) -> Vec<&[u8]> {
+        let mut boundaries = Vec::new();
+        let mut at = 0;
+        while let Some(found) = find_ci(&message[at..], b"boundary=") {
+            at += found + 9;
+            let value = &message[at..];
+            let value = value.strip_prefix(b"\"").unwrap_or(value);
+            let len = value
+                .iter()
+                .position(|&ch| b"\"\r\n; ".contains(&ch))
+                .unwrap_or(value.len());
+            boundaries.push(&value[..len]);
+        }
+        boundaries
+    }
+
     /// Messages to test on: this repository's corpus (tests/corpus/**/eml, two levels up from
     /// the crate) and the crate's own resources/eml when present; none when neither is.
     pub(crate) fn corpus_messages() -> Vec<Vec<u8>> {

@@ -177,8 +177,8 @@ mod tests {
     use std::borrow::Cow;
 
     use crate::parsers::MessageStream;
-    use crate::parsers::find::tests::{corpus_messages, random_bytes};
-    use crate::parsers::tests::{starts, state, stream_at};
+    use crate::parsers::find::tests::{corpus_messages, declared_boundaries, random_bytes};
+    use crate::parsers::tests::reads_as_plain;
 
     // The published crate's four boundary searches.
     fn seek_next_part_plain<'x>(s: &mut MessageStream<'x>, boundary: &[u8]) -> bool {
@@ -303,39 +303,38 @@ mod tests {
     /// Each search from every start of `data` (and one past its end), fresh and with a byte
     /// peeked, gives what the published crate's gives and leaves the stream as it did.
     fn check(data: &[u8], boundary: &[u8]) {
-        for start in starts(data) {
-            let fresh = || (stream_at(data, start), stream_at(data, start));
-            let what = format!(
-                "{:?} {:?} {start:?}",
+        let input = || {
+            format!(
+                "{:?} {:?}",
                 String::from_utf8_lossy(data),
                 String::from_utf8_lossy(boundary)
+            )
+        };
+        reads_as_plain(
+            data,
+            input,
+            |s| s.mime_part(boundary),
+            |s| mime_part_plain(s, boundary),
+        );
+        reads_as_plain(
+            data,
+            input,
+            |s| s.seek_next_part(boundary),
+            |s| seek_next_part_plain(s, boundary),
+        );
+        reads_as_plain(
+            data,
+            input,
+            |s| s.seek_next_part_offset(boundary),
+            |s| seek_next_part_offset_plain(s, boundary),
+        );
+        for boundary in [Some(boundary), None] {
+            reads_as_plain(
+                data,
+                input,
+                |s| s.seek_part_end(boundary),
+                |s| seek_part_end_plain(s, boundary),
             );
-
-            let (mut fast, mut plain) = fresh();
-            let got = fast.mime_part(boundary);
-            assert_eq!(got, mime_part_plain(&mut plain, boundary), "{what}");
-            assert_eq!(state(&fast), state(&plain), "{what}");
-
-            let (mut fast, mut plain) = fresh();
-            let got = fast.seek_next_part(boundary);
-            assert_eq!(got, seek_next_part_plain(&mut plain, boundary), "{what}");
-            assert_eq!(state(&fast), state(&plain), "{what}");
-
-            let (mut fast, mut plain) = fresh();
-            let got = fast.seek_next_part_offset(boundary);
-            assert_eq!(
-                got,
-                seek_next_part_offset_plain(&mut plain, boundary),
-                "{what}"
-            );
-            assert_eq!(state(&fast), state(&plain), "{what}");
-
-            for boundary in [Some(boundary), None] {
-                let (mut fast, mut plain) = fresh();
-                let got = fast.seek_part_end(boundary);
-                assert_eq!(got, seek_part_end_plain(&mut plain, boundary), "{what}");
-                assert_eq!(state(&fast), state(&plain), "{what}");
-            }
         }
     }
 
@@ -350,19 +349,10 @@ mod tests {
         // Real messages, cut short (each start of a whole message would take too long), around
         // their first boundary line.
         for message in corpus_messages() {
-            let Some(at) = message
-                .windows(9)
-                .position(|w| w.eq_ignore_ascii_case(b"boundary="))
-            else {
+            let Some(&boundary) = declared_boundaries(&message).first() else {
                 continue;
             };
-            let value = &message[at + 9..];
-            let value = value.strip_prefix(b"\"").unwrap_or(value);
-            let len = value
-                .iter()
-                .position(|&ch| b"\"\r\n; ".contains(&ch))
-                .unwrap_or(value.len());
-            let boundary = &value[..len];
+            let len = boundary.len();
             let Some(line) = message
                 .windows(len + 2)
                 .position(|w| w.starts_with(b"--") && &w[2..] == boundary)
